@@ -1,0 +1,236 @@
+package cloudwatchmcp
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// toolArgs wraps a call's arguments. Agents written against FastMCP send
+// lists and objects either as JSON values or as JSON-encoded strings
+// ("[\"a\"]"); every accessor accepts both.
+type toolArgs map[string]any
+
+func argsOf(req mcp.CallToolRequest) toolArgs {
+	if m := req.GetArguments(); m != nil {
+		return toolArgs(m)
+	}
+	return toolArgs{}
+}
+
+func (a toolArgs) has(name string) bool {
+	v, ok := a[name]
+	return ok && v != nil
+}
+
+// str returns a string argument, def when absent or null.
+func (a toolArgs) str(name, def string) (string, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", toolErrorf("%s must be a string", name)
+	}
+	return s, nil
+}
+
+// requiredStr returns a non-empty string argument.
+func (a toolArgs) requiredStr(name string) (string, error) {
+	s, err := a.str(name, "")
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", toolErrorf("%s is required", name)
+	}
+	return s, nil
+}
+
+// integer returns an integer argument (numbers or numeric strings).
+func (a toolArgs) integer(name string, def int) (int, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch n := v.(type) {
+	case float64:
+		if n != math.Trunc(n) {
+			return 0, toolErrorf("%s must be an integer", name)
+		}
+		return int(n), nil
+	case int:
+		return n, nil
+	case int64:
+		return int(n), nil
+	case json.Number:
+		i, err := n.Int64()
+		if err != nil {
+			return 0, toolErrorf("%s must be an integer", name)
+		}
+		return int(i), nil
+	case string:
+		var i int
+		if _, err := fmt.Sscan(strings.TrimSpace(n), &i); err != nil {
+			return 0, toolErrorf("%s must be an integer, got %q", name, n)
+		}
+		return i, nil
+	}
+	return 0, toolErrorf("%s must be an integer", name)
+}
+
+// number returns a float argument.
+func (a toolArgs) number(name string, def float64) (float64, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch n := v.(type) {
+	case float64:
+		return n, nil
+	case int:
+		return float64(n), nil
+	case json.Number:
+		f, err := n.Float64()
+		if err != nil {
+			return 0, toolErrorf("%s must be a number", name)
+		}
+		return f, nil
+	case string:
+		var f float64
+		if _, err := fmt.Sscan(strings.TrimSpace(n), &f); err != nil {
+			return 0, toolErrorf("%s must be a number, got %q", name, n)
+		}
+		return f, nil
+	}
+	return 0, toolErrorf("%s must be a number", name)
+}
+
+// boolean returns a boolean argument ("true"/"false" strings accepted).
+func (a toolArgs) boolean(name string, def bool) (bool, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch b := v.(type) {
+	case bool:
+		return b, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(b)) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, toolErrorf("%s must be true or false", name)
+}
+
+// strList returns a list of strings; a JSON-encoded list in a string and a
+// single plain string are accepted too.
+func (a toolArgs) strList(name string) ([]string, error) {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	var out []string
+	if err := a.object(name, &out); err != nil {
+		if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "[") {
+			return []string{s}, nil
+		}
+		return nil, toolErrorf("%s must be a list of strings", name)
+	}
+	return out, nil
+}
+
+// object decodes an object or list argument into dst through JSON, accepting
+// a JSON-encoded string as well. It reports false (no error) when absent.
+func (a toolArgs) object(name string, dst any) error {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return nil
+	}
+	var raw []byte
+	if s, ok := v.(string); ok {
+		raw = []byte(s)
+	} else {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return toolErrorf("%s: %v", name, err)
+		}
+		raw = b
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return toolErrorf("%s has the wrong shape: %v", name, err)
+	}
+	return nil
+}
+
+// timeLayouts are the accepted time formats. Times with no zone are UTC
+// everywhere (awslabs mixes local time and UTC).
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02",
+}
+
+// parseTime reads RFC 3339 / ISO 8601 with Z or an offset; no zone = UTC.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, toolErrorf("%q is not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)", s)
+}
+
+// timeArg returns a time argument and whether it was given.
+func (a toolArgs) timeArg(name string) (time.Time, bool, error) {
+	s, err := a.str(name, "")
+	if err != nil || s == "" {
+		return time.Time{}, false, err
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return time.Time{}, false, toolErrorf("%s: %v", name, err)
+	}
+	return t, true, nil
+}
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+
+// region validates a region argument, falling back to the handler's
+// default. A malformed region is a tool error, never an SDK panic.
+func (e *toolEnv) region(r string) (string, error) {
+	r = strings.TrimSpace(r)
+	if r == "" {
+		r = e.defaultRegion
+	}
+	if r == "" {
+		r = firstNonEmpty(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
+	}
+	if !regionPattern.MatchString(r) {
+		return "", toolErrorf("region %q is not a valid AWS region name (e.g. us-east-1)", r)
+	}
+	return r, nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,148 @@
+package cloudwatchmcp
+
+import (
+	"container/list"
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// version is reported in the AWS user agent.
+const version = "0.1.0"
+
+// clientCache holds SDK clients per (credentials identity, region, service)
+// in a bounded LRU. awslabs builds a new session and client on every call;
+// reusing them keeps the connection pool and the resolved endpoints warm.
+// All clients share one HTTP transport.
+type clientCache struct {
+	base aws.Config // endpoint overrides, HTTP client, user agent, retries
+	max  int
+
+	mu    sync.Mutex
+	ll    *list.List
+	items map[string]*list.Element
+
+	profMu   sync.Mutex
+	profiles map[string]aws.CredentialsProvider
+}
+
+type cacheEntry struct {
+	key    string
+	client any
+}
+
+func newClientCache(base aws.Config, max int) *clientCache {
+	if base.HTTPClient == nil {
+		base.HTTPClient = awshttp.NewBuildableClient()
+	}
+	base.APIOptions = append(append([]func(*middleware.Stack) error{}, base.APIOptions...),
+		awsmiddleware.AddUserAgentKeyValue("caddy-cloudwatch-mcp", version))
+	if max <= 0 {
+		max = 1024
+	}
+	return &clientCache{base: base, max: max, ll: list.New(), items: map[string]*list.Element{}, profiles: map[string]aws.CredentialsProvider{}}
+}
+
+// get returns the cached client for key or builds one.
+func (c *clientCache) get(key string, build func() any) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[key]; ok {
+		c.ll.MoveToFront(el)
+		return el.Value.(*cacheEntry).client
+	}
+	cl := build()
+	c.items[key] = c.ll.PushFront(&cacheEntry{key: key, client: cl})
+	for c.ll.Len() > c.max {
+		old := c.ll.Back()
+		c.ll.Remove(old)
+		delete(c.items, old.Value.(*cacheEntry).key)
+	}
+	return cl
+}
+
+// len reports how many clients are cached.
+func (c *clientCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len()
+}
+
+func (c *clientCache) config(region string, creds aws.CredentialsProvider) aws.Config {
+	cfg := c.base.Copy()
+	cfg.Region = region
+	cfg.Credentials = creds
+	return cfg
+}
+
+// defaultChain returns the server's own credentials for a profile ("" =
+// the default chain), loaded once per profile.
+func (c *clientCache) defaultChain(ctx context.Context, profile string) (aws.CredentialsProvider, error) {
+	c.profMu.Lock()
+	defer c.profMu.Unlock()
+	if p, ok := c.profiles[profile]; ok {
+		return p, nil
+	}
+	if profile == "" && c.base.Credentials != nil {
+		c.profiles[profile] = c.base.Credentials
+		return c.base.Credentials, nil
+	}
+	cfg, err := loadDefaultConfig(ctx, profile)
+	if err != nil {
+		return nil, err
+	}
+	c.profiles[profile] = cfg.Credentials
+	return cfg.Credentials, nil
+}
+
+// logsClient returns a CloudWatch Logs client for the caller in region.
+func (e *toolEnv) logsClient(ctx context.Context, region, profile string) (*cloudwatchlogs.Client, error) {
+	region, err := e.region(region)
+	if err != nil {
+		return nil, err
+	}
+	creds, id, err := e.callerCredentials(ctx, profile)
+	if err != nil {
+		return nil, err
+	}
+	return e.clients.get(id+"|"+region+"|logs", func() any {
+		return cloudwatchlogs.NewFromConfig(e.clients.config(region, creds))
+	}).(*cloudwatchlogs.Client), nil
+}
+
+// cloudwatchClient returns a CloudWatch (metrics, alarms) client for the
+// caller in region.
+func (e *toolEnv) cloudwatchClient(ctx context.Context, region, profile string) (*cloudwatch.Client, error) {
+	region, err := e.region(region)
+	if err != nil {
+		return nil, err
+	}
+	creds, id, err := e.callerCredentials(ctx, profile)
+	if err != nil {
+		return nil, err
+	}
+	return e.clients.get(id+"|"+region+"|monitoring", func() any {
+		return cloudwatch.NewFromConfig(e.clients.config(region, creds))
+	}).(*cloudwatch.Client), nil
+}
+
+// signingConfig returns an aws.Config for the caller in region, for callers
+// that sign requests themselves (PromQL). The cache key names the
+// credentials identity.
+func (e *toolEnv) signingConfig(ctx context.Context, region, profile string) (aws.Config, string, error) {
+	region, err := e.region(region)
+	if err != nil {
+		return aws.Config{}, "", err
+	}
+	creds, id, err := e.callerCredentials(ctx, profile)
+	if err != nil {
+		return aws.Config{}, "", err
+	}
+	return e.clients.config(region, creds), id, nil
+}

@@ -1,0 +1,77 @@
+package cloudwatchmcp
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// credentialsVar is the request var cognito_auth fills with the caller's
+// vended credentials (any aws.CredentialsProvider works).
+const credentialsVar = "cognito_auth.aws_credentials"
+
+// credentialMode says whose AWS permissions a tool call uses.
+type credentialMode string
+
+const (
+	// credRequest uses only the credentials vended for this request.
+	credRequest credentialMode = "request"
+	// credDefault uses the server's default credential chain (local dev).
+	credDefault credentialMode = "default"
+	// credRequestOrDefault prefers the request's credentials.
+	credRequestOrDefault credentialMode = "request_or_default"
+)
+
+func (m credentialMode) valid() bool {
+	switch m {
+	case credRequest, credDefault, credRequestOrDefault:
+		return true
+	}
+	return false
+}
+
+// errNoCredentials is the message agents see when the edge vended nothing.
+const errNoCredentials = "no AWS credentials for this request: configure cognito_auth with a vending mode"
+
+// callerCredentials resolves the provider for one tool call. cacheKey names
+// the credentials identity (the access key ID, or the server profile) so
+// clients are cached per identity and never shared across users.
+func (e *toolEnv) callerCredentials(ctx context.Context, profile string) (aws.CredentialsProvider, string, error) {
+	if profile != "" && e.credMode != credDefault {
+		return nil, "", toolErrorf("profile_name is only honoured with `credentials default`; this server uses the caller's own credentials")
+	}
+	if e.credMode != credDefault {
+		if p, ok := caddyhttp.GetVar(ctx, credentialsVar).(aws.CredentialsProvider); ok && p != nil {
+			c, err := p.Retrieve(ctx)
+			if err != nil {
+				return nil, "", toolErrorf("the AWS credentials for this request are unusable: %v", err)
+			}
+			return p, "key:" + c.AccessKeyID, nil
+		}
+		if e.credMode == credRequest {
+			return nil, "", toolErrorf(errNoCredentials)
+		}
+	}
+	p, err := e.clients.defaultChain(ctx, profile)
+	if err != nil {
+		return nil, "", toolErrorf("cannot load the server's AWS credentials (profile %q): %v", profile, err)
+	}
+	return p, "profile:" + profile, nil
+}
+
+// loadDefaultConfig loads the SDK's default configuration (region, endpoint
+// overrides such as AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, credential chain).
+func loadDefaultConfig(ctx context.Context, profile string) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("%w", err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,113 @@
+package cloudwatchmcp
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/mark3labs/mcp-go/mcp"
+	"go.uber.org/zap"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+)
+
+// testEnv is a toolEnv wired to a fresh fake AWS, plus one user ("alice")
+// whose vended credentials the fake accepts.
+type testEnv struct {
+	*toolEnv
+	fake  *fakeaws.Fake
+	alice aws.Credentials
+}
+
+func newTestEnv(t testing.TB) *testEnv {
+	t.Helper()
+	f := fakeaws.Start()
+	t.Cleanup(f.Close)
+	base := fakeaws.TestConfig(f, nil)
+	base.Credentials = nil
+	e := &toolEnv{
+		defaultRegion:   "us-east-1",
+		credMode:        credRequest,
+		clients:         newClientCache(base, 64),
+		maxQueryTimeout: 5 * time.Minute,
+		catalog:         defaultTestCatalog(t),
+		logger:          zap.NewNop(),
+		now:             time.Now,
+		sleep:           defaultSleep,
+	}
+	return &testEnv{toolEnv: e, fake: f, alice: f.IssueCredentials("alice", time.Now().Add(time.Hour))}
+}
+
+// userCtx is a request context as cognito_auth leaves it: the caller's
+// vended credentials in the Caddy vars.
+func userCtx(creds aws.Credentials) context.Context {
+	vars := map[string]any{}
+	if creds.AccessKeyID != "" {
+		vars[credentialsVar] = fakeaws.StaticCredentials(creds)
+	}
+	return context.WithValue(context.Background(), caddyhttp.VarsCtxKey, vars)
+}
+
+// callTool runs the named tool's handler as the MCP server would.
+func (te *testEnv) callTool(t testing.TB, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	tools, err := te.toolsFor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range tools {
+		if st.Tool.Name == name {
+			req := mcp.CallToolRequest{}
+			req.Params.Name = name
+			req.Params.Arguments = args
+			res, err := st.Handler(ctx, req)
+			if err != nil {
+				t.Fatalf("%s returned a protocol error instead of a tool result: %v", name, err)
+			}
+			return res
+		}
+	}
+	t.Fatalf("no tool %q", name)
+	return nil
+}
+
+// resultText returns the first text content.
+func resultText(t testing.TB, res *mcp.CallToolResult) string {
+	t.Helper()
+	for _, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			return tc.Text
+		}
+	}
+	t.Fatalf("no text content in %+v", res)
+	return ""
+}
+
+// decodeResult decodes a successful JSON result into v.
+func decodeResult(t testing.TB, res *mcp.CallToolResult, v any) {
+	t.Helper()
+	if res.IsError {
+		t.Fatalf("unexpected tool error: %s", resultText(t, res))
+	}
+	if err := json.Unmarshal([]byte(resultText(t, res)), v); err != nil {
+		t.Fatalf("result is not JSON: %v", err)
+	}
+}
+
+// wantToolError asserts an isError result whose text contains substr.
+func wantToolError(t testing.TB, res *mcp.CallToolResult, substr string) {
+	t.Helper()
+	if !res.IsError {
+		t.Fatalf("want tool error containing %q, got success: %s", substr, resultText(t, res))
+	}
+	if got := resultText(t, res); !contains(got, substr) {
+		t.Fatalf("tool error %q does not contain %q", got, substr)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+

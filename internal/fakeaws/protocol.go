@@ -1,0 +1,284 @@
+package fakeaws
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/smithy-go/encoding/cbor"
+)
+
+// protocol is the wire format a request arrived in; it decides how inputs
+// are decoded and how results and errors are written back.
+type protocol int
+
+const (
+	awsJSON11 protocol = iota
+	rpcv2CBOR
+	awsQuery
+	restJSON
+)
+
+const cborPrefix = "/service/GraniteServiceVersion20100801/operation/"
+
+// jsonTargets maps X-Amz-Target prefixes to SigV4 service names.
+var jsonTargets = map[string]string{
+	"Logs_20140328":             "logs",
+	"AWSCognitoIdentityService": "cognito-identity",
+}
+
+// restRoutes maps "METHOD path" of REST JSON operations to service and op.
+var restRoutes = map[string][2]string{
+	"POST /token":                   {"sso-oauth", "CreateTokenWithIAM"},
+	"GET /federation/credentials":   {"awsssoportal", "GetRoleCredentials"},
+}
+
+// RegisterREST routes a REST JSON (or plain GET) path to service.op.
+func RegisterREST(method, path, service, op string) {
+	restRoutes[method+" "+path] = [2]string{service, op}
+}
+
+// unsignedOps are the operations AWS serves without SigV4.
+var unsignedOps = map[string]bool{
+	"cognito-identity.GetId":                     true,
+	"cognito-identity.GetCredentialsForIdentity": true,
+	"cognito-identity.GetOpenIdToken":            true,
+	"sts.AssumeRoleWithWebIdentity":              true,
+	"awsssoportal.GetRoleCredentials":            true,
+}
+
+// ServeHTTP decodes one AWS call, authenticates it, and dispatches it.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	proto, service, op := route(r, body)
+	if op == "" {
+		writeError(w, proto, &Error{Status: 400, Code: "UnknownOperationException", Message: "fakeaws: no operation matches " + r.Method + " " + r.URL.Path})
+		return
+	}
+	req := &Request{Service: service, Op: op, HTTP: r, Body: body, fake: f}
+	signed := r.Header.Get("Authorization") != ""
+	if signed || !unsignedOps[service+"."+op] {
+		auth, aerr := f.verifySigV4(r, body, proto)
+		if aerr != nil {
+			writeError(w, proto, aerr)
+			return
+		}
+		req.AccessKeyID, req.Owner, req.Region = auth.accessKeyID, auth.owner, auth.region
+	}
+	if err := decodeInput(req, proto); err != nil {
+		writeError(w, proto, &Error{Status: 400, Code: "SerializationException", Message: err.Error()})
+		return
+	}
+
+	f.mu.Lock()
+	h := f.handlers[service+"."+op]
+	f.calls = append(f.calls, Call{Service: service, Op: op, Region: req.Region, AccessKeyID: req.AccessKeyID, Owner: req.Owner, Signed: req.AccessKeyID != "", Time: f.clock()})
+	f.mu.Unlock()
+
+	if fl := f.takeFault(service, op); fl != nil {
+		if fl.Delay > 0 {
+			select {
+			case <-time.After(fl.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if fl.Status != 0 {
+			writeError(w, proto, &Error{Status: fl.Status, Code: fl.Code, Message: fl.Message})
+			return
+		}
+	}
+	if h == nil {
+		writeError(w, proto, &Error{Status: 400, Code: "UnknownOperationException", Message: "fakeaws: " + service + "." + op + " is not implemented"})
+		return
+	}
+	out, err := h(req)
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{Status: 500, Code: "InternalFailure", Message: err.Error()}
+		}
+		writeError(w, proto, e)
+		return
+	}
+	writeResult(w, proto, op, out)
+}
+
+func route(r *http.Request, body []byte) (protocol, string, string) {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		prefix, op, _ := strings.Cut(t, ".")
+		return awsJSON11, jsonTargets[prefix], op
+	}
+	if op, ok := strings.CutPrefix(r.URL.Path, cborPrefix); ok {
+		return rpcv2CBOR, "monitoring", op
+	}
+	if rt, ok := restRoutes[r.Method+" "+r.URL.Path]; ok {
+		return restJSON, rt[0], rt[1]
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		form, _ := url.ParseQuery(string(body))
+		return awsQuery, "sts", form.Get("Action")
+	}
+	return restJSON, "", ""
+}
+
+func decodeInput(req *Request, proto protocol) error {
+	body := req.Body
+	switch proto {
+	case awsJSON11, restJSON:
+		req.Input = map[string]any{}
+		if len(bytes.TrimSpace(body)) > 0 {
+			d := json.NewDecoder(bytes.NewReader(body))
+			d.UseNumber()
+			if err := d.Decode(&req.Input); err != nil {
+				return fmt.Errorf("body is not a JSON object: %v", err)
+			}
+		}
+		for k, v := range req.HTTP.URL.Query() {
+			if _, ok := req.Input[k]; !ok && len(v) > 0 {
+				req.Input[k] = v[0]
+			}
+		}
+	case rpcv2CBOR:
+		req.Input = map[string]any{}
+		if len(body) > 0 {
+			v, err := cbor.Decode(body)
+			if err != nil {
+				return fmt.Errorf("body is not CBOR: %v", err)
+			}
+			m, ok := fromCBOR(v).(map[string]any)
+			if !ok {
+				return fmt.Errorf("CBOR body is not a map")
+			}
+			req.Input = m
+		}
+	case awsQuery:
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return err
+		}
+		req.Form = form
+		req.Input = map[string]any{}
+		for k, v := range form {
+			req.Input[k] = v[0]
+		}
+	}
+	return nil
+}
+
+func writeResult(w http.ResponseWriter, proto protocol, op string, out any) {
+	w.Header().Set("X-Amzn-RequestId", randHex(16))
+	switch proto {
+	case rpcv2CBOR:
+		w.Header().Set("Content-Type", "application/cbor")
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+		if out == nil {
+			out = map[string]any{}
+		}
+		_, _ = w.Write(cbor.Encode(toCBOR(out)))
+	case awsQuery:
+		w.Header().Set("Content-Type", "text/xml")
+		x, ok := out.(RawXML)
+		if !ok {
+			writeError(w, proto, &Error{Status: 500, Code: "InternalFailure", Message: "fakeaws: query handler must return RawXML"})
+			return
+		}
+		_, _ = io.WriteString(w, string(x))
+	default:
+		ct := "application/json"
+		if proto == awsJSON11 {
+			ct = "application/x-amz-json-1.1"
+		}
+		w.Header().Set("Content-Type", ct)
+		if out == nil {
+			out = map[string]any{}
+		}
+		b, err := json.Marshal(jsonTimes(out))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		_, _ = w.Write(b)
+	}
+}
+
+func writeError(w http.ResponseWriter, proto protocol, e *Error) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	reqID := randHex(16)
+	w.Header().Set("X-Amzn-RequestId", reqID)
+	switch proto {
+	case rpcv2CBOR:
+		w.Header().Set("Content-Type", "application/cbor")
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+		fault := "Sender"
+		if status >= 500 {
+			fault = "Receiver"
+		}
+		w.Header().Set("X-Amzn-Query-Error", e.Code+";"+fault)
+		w.WriteHeader(status)
+		_, _ = w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("com.amazonaws.cloudwatch#" + e.Code), "message": cbor.String(e.Message)}))
+	case awsQuery:
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		typ := "Sender"
+		if status >= 500 {
+			typ = "Receiver"
+		}
+		var msg bytes.Buffer
+		_ = xml.EscapeText(&msg, []byte(e.Message))
+		fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, typ, e.Code, msg.String(), reqID)
+	default:
+		ct := "application/json"
+		if proto == awsJSON11 {
+			ct = "application/x-amz-json-1.1"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("X-Amzn-ErrorType", e.Code)
+		w.WriteHeader(status)
+		b, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message, "error": e.Code, "error_description": e.Message})
+		_, _ = w.Write(b)
+	}
+}
+
+func (p protocol) authError(code, msg string) *Error {
+	status := http.StatusBadRequest
+	if p != awsJSON11 {
+		status = http.StatusForbidden
+	}
+	return &Error{Status: status, Code: code, Message: msg}
+}
+
+func (p protocol) unknownKeyCode() string {
+	if p == awsJSON11 {
+		return "UnrecognizedClientException"
+	}
+	return "InvalidClientTokenId"
+}
+
+func (p protocol) expiredCode() string {
+	if p == awsJSON11 {
+		return "ExpiredTokenException"
+	}
+	return "ExpiredToken"
+}
+
+func (p protocol) signatureCode() string {
+	if p == awsJSON11 {
+		return "InvalidSignatureException"
+	}
+	return "SignatureDoesNotMatch"
+}

@@ -1,0 +1,5 @@
+package testissuer
+
+import "encoding/base64"
+
+func base64RawURL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
