@@ -100,6 +100,7 @@ type Fake struct {
 	handlers map[string]OpHandler // service + "." + op
 	faults   map[string]*Fault    // op (or service.op)
 	calls    []Call
+	state    map[string]any // per-service state, see State
 }
 
 // Start starts a fake on a loopback port with the default operations of
@@ -118,6 +119,7 @@ func New() *Fake {
 		keys:     map[string]key{},
 		handlers: map[string]OpHandler{},
 		faults:   map[string]*Fault{},
+		state:    map[string]any{},
 	}
 	for _, reg := range registry {
 		reg(f)
@@ -257,4 +259,18 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// State returns the per-service state stored under name, creating it with
+// init on first use. Service files keep their seeded data here (log groups,
+// metrics, alarms, identities) so each Fake has its own.
+func (f *Fake) State(name string, init func() any) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.state[name]; ok {
+		return v
+	}
+	v := init()
+	f.state[name] = v
+	return v
 }

@@ -40,9 +40,52 @@ var restRoutes = map[string][2]string{
 	"GET /federation/credentials":   {"awsssoportal", "GetRoleCredentials"},
 }
 
-// RegisterREST routes a REST JSON (or plain GET) path to service.op.
+// restPatterns are REST routes with "{param}" path segments, matched on the
+// escaped path so an encoded "/" inside a parameter stays one segment.
+var restPatterns []restPattern
+
+type restPattern struct {
+	method, service, op string
+	segs                []string
+}
+
+// RegisterREST routes a REST JSON (or plain GET) path to service.op. A path
+// segment written "{name}" matches any one non-empty segment.
 func RegisterREST(method, path, service, op string) {
+	if strings.Contains(path, "{") {
+		restPatterns = append(restPatterns, restPattern{method: method, service: service, op: op, segs: strings.Split(path, "/")})
+		return
+	}
 	restRoutes[method+" "+path] = [2]string{service, op}
+}
+
+func matchRESTPattern(r *http.Request) (string, string, bool) {
+	segs := strings.Split(r.URL.EscapedPath(), "/")
+	for _, p := range restPatterns {
+		if p.method != r.Method || len(p.segs) != len(segs) {
+			continue
+		}
+		ok := true
+		for i, s := range p.segs {
+			if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+				ok = ok && segs[i] != ""
+			} else {
+				ok = ok && s == segs[i]
+			}
+		}
+		if ok {
+			return p.service, p.op, true
+		}
+	}
+	return "", "", false
+}
+
+// HTTPResponse is written as-is (JSON body, given status) by the REST
+// protocol: plain HTTP APIs such as PromQL have error bodies of their own
+// that the AWS error writers cannot express.
+type HTTPResponse struct {
+	Status int
+	Body   any
 }
 
 // unsignedOps are the operations AWS serves without SigV4.
@@ -126,6 +169,9 @@ func route(r *http.Request, body []byte) (protocol, string, string) {
 	if rt, ok := restRoutes[r.Method+" "+r.URL.Path]; ok {
 		return restJSON, rt[0], rt[1]
 	}
+	if service, op, ok := matchRESTPattern(r); ok {
+		return restJSON, service, op
+	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		form, _ := url.ParseQuery(string(body))
 		return awsQuery, "sts", form.Get("Action")
@@ -179,6 +225,19 @@ func decodeInput(req *Request, proto protocol) error {
 
 func writeResult(w http.ResponseWriter, proto protocol, op string, out any) {
 	w.Header().Set("X-Amzn-RequestId", randHex(16))
+	if hr, ok := out.(HTTPResponse); ok {
+		b, err := json.Marshal(jsonTimes(hr.Body))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if hr.Status != 0 {
+			w.WriteHeader(hr.Status)
+		}
+		_, _ = w.Write(b)
+		return
+	}
 	switch proto {
 	case rpcv2CBOR:
 		w.Header().Set("Content-Type", "application/cbor")

@@ -1,0 +1,179 @@
+package cloudwatchmcp
+
+import (
+	"container/list"
+	"context"
+	"runtime"
+	"sync"
+	"time"
+	"weak"
+
+	"golang.org/x/time/rate"
+)
+
+// Throttles of execute_cwl_insights_batch: about a quarter of the default
+// per-account, per-region Logs Insights quotas (30 concurrent queries, 6 TPS
+// StartQuery, 6 TPS GetQueryResults), so a batch leaves room for everything
+// else the account runs.
+const (
+	batchConcurrencyPerRegion = 7
+	batchStartInterval        = 700 * time.Millisecond
+	batchPollRate             = rate.Limit(1.4) // GetQueryResults per second
+	batchPollBurst            = 2
+	batchGateCap              = 512 // (identity, region) gates kept
+)
+
+// batchGate throttles one credentials identity in one region. It is shared
+// by every batch call of that identity, so two concurrent batches of one
+// user share the quota share, while another user's batch (other keys) has a
+// gate of its own and is never queued behind the first user's.
+type batchGate struct {
+	start *rate.Limiter
+	poll  *rate.Limiter
+	slots chan struct{}
+	users int // calls holding the gate; guarded by batchPacer.mu
+}
+
+// batchPacer holds the gates in a bounded LRU. Gates in use are never
+// evicted; idle ones go oldest first once there are more than cap.
+type batchPacer struct {
+	mu    sync.Mutex
+	cap   int
+	ll    *list.List // of *gateEntry, front = most recent
+	items map[string]*list.Element
+
+	// now and sleep default to the toolEnv's; tests inject a virtual clock.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+	// trace, when set, sees every granted StartQuery slot (tests assert the
+	// spacing on it).
+	trace func(key string, slot time.Time)
+}
+
+type gateEntry struct {
+	key  string
+	gate *batchGate
+}
+
+func newBatchPacer(capacity int) *batchPacer {
+	return &batchPacer{cap: capacity, ll: list.New(), items: map[string]*list.Element{}}
+}
+
+// acquire returns key's gate, creating it, and a release func the caller
+// must call when its batch ends.
+func (p *batchPacer) acquire(key string) (*batchGate, func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var g *batchGate
+	if el, ok := p.items[key]; ok {
+		p.ll.MoveToFront(el)
+		g = el.Value.(*gateEntry).gate
+	} else {
+		g = &batchGate{
+			start: rate.NewLimiter(rate.Every(batchStartInterval), 1),
+			poll:  rate.NewLimiter(batchPollRate, batchPollBurst),
+			slots: make(chan struct{}, batchConcurrencyPerRegion),
+		}
+		p.items[key] = p.ll.PushFront(&gateEntry{key: key, gate: g})
+		p.evictLocked()
+	}
+	g.users++
+	var once sync.Once
+	return g, func() {
+		once.Do(func() {
+			p.mu.Lock()
+			g.users--
+			p.evictLocked()
+			p.mu.Unlock()
+		})
+	}
+}
+
+func (p *batchPacer) evictLocked() {
+	for el := p.ll.Back(); el != nil && p.ll.Len() > p.cap; {
+		prev := el.Prev()
+		if e := el.Value.(*gateEntry); e.gate.users == 0 {
+			p.ll.Remove(el)
+			delete(p.items, e.key)
+		}
+		el = prev
+	}
+}
+
+// size reports how many gates are kept.
+func (p *batchPacer) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ll.Len()
+}
+
+// wait blocks until lim grants one event, on the pacer's clock, and returns
+// the granted time. A cancelled wait gives its reservation back.
+func (p *batchPacer) wait(ctx context.Context, e *toolEnv, lim *rate.Limiter) (time.Time, error) {
+	now, sleep := p.clock(e)
+	t := now()
+	r := lim.ReserveN(t, 1)
+	d := r.DelayFrom(t)
+	if d <= 0 {
+		return t, nil
+	}
+	if err := sleep(ctx, d); err != nil {
+		r.CancelAt(now())
+		return time.Time{}, err
+	}
+	return t.Add(d), nil
+}
+
+func (p *batchPacer) clock(e *toolEnv) (func() time.Time, func(context.Context, time.Duration) error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now, sleep := p.now, p.sleep
+	if now == nil {
+		now = e.now
+	}
+	if sleep == nil {
+		sleep = e.sleep
+	}
+	return now, sleep
+}
+
+// waitStart paces one StartQuery of the gate keyed key.
+func (p *batchPacer) waitStart(ctx context.Context, e *toolEnv, key string, g *batchGate) error {
+	slot, err := p.wait(ctx, e, g.start)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	tr := p.trace
+	p.mu.Unlock()
+	if tr != nil {
+		tr(key, slot)
+	}
+	return nil
+}
+
+// The pacer belongs to a provisioned handler (its toolEnv), whatever the
+// number of times the tool list is built from it, and must not outlive it:
+// it is found through a weak reference to the env and dropped when the env
+// is collected after a config reload.
+var batchPacers sync.Map // weak.Pointer[toolEnv] -> *batchPacer
+
+func batchPacerFor(e *toolEnv) *batchPacer {
+	k := weak.Make(e)
+	if p, ok := batchPacers.Load(k); ok {
+		return p.(*batchPacer)
+	}
+	p, loaded := batchPacers.LoadOrStore(k, newBatchPacer(batchGateCap))
+	if !loaded {
+		runtime.AddCleanup(e, func(k weak.Pointer[toolEnv]) { batchPacers.Delete(k) }, k)
+	}
+	return p.(*batchPacer)
+}
+
+// callerIdentityKey names the credentials identity of a call (the access
+// key ID, or the server profile) without retrieving anything secret; it
+// keys per-identity throttles.
+func (e *toolEnv) callerIdentityKey(ctx context.Context, profile string) (string, error) {
+	_, id, err := e.callerCredentials(ctx, profile)
+	return id, err
+}

@@ -1,0 +1,135 @@
+package cloudwatchmcp
+
+import (
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	cloudwatch_mcp {
+//		region <region>
+//		credentials request|default|request_or_default
+//		stateless
+//		session_idle_timeout <duration>
+//		allowed_hosts <host>...
+//		allowed_origins <origin>...
+//		tools <group>...
+//		metric_metadata <file>
+//		max_query_timeout <duration>
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch opt := d.Val(); opt {
+		case "region":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(v, "{") && !regionPattern.MatchString(v) {
+				return d.Errf("region %q is not a valid AWS region name (e.g. us-east-1)", v)
+			}
+			h.Region = v
+
+		case "credentials":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if !credentialMode(v).valid() {
+				return d.Errf("credentials must be request, default or request_or_default, not %q", v)
+			}
+			h.Credentials = v
+
+		case "stateless":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.Stateless = true
+
+		case "session_idle_timeout", "max_query_timeout":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("%s: %v", opt, err)
+			}
+			if dur <= 0 {
+				return d.Errf("%s must be positive", opt)
+			}
+			if opt == "session_idle_timeout" {
+				h.SessionIdleTimeout = caddy.Duration(dur)
+			} else {
+				h.MaxQueryTimeout = caddy.Duration(dur)
+			}
+
+		case "allowed_hosts":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			for _, a := range args {
+				if _, err := parseHostRule(a); err != nil {
+					return d.Err(err.Error())
+				}
+			}
+			h.AllowedHosts = append(h.AllowedHosts, args...)
+
+		case "allowed_origins":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			for _, a := range args {
+				if _, err := normalizeOrigin(a); err != nil {
+					return d.Err(err.Error())
+				}
+			}
+			h.AllowedOrigins = append(h.AllowedOrigins, args...)
+
+		case "tools":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			known := knownToolGroups()
+			for _, g := range args {
+				if !containsString(known, g) {
+					return d.Errf("unknown tool group %q (known: %s)", g, strings.Join(known, ", "))
+				}
+			}
+			h.Tools = append(h.Tools, args...)
+
+		case "metric_metadata":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.MetricMetadata = v
+
+		default:
+			return d.Errf("unrecognized cloudwatch_mcp option %q", opt)
+		}
+	}
+	return nil
+}
+
+// oneArg reads exactly one argument for the current option.
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	if !d.NextArg() {
+		return "", d.ArgErr()
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.ArgErr()
+	}
+	return v, nil
+}

@@ -1,0 +1,124 @@
+package cloudwatchmcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/server"
+)
+
+const (
+	// maxEventsPerSession and maxEventBytesPerSession bound what a session
+	// can replay after a broken stream; older events are forgotten first
+	// (resuming from them is then 400 Unknown Last-Event-ID).
+	maxEventsPerSession     = 512
+	maxEventBytesPerSession = 4 << 20
+)
+
+// eventStore is a bounded in-memory server.EventStore. mcp-go's
+// InMemoryEventStore keeps every event of a session until the session ends,
+// which for a long-lived session with chatty tools is unbounded.
+type eventStore struct {
+	maxEvents int
+	maxBytes  int
+
+	mu       sync.Mutex
+	seq      uint64
+	sessions map[string]*sessionEvents
+}
+
+type sessionEvents struct {
+	events []storedEvent // in seq order
+	bytes  int
+}
+
+type storedEvent struct {
+	seq     uint64
+	stream  string
+	message json.RawMessage
+}
+
+func newEventStore(maxEvents, maxBytes int) *eventStore {
+	return &eventStore{maxEvents: maxEvents, maxBytes: maxBytes, sessions: map[string]*sessionEvents{}}
+}
+
+// StoreEvent records message and returns its event ID.
+func (s *eventStore) StoreEvent(_ context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
+	msg := append(json.RawMessage(nil), message...) // the caller may reuse its buffer
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	se := s.sessions[sessionID]
+	if se == nil {
+		se = &sessionEvents{}
+		s.sessions[sessionID] = se
+	}
+	se.events = append(se.events, storedEvent{seq: s.seq, stream: streamID, message: msg})
+	se.bytes += len(msg)
+	drop := 0
+	for len(se.events)-drop > 1 && (len(se.events)-drop > s.maxEvents || se.bytes > s.maxBytes) {
+		se.bytes -= len(se.events[drop].message)
+		drop++
+	}
+	if drop > 0 {
+		clear(se.events[:drop]) // release the messages to the GC
+		se.events = se.events[drop:]
+	}
+	return strconv.FormatUint(s.seq, 10), nil
+}
+
+// ReplayEventsAfter sends the events recorded after lastEventID on its
+// stream.
+func (s *eventStore) ReplayEventsAfter(_ context.Context, sessionID, lastEventID string, send func(eventID string, message json.RawMessage) error) (string, error) {
+	seq, err := strconv.ParseUint(lastEventID, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q", server.ErrUnknownEventID, lastEventID)
+	}
+	s.mu.Lock()
+	se := s.sessions[sessionID]
+	if se == nil {
+		s.mu.Unlock()
+		return "", fmt.Errorf("%w: %q", server.ErrUnknownEventID, lastEventID)
+	}
+	i := sort.Search(len(se.events), func(i int) bool { return se.events[i].seq >= seq })
+	if i == len(se.events) || se.events[i].seq != seq {
+		s.mu.Unlock()
+		return "", fmt.Errorf("%w: %q", server.ErrUnknownEventID, lastEventID)
+	}
+	stream := se.events[i].stream
+	var tail []storedEvent
+	for _, ev := range se.events[i+1:] {
+		if ev.stream == stream {
+			tail = append(tail, ev)
+		}
+	}
+	s.mu.Unlock()
+
+	for _, ev := range tail {
+		if err := send(strconv.FormatUint(ev.seq, 10), ev.message); err != nil {
+			return "", err
+		}
+	}
+	return stream, nil
+}
+
+// PurgeSession forgets a session's events (DELETE, idle sweep, shutdown).
+func (s *eventStore) PurgeSession(_ context.Context, sessionID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, sessionID)
+	return nil
+}
+
+// sessionCount reports how many sessions have events recorded.
+func (s *eventStore) sessionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+var _ server.EventStore = (*eventStore)(nil)

@@ -1,0 +1,275 @@
+// Package cloudwatchmcp is the http.handlers.cloudwatch_mcp module: an MCP
+// server (Streamable HTTP, mark3labs/mcp-go) whose CloudWatch tools run with
+// the AWS credentials cognito_auth vended for the calling user.
+package cloudwatchmcp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/mark3labs/mcp-go/server"
+	"go.uber.org/zap"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+const (
+	defaultSessionIdleTimeout = 30 * time.Minute
+	defaultMaxQueryTimeout    = 5 * time.Minute
+	// maxClients bounds the SDK client cache (identities × regions × services).
+	maxClients = 1024
+	// shutdownTimeout bounds how long Cleanup waits for open streams to end.
+	shutdownTimeout = 5 * time.Second
+)
+
+// Handler serves the Model Context Protocol over Streamable HTTP (POST, GET
+// for SSE, DELETE) with the CloudWatch tool set of the awslabs CloudWatch MCP
+// server. It is a terminal handler: it answers every request routed to it.
+//
+// Each session is bound to the identity that created it ({http.auth.user.issuer}
+// and {http.auth.user.id}, normally set by cognito_auth), and every AWS call
+// is signed with the credentials found in the request, so users never share
+// permissions unless `credentials default` says so.
+type Handler struct {
+	// Default AWS region for tool calls that name none. When empty,
+	// AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1.
+	Region string `json:"region,omitempty"`
+
+	// Whose AWS permissions tool calls use:
+	//   - `request` (default): only the credentials cognito_auth put in the
+	//     request (var cognito_auth.aws_credentials); none means a tool error.
+	//   - `default`: the server's default credential chain (AWS_PROFILE etc.);
+	//     every caller shares the server's permissions. For local development.
+	//   - `request_or_default`: the request's credentials when present, else
+	//     the server's.
+	// The awslabs `profile_name` tool parameter is honoured only under `default`.
+	Credentials string `json:"credentials,omitempty"`
+
+	// Serve without MCP sessions: no Mcp-Session-Id is issued, any instance
+	// can answer any request, and the standalone GET stream is not offered
+	// (405). For horizontal scale behind any load balancer.
+	Stateless bool `json:"stateless,omitempty"`
+
+	// How long a session may stay unused before it is reclaimed; its ID then
+	// gets 404 and the client re-initializes. Default: 30m.
+	SessionIdleTimeout caddy.Duration `json:"session_idle_timeout,omitempty"`
+
+	// Host names (optionally host:port) this endpoint answers for; any other
+	// Host header gets 403 (DNS-rebinding guard). When empty, a request that
+	// arrived on a loopback connection must carry a loopback Host (localhost,
+	// 127.0.0.1, [::1]) and other requests pass, because Caddy's site address
+	// already matched their Host. A Caddy behind a local proxy lists its
+	// public names here.
+	AllowedHosts []string `json:"allowed_hosts,omitempty"`
+
+	// Browser origins (scheme://host[:port]) allowed besides those whose host
+	// is allowed. A request with any other Origin header gets 403; requests
+	// without Origin pass. Listing origins also enables CORS for them.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+
+	// Tool groups to serve: logs, metrics, alarms, promql. Default: all.
+	Tools []string `json:"tools,omitempty"`
+
+	// Optional JSON file, in the shape of awslabs' metric_metadata.json,
+	// merged over the embedded metric catalog.
+	MetricMetadata string `json:"metric_metadata,omitempty"`
+
+	// Upper bound for any Logs Insights wait, whatever max_timeout a caller
+	// asks for. Default: 5m.
+	MaxQueryTimeout caddy.Duration `json:"max_query_timeout,omitempty"`
+
+	logger    *zap.Logger
+	now       func() time.Time
+	env       *toolEnv
+	mcp       *server.MCPServer
+	transport *server.StreamableHTTPServer
+	sessions  *sessionRegistry // nil when stateless
+	guard     *rebindingGuard
+	bodyLimit int64
+	cleaned   bool
+
+	// awsConfig replaces the default AWS configuration (tests point it at
+	// the fake AWS).
+	awsConfig *aws.Config
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.cloudwatch_mcp",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets up the AWS configuration, the tools and the MCP server.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	if h.logger == nil {
+		h.logger = ctx.Logger()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.bodyLimit == 0 {
+		h.bodyLimit = maxBodyBytes
+	}
+	if h.Credentials == "" {
+		h.Credentials = string(credRequest)
+	}
+	if h.SessionIdleTimeout == 0 {
+		h.SessionIdleTimeout = caddy.Duration(defaultSessionIdleTimeout)
+	}
+	if h.MaxQueryTimeout == 0 {
+		h.MaxQueryTimeout = caddy.Duration(defaultMaxQueryTimeout)
+	}
+	if err := h.Validate(); err != nil {
+		return err
+	}
+
+	guard, err := newRebindingGuard(h.AllowedHosts, h.AllowedOrigins)
+	if err != nil {
+		return err
+	}
+	h.guard = guard
+
+	repl := caddy.NewReplacer()
+	region := firstNonEmpty(repl.ReplaceAll(h.Region, ""), os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
+	if !regionPattern.MatchString(region) {
+		return fmt.Errorf("region %q is not a valid AWS region name (e.g. us-east-1)", region)
+	}
+
+	catalog, err := loadCatalog(repl.ReplaceAll(h.MetricMetadata, ""))
+	if err != nil {
+		return fmt.Errorf("metric_metadata: %w", err)
+	}
+
+	base, err := h.baseAWSConfig(ctx, region)
+	if err != nil {
+		return err
+	}
+	mode := credentialMode(h.Credentials)
+	if mode == credRequest {
+		// Tools must never fall back to the server's identity in this mode;
+		// dropping the chain makes that structural, not just a code path.
+		base.Credentials = nil
+	}
+	if mode == credDefault {
+		h.logger.Warn("credentials default: every MCP caller shares this server's AWS permissions; use it for local development only",
+			zap.String("region", region))
+	}
+
+	h.env = &toolEnv{
+		defaultRegion:   region,
+		credMode:        mode,
+		clients:         newClientCache(base, maxClients),
+		maxQueryTimeout: time.Duration(h.MaxQueryTimeout),
+		catalog:         catalog,
+		logger:          h.logger,
+		now:             h.now,
+		sleep:           defaultSleep,
+	}
+	tools, err := h.env.toolsFor(h.Tools)
+	if err != nil {
+		return err
+	}
+	if err := precomputeSchemas(tools); err != nil {
+		return err
+	}
+
+	h.mcp = newMCPServer(tools)
+	if !h.Stateless {
+		h.sessions = newSessionRegistry(time.Duration(h.SessionIdleTimeout), h.now)
+	}
+	h.transport = h.newTransport(ctx)
+	return nil
+}
+
+// baseAWSConfig loads the SDK's default configuration once: region,
+// endpoint overrides (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, …)
+// and, for the modes that may use it, the server's credential chain.
+func (h *Handler) baseAWSConfig(ctx context.Context, region string) (aws.Config, error) {
+	if h.awsConfig != nil {
+		cfg := h.awsConfig.Copy()
+		cfg.Region = region
+		return cfg, nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// Validate checks the configuration; Provision has filled in the defaults.
+func (h *Handler) Validate() error {
+	if h.Credentials != "" && !credentialMode(h.Credentials).valid() {
+		return fmt.Errorf("credentials must be request, default or request_or_default, not %q", h.Credentials)
+	}
+	if h.SessionIdleTimeout < 0 {
+		return fmt.Errorf("session_idle_timeout must not be negative")
+	}
+	if h.MaxQueryTimeout < 0 {
+		return fmt.Errorf("max_query_timeout must not be negative")
+	}
+	known := knownToolGroups()
+	for _, g := range h.Tools {
+		if !containsString(known, g) {
+			return fmt.Errorf("unknown tool group %q (known: %s)", g, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// Cleanup ends every session and stream this instance holds, so a config
+// reload leaves no goroutines behind.
+func (h *Handler) Cleanup() error {
+	if h.transport == nil || h.cleaned {
+		return nil
+	}
+	h.cleaned = true
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := h.transport.Shutdown(ctx)
+	if h.sessions != nil {
+		h.sessions.clear()
+	}
+	return err
+}
+
+// ServeHTTP answers an MCP request. It never calls next.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if err := h.guard.check(r); err != nil {
+		return err
+	}
+	return h.serveMCP(w, r)
+}
+
+// UnmarshalCaddyfile is in caddyfile.go.
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ caddyfile.Unmarshaler       = (*Handler)(nil)
+)

@@ -1,0 +1,182 @@
+package cloudwatchmcp
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"go.uber.org/zap"
+)
+
+// insightsAPI is the part of the Logs client that waiting on an Insights
+// query needs; *cloudwatchlogs.Client satisfies it.
+type insightsAPI interface {
+	GetQueryResults(context.Context, *cloudwatchlogs.GetQueryResultsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error)
+	StopQuery(context.Context, *cloudwatchlogs.StopQueryInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StopQueryOutput, error)
+}
+
+// insightsSchedule spaces GetQueryResults calls. The gap after a poll is a
+// fixed fraction of the time already waited, clamped to [Initial, Max]: a
+// query that finishes quickly is noticed within Initial, and a long one
+// costs few calls (GetQueryResults has a low per-account TPS quota), while
+// the detection delay stays a bounded share of the query's own run time.
+// awslabs polls every second, which adds up to a second to every query.
+type insightsSchedule struct {
+	Initial  time.Duration
+	Max      time.Duration
+	Fraction float64
+}
+
+// defaultInsightsSchedule polls every 150 ms for the first 600 ms, stays
+// under 250 ms for the first second, and backs off to 1 s after 4 s.
+var defaultInsightsSchedule = insightsSchedule{Initial: 150 * time.Millisecond, Max: time.Second, Fraction: 0.25}
+
+// next returns the gap before the next poll after waiting elapsed.
+func (s insightsSchedule) next(elapsed time.Duration) time.Duration {
+	if s.Initial <= 0 {
+		s = defaultInsightsSchedule
+	}
+	d := time.Duration(float64(elapsed) * s.Fraction)
+	if d < s.Initial {
+		d = s.Initial
+	}
+	if s.Max > 0 && d > s.Max {
+		d = s.Max
+	}
+	return d
+}
+
+// insightsWait configures one wait for an Insights query.
+type insightsWait struct {
+	// Timeout bounds the wait; toolEnv.maxQueryTimeout caps it. Zero polls
+	// once.
+	Timeout time.Duration
+	// StopOnTimeout stops the query when the wait times out. The single-query
+	// tool leaves it running so the agent can collect it later with
+	// get_logs_insight_query_results, as awslabs does; a batch that gives up
+	// on a chunk should stop it to free the account's query concurrency.
+	StopOnTimeout bool
+	// Schedule spaces the polls; zero is defaultInsightsSchedule.
+	Schedule insightsSchedule
+	// OnPoll, if set, sees every poll that did not finish the query.
+	OnPoll func(out *cloudwatchlogs.GetQueryResultsOutput, elapsed time.Duration, polls int)
+}
+
+// insightsOutcome is how a wait ended when it did not fail.
+type insightsOutcome struct {
+	// Output is the last GetQueryResults response. When the query finished
+	// Complete, Results holds every page of rows.
+	Output   *cloudwatchlogs.GetQueryResultsOutput
+	Polls    int
+	Elapsed  time.Duration
+	TimedOut bool
+	// Timeout is the effective bound after capping.
+	Timeout time.Duration
+}
+
+// insightsTerminal reports whether a status is final. Anything but
+// Scheduled and Running is: Complete, Failed, Cancelled, Timeout, Unknown.
+func insightsTerminal(s types.QueryStatus) bool {
+	return s != types.QueryStatusScheduled && s != types.QueryStatusRunning
+}
+
+// stopQueryTimeout bounds the StopQuery sent after the caller went away.
+const stopQueryTimeout = 5 * time.Second
+
+// waitInsightsQuery polls queryID until it reaches a final status or the
+// wait times out. On cancellation of ctx (the client cancelled or
+// disconnected) it stops the query, since nobody will read its results and
+// it would otherwise hold one of the account's concurrent-query slots, and
+// returns ctx's error. A GetQueryResults failure is returned as is.
+func (e *toolEnv) waitInsightsQuery(ctx context.Context, api insightsAPI, queryID string, w insightsWait) (insightsOutcome, error) {
+	timeout := w.Timeout
+	if e.maxQueryTimeout > 0 && timeout > e.maxQueryTimeout {
+		timeout = e.maxQueryTimeout
+	}
+	if timeout < 0 {
+		timeout = 0
+	}
+	start := e.now()
+	deadline := start.Add(timeout)
+	res := insightsOutcome{Timeout: timeout}
+	for {
+		out, err := api.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(queryID)})
+		if ctx.Err() != nil {
+			e.stopInsightsQuery(ctx, api, queryID, "client cancelled")
+			return res, ctx.Err()
+		}
+		if err != nil {
+			return res, err
+		}
+		res.Polls++
+		res.Output = out
+		now := e.now()
+		res.Elapsed = now.Sub(start)
+		if insightsTerminal(out.Status) {
+			if out.Status == types.QueryStatusComplete && out.NextToken != nil {
+				if err := e.insightsRemainingPages(ctx, api, queryID, out); err != nil {
+					if ctx.Err() != nil {
+						return res, ctx.Err()
+					}
+					return res, err
+				}
+			}
+			return res, nil
+		}
+		if !now.Before(deadline) {
+			res.TimedOut = true
+			if w.StopOnTimeout {
+				e.stopInsightsQuery(ctx, api, queryID, "wait timed out")
+			}
+			return res, nil
+		}
+		if w.OnPoll != nil {
+			w.OnPoll(out, res.Elapsed, res.Polls)
+		}
+		gap := w.Schedule.next(res.Elapsed)
+		if left := deadline.Sub(now); gap > left {
+			gap = left
+		}
+		if err := e.sleep(ctx, gap); err != nil {
+			e.stopInsightsQuery(ctx, api, queryID, "client cancelled")
+			return res, err
+		}
+	}
+}
+
+// insightsRemainingPages appends the later pages of a complete query's rows
+// (GetQueryResults returns at most 10,000 per call; awslabs drops the rest).
+func (e *toolEnv) insightsRemainingPages(ctx context.Context, api insightsAPI, queryID string, out *cloudwatchlogs.GetQueryResultsOutput) error {
+	tok := out.NextToken
+	for tok != nil {
+		more, err := api.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(queryID), NextToken: tok})
+		if err != nil {
+			return err
+		}
+		out.Results = append(out.Results, more.Results...)
+		if more.NextToken != nil && aws.ToString(more.NextToken) == aws.ToString(tok) {
+			break // a repeating token would loop forever
+		}
+		tok = more.NextToken
+	}
+	out.NextToken = nil
+	return nil
+}
+
+// stopInsightsQuery stops a query on a context of its own: ctx may already
+// be cancelled, and the stop must still reach AWS.
+func (e *toolEnv) stopInsightsQuery(ctx context.Context, api insightsAPI, queryID, why string) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopQueryTimeout)
+	defer cancel()
+	_, err := api.StopQuery(sctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(queryID)})
+	if e.logger != nil {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			e.logger.Debug("stopping Logs Insights query failed", zap.String("query_id", queryID), zap.String("reason", why), zap.String("error", errorMessage(err)))
+		} else {
+			e.logger.Debug("stopped Logs Insights query", zap.String("query_id", queryID), zap.String("reason", why))
+		}
+	}
+}

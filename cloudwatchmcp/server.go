@@ -1,0 +1,87 @@
+package cloudwatchmcp
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+const serverInstructions = "Amazon CloudWatch tools (Logs, Logs Insights, Metrics, Alarms). " +
+	"Every AWS call runs with your own AWS permissions. Times are ISO 8601; a time without a zone is UTC."
+
+// newMCPServer builds the protocol server: tools and logging capabilities,
+// and recovery so a panicking tool becomes an error instead of a dead stream.
+func newMCPServer(tools []server.ServerTool) *server.MCPServer {
+	s := server.NewMCPServer("caddy-cloudwatch-mcp", version,
+		server.WithToolCapabilities(false),
+		server.WithLogging(),
+		server.WithRecovery(),
+		server.WithInstructions(serverInstructions),
+		// No server.WithLogger: it logs every request at INFO with its
+		// session ID; Caddy's access log already records requests.
+	)
+	s.AddTools(tools...)
+	return s
+}
+
+// newTransport builds the Streamable HTTP transport for the handler's mode.
+func (h *Handler) newTransport(ctx caddy.Context) *server.StreamableHTTPServer {
+	opts := []server.StreamableHTTPOption{
+		// guard.go applies mcp-go's loopback rule itself, plus allowed_hosts
+		// and Origin, so it can answer 403 through Caddy's error handling.
+		server.WithDisableLocalhostProtection(true),
+		server.WithStreamableHTTPLogger(ctx.Slogger()),
+	}
+	if origins := h.guard.corsOrigins(); len(origins) > 0 {
+		opts = append(opts, server.WithStreamableHTTPCORS(
+			server.WithCORSAllowedOrigins(origins...),
+			server.WithCORSAllowedHeaders("Content-Type", "Authorization", "Mcp-Session-Id",
+				"Mcp-Protocol-Version", "Last-Event-ID", "Mcp-Method", "Mcp-Name"),
+			server.WithCORSExposedHeaders("Mcp-Session-Id", "WWW-Authenticate"),
+		))
+	}
+	if h.Stateless {
+		// A standalone GET stream needs a session to attach to, and an
+		// event store keyed on the empty session would grow forever.
+		opts = append(opts, server.WithStateLess(true), server.WithDisableStreaming(true))
+	} else {
+		opts = append(opts,
+			server.WithSessionIdManagerResolver(h.sessions),
+			// Without a store, a notification taken off the channel while
+			// the response is being written is dropped (mcp-go PR #969).
+			server.WithEventStore(newEventStore(maxEventsPerSession, maxEventBytesPerSession)),
+			server.WithSessionIdleTTL(time.Duration(h.SessionIdleTimeout)),
+		)
+	}
+	return server.NewStreamableHTTPServer(h.mcp, opts...)
+}
+
+// precomputeSchemas encodes every tool's input and output schema once. The
+// tool list is static per config, and tools/list would otherwise reflect
+// over the same schema maps on every call.
+func precomputeSchemas(tools []server.ServerTool) error {
+	for i := range tools {
+		t := &tools[i].Tool
+		if t.RawInputSchema == nil {
+			b, err := json.Marshal(t.InputSchema)
+			if err != nil {
+				return fmt.Errorf("tool %s: input schema: %w", t.Name, err)
+			}
+			t.RawInputSchema = b
+			t.InputSchema = mcp.ToolInputSchema{}
+		}
+		if t.RawOutputSchema == nil && t.OutputSchema.Type != "" {
+			b, err := json.Marshal(t.OutputSchema)
+			if err != nil {
+				return fmt.Errorf("tool %s: output schema: %w", t.Name, err)
+			}
+			t.RawOutputSchema = b
+			t.OutputSchema = mcp.ToolOutputSchema{}
+		}
+	}
+	return nil
+}

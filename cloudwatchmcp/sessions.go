@@ -1,0 +1,272 @@
+package cloudwatchmcp
+
+import (
+	"container/list"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+const (
+	// maxSessions bounds the registry; the least recently used session
+	// goes first.
+	maxSessions = 10000
+	// maxSessionsPerIdentity keeps one user from evicting everyone else's
+	// sessions; that user's least recently used session goes first.
+	maxSessionsPerIdentity = 64
+)
+
+// sessionStatus is what a session ID means for a given identity.
+type sessionStatus int
+
+const (
+	sessionOK      sessionStatus = iota
+	sessionUnknown               // never issued, ended, idled out or evicted: 404
+	sessionForeign               // issued to another identity: 403
+)
+
+// sessionRegistry issues session IDs and binds each one to the identity that
+// initialized it (MCP security best practices: "bind session IDs to
+// user-specific information"). It is mcp-go's SessionIdManagerResolver, so
+// mcp-go's own checks go through it too, and the handler's transport checks
+// it first to answer 400/403/404 precisely.
+//
+// It is bounded (maxSessions, maxSessionsPerIdentity) and pruned without a
+// goroutine: idle sessions are dropped when looked up or when a new session
+// is created, and mcp-go's idle sweeper terminates them through it as well.
+type sessionRegistry struct {
+	ttl            time.Duration
+	now            func() time.Time
+	maxTotal       int
+	maxPerIdentity int
+
+	mu          sync.Mutex
+	lru         *list.List // of *sessionEntry, most recently used first
+	byID        map[string]*list.Element
+	perIdentity map[string]int
+}
+
+type sessionEntry struct {
+	id       string
+	owner    string
+	lastSeen time.Time
+}
+
+func newSessionRegistry(ttl time.Duration, now func() time.Time) *sessionRegistry {
+	if now == nil {
+		now = time.Now
+	}
+	return &sessionRegistry{
+		ttl:            ttl,
+		now:            now,
+		maxTotal:       maxSessions,
+		maxPerIdentity: maxSessionsPerIdentity,
+		lru:            list.New(),
+		byID:           map[string]*list.Element{},
+		perIdentity:    map[string]int{},
+	}
+}
+
+// newSessionID returns 256 random bits, URL-safe (visible ASCII, as the
+// spec requires).
+func newSessionID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// create issues a session for owner.
+func (s *sessionRegistry) create(owner string) string {
+	id := newSessionID()
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruneLocked(now)
+	if s.perIdentity[owner] >= s.maxPerIdentity {
+		for el := s.lru.Back(); el != nil; el = el.Prev() {
+			if el.Value.(*sessionEntry).owner == owner {
+				s.removeLocked(el)
+				break
+			}
+		}
+	}
+	for s.lru.Len() >= s.maxTotal {
+		s.removeLocked(s.lru.Back())
+	}
+	s.byID[id] = s.lru.PushFront(&sessionEntry{id: id, owner: owner, lastSeen: now})
+	s.perIdentity[owner]++
+	return id
+}
+
+// use checks id for owner and, when it is theirs, marks it active.
+func (s *sessionRegistry) use(id, owner string) sessionStatus {
+	return s.lookup(id, owner, true)
+}
+
+func (s *sessionRegistry) lookup(id, owner string, touch bool) sessionStatus {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.byID[id]
+	if !ok {
+		return sessionUnknown
+	}
+	e := el.Value.(*sessionEntry)
+	if s.expired(e, now) {
+		s.removeLocked(el)
+		return sessionUnknown
+	}
+	if e.owner != owner {
+		return sessionForeign
+	}
+	if touch {
+		e.lastSeen = now
+		s.lru.MoveToFront(el)
+	}
+	return sessionOK
+}
+
+// end removes id; with owner checking, only the owner may end it.
+func (s *sessionRegistry) end(id, owner string, checkOwner bool) sessionStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.byID[id]
+	if !ok {
+		return sessionUnknown
+	}
+	if checkOwner && el.Value.(*sessionEntry).owner != owner {
+		return sessionForeign
+	}
+	s.removeLocked(el)
+	return sessionOK
+}
+
+// len reports how many sessions are held.
+func (s *sessionRegistry) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lru.Len()
+}
+
+// clear drops every session (Cleanup).
+func (s *sessionRegistry) clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lru.Init()
+	clear(s.byID)
+	clear(s.perIdentity)
+}
+
+func (s *sessionRegistry) expired(e *sessionEntry, now time.Time) bool {
+	return s.ttl > 0 && now.Sub(e.lastSeen) > s.ttl
+}
+
+// pruneLocked drops idle sessions. The list is in last-use order, so the
+// idle ones are all at the back.
+func (s *sessionRegistry) pruneLocked(now time.Time) {
+	for el := s.lru.Back(); el != nil && s.expired(el.Value.(*sessionEntry), now); el = s.lru.Back() {
+		s.removeLocked(el)
+	}
+}
+
+func (s *sessionRegistry) removeLocked(el *list.Element) {
+	e := s.lru.Remove(el).(*sessionEntry)
+	delete(s.byID, e.id)
+	if n := s.perIdentity[e.owner] - 1; n > 0 {
+		s.perIdentity[e.owner] = n
+	} else {
+		delete(s.perIdentity, e.owner)
+	}
+}
+
+// ResolveSessionIdManager implements server.SessionIdManagerResolver: a
+// request gets a manager bound to its caller's identity; nil (mcp-go's idle
+// sweeper, CloseSessions) gets one that may end any session.
+func (s *sessionRegistry) ResolveSessionIdManager(r *http.Request) server.SessionIdManager {
+	if r == nil {
+		return systemSessions{s}
+	}
+	return &boundSessions{reg: s, owner: identityOf(r)}
+}
+
+var (
+	errUnknownSession = errors.New("unknown or ended session")
+	errForeignSession = errors.New("session belongs to another identity")
+)
+
+// boundSessions is the registry as seen by one caller.
+type boundSessions struct {
+	reg   *sessionRegistry
+	owner string
+}
+
+func (b *boundSessions) Generate() string { return b.reg.create(b.owner) }
+
+func (b *boundSessions) Validate(id string) (bool, error) {
+	switch b.reg.lookup(id, b.owner, false) {
+	case sessionUnknown:
+		return false, errUnknownSession
+	case sessionForeign:
+		return false, errForeignSession
+	}
+	return false, nil
+}
+
+func (b *boundSessions) Terminate(id string) (bool, error) {
+	// Another identity may not end a session (the transport has already
+	// answered 403; this keeps mcp-go's path safe on its own).
+	return b.reg.end(id, b.owner, true) == sessionForeign, nil
+}
+
+// systemSessions is the registry as seen by mcp-go's background work.
+type systemSessions struct{ reg *sessionRegistry }
+
+// Generate is never reached without a request; bind to no one just in case.
+func (m systemSessions) Generate() string { return m.reg.create(noOwner) }
+
+func (m systemSessions) Validate(id string) (bool, error) {
+	m.reg.mu.Lock()
+	_, ok := m.reg.byID[id]
+	m.reg.mu.Unlock()
+	if !ok {
+		return false, errUnknownSession
+	}
+	return false, nil
+}
+
+func (m systemSessions) Terminate(id string) (bool, error) {
+	m.reg.end(id, "", false)
+	return false, nil
+}
+
+// noOwner is an identity no request can have (identityOf never returns it).
+const noOwner = "\xff"
+
+// identityOf names the caller for session binding: the issuer and subject
+// an authentication handler (cognito_auth, or Caddy's own) placed in the
+// replacer. Unauthenticated requests share the empty identity.
+func identityOf(r *http.Request) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	id, _ := repl.GetString("http.auth.user.id")
+	if id == "" {
+		return ""
+	}
+	iss, _ := repl.GetString("http.auth.user.issuer")
+	return iss + "\x00" + id
+}
+
+// Interface guards
+var (
+	_ server.SessionIdManagerResolver = (*sessionRegistry)(nil)
+	_ server.SessionIdManager         = (*boundSessions)(nil)
+	_ server.SessionIdManager         = systemSessions{}
+)

@@ -1,0 +1,531 @@
+package cloudwatchmcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"golang.org/x/sync/errgroup"
+)
+
+// The CloudWatch Logs tools, with the names, parameters and result shapes of
+// the awslabs CloudWatch MCP server 0.1.8. FIXES_logs.md lists where we
+// deliberately differ.
+
+func init() { registerTools("logs", logsTools) }
+
+func logsTools(e *toolEnv) []server.ServerTool {
+	return []server.ServerTool{
+		{Tool: describeLogGroupsTool, Handler: e.describeLogGroups},
+		{Tool: analyzeLogGroupTool, Handler: e.analyzeLogGroup},
+		{Tool: executeLogInsightsQueryTool, Handler: e.executeLogInsightsQuery},
+		{Tool: getLogsInsightQueryResultsTool, Handler: e.getLogsInsightQueryResults},
+		{Tool: cancelLogsInsightQueryTool, Handler: e.cancelLogsInsightQuery},
+	}
+}
+
+// --- describe_log_groups ---
+
+var describeLogGroupsTool = mcp.Tool{
+	Name: "describe_log_groups",
+	Description: `Lists CloudWatch log groups and the saved CloudWatch Logs Insights queries that apply to them.
+
+Use this first to find the log groups to query or analyze, and to reuse queries your team has already saved.
+
+Usage:
+- Narrow the listing with log_group_name_prefix (e.g. "/aws/lambda/") and cap it with max_items; without max_items every page is fetched.
+- In a CloudWatch cross-account monitoring account, set include_linked_accounts=true to include log groups of linked source accounts, optionally restricted with account_identifiers.
+
+Returns:
+- log_group_metadata: per log group its name, ARN (logGroupArn, the form other tools expect), creation time (ISO 8601, UTC), retention in days, stored bytes, metric filter count, KMS key, data protection status, inherited properties and log group class.
+- saved_queries: the saved Logs Insights (CWLI) queries whose log group names include a returned log group, or whose "SOURCE logGroups(namePrefix: [...])" prefixes match one, with their query strings.`,
+	RawInputSchema: logsSchema(map[string]any{
+		"account_identifiers":     logsOptional(logsArrayOf("string", 0), "When include_linked_accounts is true, only return log groups of these source account IDs (up to 20)."),
+		"include_linked_accounts": logsOptionalDefault(map[string]any{"type": "boolean"}, false, "In a monitoring account, also return log groups of linked source accounts."),
+		"log_group_class":         logsOptional(map[string]any{"type": "string", "enum": []string{"STANDARD", "INFREQUENT_ACCESS"}}, "Only return log groups of this log class."),
+		"log_group_name_prefix":   logsOptional(map[string]any{"type": "string"}, "Only return log groups whose names start with this exact prefix (case-sensitive)."),
+		"max_items":               logsOptional(map[string]any{"type": "integer", "minimum": 1}, "Maximum number of log groups to return; all of them when omitted."),
+		"region":                  logsRegionProp,
+		"profile_name":            logsProfileProp,
+	}),
+	RawOutputSchema: json.RawMessage(`{"type":"object","title":"LogsMetadata","properties":{` +
+		`"log_group_metadata":{"type":"array","items":{"type":"object","properties":{` +
+		`"logGroupName":{"type":"string"},"creationTime":{"type":["string","null"]},"retentionInDays":{"type":["integer","null"]},` +
+		`"metricFilterCount":{"type":"integer"},"storedBytes":{"type":["integer","null"]},"kmsKeyId":{"type":["string","null"]},` +
+		`"dataProtectionStatus":{"type":["string","null"]},"inheritedProperties":{"type":"array","items":{"type":"string"}},` +
+		`"logGroupClass":{"type":"string"},"logGroupArn":{"type":"string"}},"required":["logGroupName","metricFilterCount","logGroupArn"]}},` +
+		`"saved_queries":{"type":"array","items":{"type":"object","properties":{"logGroupNames":{"type":"array","items":{"type":"string"}},` +
+		`"name":{"type":"string"},"queryString":{"type":"string"},"logGroupPrefixes":{"type":"array","items":{"type":"string"}}},` +
+		`"required":["name","queryString"]}}},"required":["log_group_metadata","saved_queries"]}`),
+	Annotations: logsReadOnly("Describe log groups"),
+}
+
+// logGroupMetadata is awslabs' LogGroupMetadata. Fields AWS may omit are
+// nullable (awslabs required metricFilterCount and logGroupArn and failed
+// the whole listing when one was missing).
+type logGroupMetadata struct {
+	LogGroupName         string   `json:"logGroupName"`
+	CreationTime         *string  `json:"creationTime"`
+	RetentionInDays      *int32   `json:"retentionInDays"`
+	MetricFilterCount    int32    `json:"metricFilterCount"`
+	StoredBytes          *int64   `json:"storedBytes"`
+	KmsKeyID             *string  `json:"kmsKeyId"`
+	DataProtectionStatus *string  `json:"dataProtectionStatus"`
+	InheritedProperties  []string `json:"inheritedProperties"`
+	LogGroupClass        string   `json:"logGroupClass"`
+	LogGroupArn          string   `json:"logGroupArn"`
+}
+
+// savedLogsInsightsQuery is awslabs' SavedLogsInsightsQuery (its sets are
+// sorted arrays here, so output is deterministic).
+type savedLogsInsightsQuery struct {
+	LogGroupNames    []string `json:"logGroupNames"`
+	Name             string   `json:"name"`
+	QueryString      string   `json:"queryString"`
+	LogGroupPrefixes []string `json:"logGroupPrefixes"`
+}
+
+type logsMetadata struct {
+	LogGroupMetadata []logGroupMetadata      `json:"log_group_metadata"`
+	SavedQueries     []savedLogsInsightsQuery `json:"saved_queries"`
+}
+
+func (e *toolEnv) describeLogGroups(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := argsOf(req)
+	accounts, err := a.strList("account_identifiers")
+	if err != nil {
+		return errorResult(err), nil
+	}
+	linked, err := a.boolean("include_linked_accounts", false)
+	if err != nil {
+		return errorResult(err), nil
+	}
+	class, err := a.str("log_group_class", "")
+	if err != nil {
+		return errorResult(err), nil
+	}
+	if class != "" && class != string(types.LogGroupClassStandard) && class != string(types.LogGroupClassInfrequentAccess) {
+		return errorResult(toolErrorf("log_group_class must be STANDARD or INFREQUENT_ACCESS, got %q", class)), nil
+	}
+	prefix, err := a.str("log_group_name_prefix", "")
+	if err != nil {
+		return errorResult(err), nil
+	}
+	maxItems, err := a.integer("max_items", 0)
+	if err != nil {
+		return errorResult(err), nil
+	}
+	if a.has("max_items") && maxItems < 1 {
+		return errorResult(toolErrorf("max_items must be at least 1 (omit it to list every log group)")), nil
+	}
+	if len(accounts) > 20 {
+		return errorResult(toolErrorf("account_identifiers accepts at most 20 account IDs, got %d", len(accounts))), nil
+	}
+	region, _ := a.str("region", "")
+	profile, _ := a.str("profile_name", "")
+	cl, err := e.logsClient(ctx, region, profile)
+	if err != nil {
+		return errorResult(err), nil
+	}
+
+	in := &cloudwatchlogs.DescribeLogGroupsInput{AccountIdentifiers: accounts, LogGroupClass: types.LogGroupClass(class)}
+	if linked {
+		in.IncludeLinkedAccounts = aws.Bool(true)
+	}
+	if prefix != "" {
+		in.LogGroupNamePrefix = aws.String(prefix)
+	}
+	// The saved queries don't depend on the listing, so both are fetched at
+	// once; only the filtering needs both.
+	var groups []types.LogGroup
+	var defs []types.QueryDefinition
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		groups, err = listLogGroups(gctx, cl, in, maxItems)
+		return err
+	})
+	g.Go(func() (err error) {
+		defs, err = listCWLIQueryDefinitions(gctx, cl)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return errorResult(err), nil
+	}
+
+	out := logsMetadata{LogGroupMetadata: make([]logGroupMetadata, 0, len(groups)), SavedQueries: []savedLogsInsightsQuery{}}
+	names := make([]string, 0, len(groups))
+	for _, lg := range groups {
+		out.LogGroupMetadata = append(out.LogGroupMetadata, toLogGroupMetadata(lg))
+		names = append(names, aws.ToString(lg.LogGroupName))
+	}
+	out.SavedQueries = matchSavedQueries(defs, names)
+	return jsonResult(out), nil
+}
+
+// listLogGroups follows DescribeLogGroups pages until maxItems (0 = all).
+func listLogGroups(ctx context.Context, cl *cloudwatchlogs.Client, in *cloudwatchlogs.DescribeLogGroupsInput, maxItems int) ([]types.LogGroup, error) {
+	var out []types.LogGroup
+	for {
+		if maxItems > 0 {
+			// Ask only for what is still missing, as boto3's MaxItems does.
+			in.Limit = aws.Int32(int32(min(50, maxItems-len(out))))
+		}
+		page, err := cl.DescribeLogGroups(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.LogGroups...)
+		if maxItems > 0 && len(out) >= maxItems {
+			return out[:maxItems], nil
+		}
+		if page.NextToken == nil || aws.ToString(page.NextToken) == aws.ToString(in.NextToken) {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
+// listCWLIQueryDefinitions returns every saved Logs Insights QL query.
+func listCWLIQueryDefinitions(ctx context.Context, cl *cloudwatchlogs.Client) ([]types.QueryDefinition, error) {
+	var out []types.QueryDefinition
+	in := &cloudwatchlogs.DescribeQueryDefinitionsInput{QueryLanguage: types.QueryLanguageCwli}
+	for {
+		page, err := cl.DescribeQueryDefinitions(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.QueryDefinitions...)
+		if page.NextToken == nil || aws.ToString(page.NextToken) == aws.ToString(in.NextToken) {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
+func toLogGroupMetadata(lg types.LogGroup) logGroupMetadata {
+	m := logGroupMetadata{
+		LogGroupName:        aws.ToString(lg.LogGroupName),
+		RetentionInDays:     lg.RetentionInDays,
+		MetricFilterCount:   aws.ToInt32(lg.MetricFilterCount),
+		StoredBytes:         lg.StoredBytes,
+		KmsKeyID:            lg.KmsKeyId,
+		InheritedProperties: []string{},
+		LogGroupClass:       string(lg.LogGroupClass),
+		LogGroupArn:         aws.ToString(lg.LogGroupArn),
+	}
+	if lg.CreationTime != nil {
+		s := isoFromEpochMillis(*lg.CreationTime)
+		m.CreationTime = &s
+	}
+	if lg.DataProtectionStatus != "" {
+		s := string(lg.DataProtectionStatus)
+		m.DataProtectionStatus = &s
+	}
+	for _, p := range lg.InheritedProperties {
+		m.InheritedProperties = append(m.InheritedProperties, string(p))
+	}
+	if m.LogGroupClass == "" {
+		m.LogGroupClass = string(types.LogGroupClassStandard)
+	}
+	if m.LogGroupArn == "" {
+		m.LogGroupArn = strings.TrimSuffix(aws.ToString(lg.Arn), ":*")
+	}
+	return m
+}
+
+var (
+	// A SOURCE command may span lines; awslabs' pattern stops at a newline.
+	sourceLogGroupsRe = regexp.MustCompile(`(?s)SOURCE\s+logGroups\((.*?)\)`)
+	namePrefixRe      = regexp.MustCompile(`(?s)namePrefix:\s*\[(.*?)\]`)
+)
+
+// sourceNamePrefixes extracts the namePrefix list of a query's SOURCE
+// command. Empty entries are dropped: "" would match every log group.
+func sourceNamePrefixes(query string) []string {
+	src := sourceLogGroupsRe.FindStringSubmatch(query)
+	if src == nil {
+		return nil
+	}
+	np := namePrefixRe.FindStringSubmatch(src[1])
+	if np == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(np[1], ",") {
+		p = strings.Trim(strings.TrimSpace(p), `"'`)
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// matchSavedQueries keeps the saved queries that name one of the listed log
+// groups or whose SOURCE prefixes match one.
+func matchSavedQueries(defs []types.QueryDefinition, names []string) []savedLogsInsightsQuery {
+	out := []savedLogsInsightsQuery{}
+	if len(names) == 0 {
+		return out
+	}
+	listed := make(map[string]bool, len(names))
+	for _, n := range names {
+		listed[n] = true
+	}
+	for _, d := range defs {
+		q := savedLogsInsightsQuery{
+			LogGroupNames:    logsSortedSet(d.LogGroupNames),
+			Name:             aws.ToString(d.Name),
+			QueryString:      aws.ToString(d.QueryString),
+			LogGroupPrefixes: logsSortedSet(sourceNamePrefixes(aws.ToString(d.QueryString))),
+		}
+		match := false
+		for _, n := range q.LogGroupNames {
+			match = match || listed[n]
+		}
+		for _, p := range q.LogGroupPrefixes {
+			for _, n := range names {
+				match = match || strings.HasPrefix(n, p)
+			}
+		}
+		if match {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// --- get_logs_insight_query_results ---
+
+var getLogsInsightQueryResultsTool = mcp.Tool{
+	Name: "get_logs_insight_query_results",
+	Description: `Retrieves the results of a CloudWatch Logs Insights query started earlier.
+
+Use it with the queryId that execute_log_insights_query returned when the query did not finish within max_timeout ("Polling Timeout").
+
+Returns a dictionary with queryId, status (Scheduled, Running, Complete, Failed, Cancelled, Timeout or Unknown), statistics (records matched and scanned, bytes scanned) and results (one object per row, field name to value). While the status is Scheduled or Running, call again later.`,
+	RawInputSchema: logsSchema(map[string]any{
+		"query_id":     map[string]any{"type": "string", "description": "The queryId returned by execute_log_insights_query."},
+		"region":       logsRegionProp,
+		"profile_name": logsProfileProp,
+	}, "query_id"),
+	RawOutputSchema: logsDictOutputSchema("get_logs_insight_query_results"),
+	Annotations:     logsReadOnly("Get Logs Insights query results"),
+}
+
+func (e *toolEnv) getLogsInsightQueryResults(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := argsOf(req)
+	id, err := a.requiredStr("query_id")
+	fail := func(err error) *mcp.CallToolResult {
+		msg := "Error retrieving CloudWatch Logs Insights query results: " + errorMessage(err)
+		clientLog(ctx, mcp.LoggingLevelError, msg)
+		return logsDictResult(insightsQueryResult{QueryID: id, Status: "Error", Message: msg, Results: []map[string]any{}}, true)
+	}
+	if err != nil {
+		return fail(err), nil
+	}
+	region, _ := a.str("region", "")
+	profile, _ := a.str("profile_name", "")
+	cl, err := e.logsClient(ctx, region, profile)
+	if err != nil {
+		return fail(err), nil
+	}
+	out, err := cl.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(id)})
+	if err == nil && out.Status == types.QueryStatusComplete && out.NextToken != nil {
+		err = e.insightsRemainingPages(ctx, cl, id, out)
+	}
+	if err != nil {
+		return fail(err), nil
+	}
+	return logsDictResult(processQueryResults(out, id), false), nil
+}
+
+// --- cancel_logs_insight_query ---
+
+var cancelLogsInsightQueryTool = mcp.Tool{
+	Name: "cancel_logs_insight_query",
+	Description: `Cancels a running CloudWatch Logs Insights query.
+
+Use it to stop a query that execute_log_insights_query left running after a "Polling Timeout" and whose results are no longer needed, so it stops scanning (and costing) and frees one of the account's concurrent query slots.
+
+Returns success: true when the query was stopped. A query that already finished cannot be cancelled and gives an error.`,
+	RawInputSchema: logsSchema(map[string]any{
+		"query_id":     map[string]any{"type": "string", "description": "The queryId of the query to cancel."},
+		"region":       logsRegionProp,
+		"profile_name": logsProfileProp,
+	}, "query_id"),
+	RawOutputSchema: json.RawMessage(`{"type":"object","title":"LogsQueryCancelResult","properties":{"success":{"type":"boolean"}},"required":["success"]}`),
+	Annotations: mcp.ToolAnnotation{
+		Title: "Cancel Logs Insights query", ReadOnlyHint: aws.Bool(false), DestructiveHint: aws.Bool(false),
+		IdempotentHint: aws.Bool(true), OpenWorldHint: aws.Bool(true),
+	},
+}
+
+func (e *toolEnv) cancelLogsInsightQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := argsOf(req)
+	id, err := a.requiredStr("query_id")
+	if err != nil {
+		return errorResult(err), nil
+	}
+	region, _ := a.str("region", "")
+	profile, _ := a.str("profile_name", "")
+	cl, err := e.logsClient(ctx, region, profile)
+	if err != nil {
+		return errorResult(err), nil
+	}
+	out, err := cl.StopQuery(ctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)})
+	if err != nil {
+		return errorResult(err), nil
+	}
+	return jsonResult(map[string]bool{"success": out.Success}), nil
+}
+
+// --- shared result shapes ---
+
+// insightsQueryResult is the dictionary awslabs returns from its Insights
+// tools: the processed GetQueryResults response, or status "Error" /
+// "Polling Timeout" with a message.
+type insightsQueryResult struct {
+	QueryID string `json:"queryId"`
+	Status  string `json:"status"`
+	// Statistics is present (possibly {}) for processed responses only.
+	Statistics map[string]float64 `json:"statistics,omitempty"`
+	Message    string             `json:"message,omitempty"`
+	Results    []map[string]any   `json:"results"`
+	hasStats   bool
+}
+
+func (r insightsQueryResult) MarshalJSON() ([]byte, error) {
+	type plain insightsQueryResult
+	if !r.hasStats {
+		return json.Marshal(plain(r))
+	}
+	// omitempty would drop an empty statistics object that awslabs returns.
+	return json.Marshal(struct {
+		QueryID    string             `json:"queryId"`
+		Status     string             `json:"status"`
+		Statistics map[string]float64 `json:"statistics"`
+		Results    []map[string]any   `json:"results"`
+	}{r.QueryID, r.Status, r.Statistics, r.Results})
+}
+
+// processQueryResults flattens each row's field/value pairs into one
+// object, as awslabs' _process_query_results does.
+func processQueryResults(out *cloudwatchlogs.GetQueryResultsOutput, queryID string) insightsQueryResult {
+	r := insightsQueryResult{QueryID: queryID, Status: string(out.Status), Statistics: map[string]float64{}, Results: make([]map[string]any, 0, len(out.Results)), hasStats: true}
+	if s := out.Statistics; s != nil {
+		r.Statistics["recordsMatched"] = s.RecordsMatched
+		r.Statistics["recordsScanned"] = s.RecordsScanned
+		r.Statistics["bytesScanned"] = s.BytesScanned
+		for k, v := range map[string]float64{
+			"estimatedRecordsSkipped": s.EstimatedRecordsSkipped, "estimatedBytesSkipped": s.EstimatedBytesSkipped,
+			"logGroupsScanned": s.LogGroupsScanned, "resultCount": s.ResultCount,
+		} {
+			if v != 0 {
+				r.Statistics[k] = v
+			}
+		}
+	}
+	for _, row := range out.Results {
+		m := make(map[string]any, len(row))
+		for _, f := range row {
+			m[aws.ToString(f.Field)] = aws.ToString(f.Value)
+		}
+		r.Results = append(r.Results, m)
+	}
+	return r
+}
+
+// logsDictResult presents a Dict-returning awslabs tool's value the way
+// FastMCP does: structuredContent wraps it as {"result": ...} and the text
+// is the bare JSON. Errors keep the same shape but are flagged isError so
+// clients and agents notice them (awslabs returns them as successes).
+func logsDictResult(v any, isError bool) *mcp.CallToolResult {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return errorResult(fmt.Errorf("encoding the result: %w", err))
+	}
+	res := mcp.NewToolResultStructured(map[string]any{"result": json.RawMessage(b)}, string(b))
+	res.IsError = isError
+	return res
+}
+
+// isoFromEpochMillis renders epoch milliseconds as Python's
+// datetime.isoformat() does for an aware UTC time:
+// 2025-01-01T00:00:00+00:00, with microseconds only when non-zero.
+func isoFromEpochMillis(ms int64) string {
+	t := time.UnixMilli(ms).UTC()
+	if t.Nanosecond() == 0 {
+		return t.Format("2006-01-02T15:04:05+00:00")
+	}
+	return t.Format("2006-01-02T15:04:05.000000+00:00")
+}
+
+// --- schema helpers ---
+
+var (
+	logsRegionProp  = logsOptional(map[string]any{"type": "string"}, "AWS region, e.g. us-east-1. Defaults to the server's configured region.")
+	logsProfileProp = logsOptional(map[string]any{"type": "string"}, "AWS CLI profile of the server to use. Only honoured when the server runs with `credentials default`; otherwise your own credentials are always used.")
+)
+
+// logsOptional is FastMCP's rendering of `T | None = None`.
+func logsOptional(t map[string]any, desc string) map[string]any {
+	return map[string]any{"anyOf": []any{t, map[string]any{"type": "null"}}, "default": nil, "description": desc}
+}
+
+func logsOptionalDefault(t map[string]any, def any, desc string) map[string]any {
+	m := logsOptional(t, desc)
+	m["default"] = def
+	return m
+}
+
+func logsArrayOf(item string, maxItems int) map[string]any {
+	m := map[string]any{"type": "array", "items": map[string]any{"type": item}}
+	if maxItems > 0 {
+		m["maxItems"] = maxItems
+	}
+	return m
+}
+
+func logsSchema(props map[string]any, required ...string) json.RawMessage {
+	s := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err) // static schema: a bug caught at init by every test
+	}
+	return b
+}
+
+// logsDictOutputSchema is FastMCP's output schema for a Dict return.
+func logsDictOutputSchema(tool string) json.RawMessage {
+	return json.RawMessage(`{"type":"object","title":"` + tool + `Output","properties":{"result":{"type":"object","additionalProperties":true,"title":"Result"}},"required":["result"]}`)
+}
+
+func logsReadOnly(title string) mcp.ToolAnnotation {
+	return mcp.ToolAnnotation{Title: title, ReadOnlyHint: aws.Bool(true), DestructiveHint: aws.Bool(false), IdempotentHint: aws.Bool(true), OpenWorldHint: aws.Bool(true)}
+}
+
+// logsSortedSet dedups and sorts, standing in for a Python set.
+func logsSortedSet(in []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,167 @@
+package cloudwatchmcp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// maxBodyBytes caps a POSTed JSON-RPC message. Tool arguments are small; a
+// cap keeps one client from making the server buffer arbitrary amounts.
+const maxBodyBytes = 1 << 20
+
+// flushWriter gives mcp-go the http.Flusher it type-asserts for. Caddy's
+// response writer wrappers (encode, access-log recorder, idle timeouts)
+// implement FlushError for http.ResponseController instead, and without
+// Flush mcp-go refuses GET streams (405) and never upgrades POSTs to SSE.
+type flushWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func newFlushWriter(w http.ResponseWriter) *flushWriter {
+	return &flushWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+}
+
+// Flush sends buffered bytes through every wrapper to the client.
+func (f *flushWriter) Flush() { _ = f.rc.Flush() }
+
+// Unwrap lets http.ResponseController (mcp-go's write deadlines) reach the
+// writers underneath.
+func (f *flushWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+
+// serveMCP applies the transport rules mcp-go leaves to its host (body cap,
+// a missing session is 400 rather than 404, sessions bound to identities)
+// and hands the request to the Streamable HTTP server.
+func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
+	switch r.Method {
+	case http.MethodPost, http.MethodGet, http.MethodDelete, http.MethodHead:
+	case http.MethodOptions:
+		if !h.guard.cors() {
+			return methodNotAllowed(w, r)
+		}
+	default:
+		return methodNotAllowed(w, r)
+	}
+
+	version := r.Header.Get(mcp.HeaderProtocolVersion)
+	if version != "" && !mcp.IsValidProtocolVersion(version) {
+		return caddyhttp.Error(http.StatusBadRequest,
+			fmt.Errorf("unsupported MCP-Protocol-Version %q (supported: %s)", version, strings.Join(mcp.ValidProtocolVersions, ", ")))
+	}
+
+	var msg peekedMessage
+	if r.Method == http.MethodPost {
+		body, err := readBody(w, r, h.bodyLimit)
+		if err != nil {
+			return err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		msg = peekMessage(body)
+	}
+
+	if h.sessions != nil && (r.Method == http.MethodPost || r.Method == http.MethodGet || r.Method == http.MethodDelete) {
+		if err := h.checkSession(r, msg, version); err != nil {
+			return err
+		}
+	}
+
+	h.transport.ServeHTTP(newFlushWriter(w), r)
+	return nil
+}
+
+// checkSession enforces session rules before mcp-go sees the request:
+// mcp-go answers a missing ID with 404 (the spec says 400) and lets a GET
+// attach to any session ID, including someone else's.
+func (h *Handler) checkSession(r *http.Request, msg peekedMessage, headerVersion string) error {
+	// Protocol 2026-07-28 has no sessions; mcp-go ignores the header there.
+	if mcp.IsModernProtocol(headerVersion) || mcp.IsModernProtocol(msg.metaVersion) {
+		return nil
+	}
+	if r.Method == http.MethodPost && (msg.method == string(mcp.MethodInitialize) || !msg.ok) {
+		// A body mcp-go cannot parse never reaches a session; it answers it.
+		return nil
+	}
+	id := r.Header.Get(server.HeaderKeySessionID)
+	if id == "" {
+		return caddyhttp.Error(http.StatusBadRequest,
+			errors.New("missing Mcp-Session-Id header: send initialize first and repeat the session ID it returns"))
+	}
+	switch h.sessions.use(id, identityOf(r)) {
+	case sessionUnknown:
+		return caddyhttp.Error(http.StatusNotFound, errors.New("unknown or ended MCP session: initialize a new one"))
+	case sessionForeign:
+		return caddyhttp.Error(http.StatusForbidden, errors.New("this MCP session belongs to another identity"))
+	}
+	return nil
+}
+
+// readBody reads a POST body up to limit bytes; more is 413.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, errTooLarge(limit)
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + 1)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge(limit)
+		}
+		return nil, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err))
+	}
+	return buf.Bytes(), nil
+}
+
+func errTooLarge(limit int64) error {
+	return caddyhttp.Error(http.StatusRequestEntityTooLarge,
+		fmt.Errorf("MCP message larger than %d bytes", limit))
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Allow", "GET, POST, DELETE")
+	return caddyhttp.Error(http.StatusMethodNotAllowed,
+		fmt.Errorf("method %s is not part of the MCP Streamable HTTP transport", r.Method))
+}
+
+// peekedMessage is what the transport needs to know about a JSON-RPC
+// message before mcp-go parses it in full.
+type peekedMessage struct {
+	ok          bool // a JSON object
+	method      string
+	metaVersion string // params._meta protocol version (2026-07-28 era)
+}
+
+func peekMessage(body []byte) peekedMessage {
+	var m struct {
+		Method string `json:"method"`
+		Params struct {
+			Meta struct {
+				ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
+			} `json:"_meta"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		// A field of an unexpected type (params as a list, say) still
+		// leaves the others decoded; only a syntax error means "not JSON".
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return peekedMessage{}
+		}
+	}
+	return peekedMessage{ok: true, method: m.Method, metaVersion: m.Params.Meta.ProtocolVersion}
+}

@@ -1,0 +1,356 @@
+// Package cognitoauth provides the http.handlers.cognito_auth middleware:
+// it verifies bearer JWTs from an Amazon Cognito user pool or any OpenID
+// Connect issuer, answers like an OAuth 2.0 protected resource (RFC 6750
+// challenges, RFC 9728 metadata) and hands the verified identity to the
+// rest of the route through placeholders and the cognito_auth.identity var.
+package cognitoauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+func init() {
+	caddy.RegisterModule(CognitoAuth{})
+}
+
+// defaultLeeway tolerates clock skew between us and the issuer.
+const defaultLeeway = 30 * time.Second
+
+// CognitoAuth authenticates requests by their `Authorization: Bearer` JWT.
+//
+// It sets these placeholders for a verified caller: `{http.auth.user.id}`
+// (the sub claim; also the access log's user_id), `{http.auth.user.username}`,
+// `{http.auth.user.email}`, `{http.auth.user.client_id}`,
+// `{http.auth.user.groups}` (comma-separated), `{http.auth.user.scope}`
+// (space-separated), `{http.auth.user.issuer}` and
+// `{http.auth.user.token_use}` ("access" or "id"). On rejection,
+// `{http.auth.cognito_auth.error}` holds the reason.
+type CognitoAuth struct {
+	// AWS region of the Cognito user pool, e.g. "us-east-1". Used with
+	// user_pool_id.
+	Region string `json:"region,omitempty"`
+
+	// Cognito user pool ID, e.g. "us-east-1_AbC123xyz". The issuer becomes
+	// https://cognito-idp.<region>.amazonaws.com/<user_pool_id> and keys
+	// come from <issuer>/.well-known/jwks.json. Exactly one of
+	// user_pool_id and issuer must be set.
+	UserPoolID string `json:"user_pool_id,omitempty"`
+
+	// Issuer URL of any OpenID Connect provider. The iss claim must equal
+	// it exactly; keys are found through
+	// <issuer>/.well-known/openid-configuration unless jwks_url is set.
+	Issuer string `json:"issuer,omitempty"`
+
+	// JWKSURL overrides where signing keys are fetched from, in both modes.
+	JWKSURL string `json:"jwks_url,omitempty"`
+
+	// ClientIDs lists the accepted Cognito app clients: the client_id
+	// claim of access tokens, the aud claim of ID tokens.
+	ClientIDs []string `json:"client_ids,omitempty"`
+
+	// Audiences lists accepted aud values (the claim may be a string or an
+	// array). For MCP, this is the server's canonical URL; URL values match
+	// regardless of scheme/host case and a trailing slash. Required with
+	// issuer unless resource is set, which then serves as the audience.
+	Audiences []string `json:"audiences,omitempty"`
+
+	// TokenUse is the accepted Cognito token_use: "access" (default), "id"
+	// or "any". Only valid with user_pool_id.
+	TokenUse string `json:"token_use,omitempty"`
+
+	// Scopes that must all be granted (scope claim), else 403
+	// insufficient_scope.
+	Scopes []string `json:"scopes,omitempty"`
+
+	// Groups of which the caller must be in at least one (cognito:groups,
+	// or a groups claim), else 403.
+	Groups []string `json:"groups,omitempty"`
+
+	// Leeway is the clock skew allowed when checking exp, nbf and iat.
+	// Default: 30s.
+	Leeway caddy.Duration `json:"leeway,omitempty"`
+
+	// Resource is the canonical URL of the protected endpoint, published in
+	// the OAuth protected resource metadata (RFC 9728). Default: the
+	// request's scheme and host plus the requested path.
+	Resource string `json:"resource,omitempty"`
+
+	// AuthorizationServers are published in the protected resource
+	// metadata. Default: the issuer.
+	AuthorizationServers []string `json:"authorization_servers,omitempty"`
+
+	// Enabled turns authentication off when false: every request passes
+	// unauthenticated (a warning is logged at start-up). Default: true.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// CacheSize bounds the verified-token cache, which lets repeated
+	// requests with the same token skip signature verification. Entries
+	// never outlive the token's exp. Default: 10000; negative disables it.
+	CacheSize int `json:"cache_size,omitempty"`
+
+	// Vending exchanges the verified identity for AWS credentials.
+	Vending
+
+	disabled     bool
+	cognito      bool
+	issuer       string
+	tokenUse     string
+	leeway       time.Duration
+	audiences    []string // normalized
+	scopeJoined  string
+	authServers  []string
+	prmURL       string
+	resourcePath string
+	keys         *keySource
+	keysKey      string
+	cache        *tokenCache
+
+	logger *zap.Logger
+	now    func() time.Time
+}
+
+// CaddyModule returns the Caddy module information.
+func (CognitoAuth) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.cognito_auth",
+		New: func() caddy.Module { return new(CognitoAuth) },
+	}
+}
+
+// Provision derives the verification settings and attaches the shared
+// key source. It fetches nothing: keys load on the first request, so an
+// unreachable issuer cannot keep Caddy from starting.
+func (m *CognitoAuth) Provision(ctx caddy.Context) error {
+	m.logger = ctx.Logger(m)
+	if m.now == nil {
+		m.now = time.Now
+	}
+	m.disabled = m.Enabled != nil && !*m.Enabled
+
+	var jwksURL string
+	switch {
+	case m.UserPoolID != "" && m.Issuer == "":
+		m.cognito = true
+		m.issuer = "https://cognito-idp." + m.Region + ".amazonaws.com/" + m.UserPoolID
+		jwksURL = m.issuer + "/.well-known/jwks.json"
+	case m.Issuer != "" && m.UserPoolID == "":
+		m.issuer = m.Issuer
+	default:
+		return errors.New("exactly one of user_pool_id and issuer must be set")
+	}
+	if m.JWKSURL != "" {
+		jwksURL = m.JWKSURL
+	}
+	m.tokenUse = m.TokenUse
+	if m.tokenUse == "" {
+		m.tokenUse = "access"
+	}
+	m.leeway = time.Duration(m.Leeway)
+	if m.leeway == 0 {
+		m.leeway = defaultLeeway
+	}
+	auds := m.Audiences
+	if len(auds) == 0 && !m.cognito && m.Resource != "" {
+		auds = []string{m.Resource}
+	}
+	m.audiences = make([]string, len(auds))
+	for i, a := range auds {
+		m.audiences[i] = normalizeAudience(a)
+	}
+	m.scopeJoined = strings.Join(m.Scopes, " ")
+	m.authServers = m.AuthorizationServers
+	if len(m.authServers) == 0 {
+		m.authServers = []string{m.issuer}
+	}
+	if m.Resource != "" {
+		var err error
+		if m.prmURL, m.resourcePath, err = resourceMetadataURL(m.Resource); err != nil {
+			return fmt.Errorf("resource: %v", err)
+		}
+	}
+	if m.CacheSize >= 0 {
+		size := m.CacheSize
+		if size == 0 {
+			size = defaultCacheSize
+		}
+		m.cache = newTokenCache(size)
+	}
+
+	m.keysKey = poolKey(jwksURL, m.issuer)
+	src, _, err := keySources.LoadOrNew(m.keysKey, func() (caddy.Destructor, error) {
+		return newKeySource(jwksURL, m.issuer), nil
+	})
+	if err != nil {
+		m.keysKey = ""
+		return err
+	}
+	m.keys = src.(*keySource)
+
+	if m.disabled {
+		m.logger.Warn("AUTHENTICATION DISABLED: cognito_auth passes every request through without checking tokens",
+			zap.String("issuer", m.issuer))
+	} else if m.cognito && len(m.ClientIDs) == 0 {
+		m.logger.Warn("no client_ids configured: tokens of every app client of the user pool are accepted",
+			zap.String("issuer", m.issuer))
+	}
+	return m.Vending.provisionVending(ctx, m)
+}
+
+// Validate checks the configuration.
+func (m *CognitoAuth) Validate() error {
+	if (m.UserPoolID == "") == (m.Issuer == "") {
+		return errors.New("exactly one of user_pool (user_pool_id) and issuer must be set")
+	}
+	if m.UserPoolID != "" {
+		if err := validateUserPool(m.Region, m.UserPoolID); err != nil {
+			return err
+		}
+	} else {
+		if err := validateURL("issuer", m.Issuer); err != nil {
+			return err
+		}
+		if m.TokenUse != "" {
+			return errors.New("token_use applies to Cognito user pools only")
+		}
+		if len(m.Audiences) == 0 && m.Resource == "" {
+			return errors.New("issuer requires audiences (or resource), so that tokens minted for other clients are rejected")
+		}
+	}
+	if m.JWKSURL != "" {
+		if err := validateURL("jwks_url", m.JWKSURL); err != nil {
+			return err
+		}
+	}
+	switch m.TokenUse {
+	case "", "access", "id", "any":
+	default:
+		return fmt.Errorf("token_use must be access, id or any, not %q", m.TokenUse)
+	}
+	if m.Leeway < 0 || time.Duration(m.Leeway) > 10*time.Minute {
+		return errors.New("leeway must be between 0 and 10m")
+	}
+	if m.Resource != "" {
+		if err := validateURL("resource", m.Resource); err != nil {
+			return err
+		}
+	}
+	for _, s := range m.AuthorizationServers {
+		if err := validateURL("authorization_servers", s); err != nil {
+			return err
+		}
+	}
+	for _, list := range [][]string{m.Scopes, m.Groups, m.ClientIDs, m.Audiences} {
+		for _, v := range list {
+			if v == "" || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r == 0x7f }) {
+				return fmt.Errorf("invalid value %q: must be non-empty without spaces, quotes or backslashes", v)
+			}
+		}
+	}
+	return m.Vending.validateVending()
+}
+
+// Cleanup releases the shared key source; the last config using it stops
+// its goroutines.
+func (m *CognitoAuth) Cleanup() error {
+	var err error
+	if m.keysKey != "" {
+		_, err = keySources.Delete(m.keysKey)
+		m.keysKey = ""
+	}
+	return errors.Join(err, m.Vending.cleanupVending())
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if m.disabled {
+		return next.ServeHTTP(w, r)
+	}
+	if m.servePRM(w, r) {
+		return nil
+	}
+	// CORS preflights carry no credentials by design; the CORS handler
+	// further down answers them.
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		return next.ServeHTTP(w, r)
+	}
+	tok, present := bearerToken(r)
+	if !present {
+		return m.reject(w, r, errNoToken)
+	}
+	id, aerr := m.authenticate(tok)
+	if aerr != nil {
+		return m.reject(w, r, aerr)
+	}
+	if !hasAllScopes(id.Scopes, m.Scopes) {
+		return m.reject(w, r, &authError{status: http.StatusForbidden, code: "insufficient_scope",
+			reason: "missing required scope", id: id})
+	}
+	if !hasAnyGroup(id.Groups, m.Groups) {
+		return m.reject(w, r, &authError{status: http.StatusForbidden, code: "insufficient_scope",
+			reason: "not in a permitted group", id: id})
+	}
+	setIdentity(r, id)
+	if c := m.logger.Check(zapcore.DebugLevel, "authenticated"); c != nil {
+		c.Write(zap.Object("identity", id))
+	}
+	if err := m.Vending.vend(r, id, tok); err != nil {
+		// Vending wraps its refusals (403) and outages (503) as *authError
+		// so they get the same challenge, body and log line as ours.
+		var aerr *authError
+		if errors.As(err, &aerr) {
+			return m.reject(w, r, aerr)
+		}
+		return err
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// authenticate returns the identity for a token, from the verified-token
+// cache when possible.
+func (m *CognitoAuth) authenticate(tok string) (*Identity, *authError) {
+	now := m.now()
+	if m.cache == nil {
+		return m.verifyToken(tok, now)
+	}
+	key := hashToken(tok)
+	if id := m.cache.get(key, now); id != nil {
+		return id, nil
+	}
+	id, aerr := m.verifyToken(tok, now)
+	if aerr == nil {
+		m.cache.put(key, id, now)
+	}
+	return id, aerr
+}
+
+// bearerToken reads the token from the Authorization header only: query
+// strings end up in access logs and cookies invite CSRF. present is false
+// when there is no Bearer credential at all; an empty one is returned as
+// present so it is reported as invalid.
+func bearerToken(r *http.Request) (tok string, present bool) {
+	v := r.Header.Get("Authorization")
+	scheme, rest, _ := strings.Cut(v, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(rest), true
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*CognitoAuth)(nil)
+	_ caddy.Validator             = (*CognitoAuth)(nil)
+	_ caddy.CleanerUpper          = (*CognitoAuth)(nil)
+	_ caddyhttp.MiddlewareHandler = (*CognitoAuth)(nil)
+	_ caddyfile.Unmarshaler       = (*CognitoAuth)(nil)
+)

@@ -1,0 +1,132 @@
+package cognitoauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+)
+
+// webIdentityMode vends with STS AssumeRoleWithWebIdentity (role_arn): the
+// bearer token itself is the web identity, no server credentials needed.
+type webIdentityMode struct {
+	role     string
+	duration int32
+	client   *sts.Client
+}
+
+func newWebIdentityMode(cfg aws.Config, role string, d time.Duration) *webIdentityMode {
+	return &webIdentityMode{role: role, duration: int32(d / time.Second), client: sts.NewFromConfig(cfg)}
+}
+
+func (w *webIdentityMode) name() string { return "role_arn" }
+
+// check spares AWS a call it always refuses: STS requires an aud claim.
+func (w *webIdentityMode) check(id *Identity) *authError {
+	if len(id.Audience) == 0 {
+		return &authError{status: http.StatusForbidden, code: "invalid_token",
+			reason: "AWS credentials for this resource require a token with an aud claim, such as an ID token"}
+	}
+	return nil
+}
+
+func (w *webIdentityMode) key(*Identity) string { return "role_arn\x00" + w.role }
+
+func (w *webIdentityMode) exchange(ctx context.Context, id *Identity, token string, _ *Credentials) (vended, error) {
+	name := roleSessionName(id)
+	out, err := w.client.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: &w.role, RoleSessionName: &name, WebIdentityToken: &token, DurationSeconds: &w.duration,
+	})
+	if err != nil {
+		return vended{}, &awsCallError{op: "AssumeRoleWithWebIdentity", err: err}
+	}
+	return stsVended("AssumeRoleWithWebIdentity", out.Credentials, name)
+}
+
+// assumeRoleMode vends with STS AssumeRole (assume_role), signed with the
+// server's credentials, one session per user.
+type assumeRoleMode struct {
+	role     string
+	duration int32
+	client   *sts.Client
+}
+
+func newAssumeRoleMode(cfg aws.Config, role string, d time.Duration) *assumeRoleMode {
+	return &assumeRoleMode{role: role, duration: int32(d / time.Second), client: sts.NewFromConfig(cfg)}
+}
+
+func (a *assumeRoleMode) name() string               { return "assume_role" }
+func (a *assumeRoleMode) check(*Identity) *authError { return nil }
+func (a *assumeRoleMode) key(*Identity) string       { return "assume_role\x00" + a.role }
+
+func (a *assumeRoleMode) exchange(ctx context.Context, id *Identity, _ string, _ *Credentials) (vended, error) {
+	name := roleSessionName(id)
+	in := &sts.AssumeRoleInput{RoleArn: &a.role, RoleSessionName: &name, DurationSeconds: &a.duration, Tags: sessionTags(id)}
+	if sessionNamePattern.MatchString(id.Subject) {
+		in.SourceIdentity = &id.Subject
+	}
+	out, err := a.client.AssumeRole(ctx, in)
+	if err != nil {
+		return vended{}, &awsCallError{op: "AssumeRole", signed: true, err: err}
+	}
+	return stsVended("AssumeRole", out.Credentials, name)
+}
+
+var (
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	// tagValuePattern is what STS accepts in a session tag value.
+	tagValuePattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
+// sessionTags tags the session with the user's sub, email and client_id,
+// skipping values STS would reject rather than failing the exchange.
+func sessionTags(id *Identity) []ststypes.Tag {
+	var tags []ststypes.Tag
+	for _, kv := range [...][2]string{{"sub", id.Subject}, {"email", id.Email}, {"client_id", id.ClientID}} {
+		if kv[1] == "" || utf8.RuneCountInString(kv[1]) > 256 || !tagValuePattern.MatchString(kv[1]) {
+			continue
+		}
+		tags = append(tags, ststypes.Tag{Key: aws.String(kv[0]), Value: aws.String(kv[1])})
+	}
+	return tags
+}
+
+func stsVended(op string, c *ststypes.Credentials, session string) (vended, error) {
+	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.Expiration == nil {
+		return vended{}, &awsCallError{op: op, err: errors.New("response without credentials")}
+	}
+	return vended{
+		creds: aws.Credentials{
+			AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: aws.ToString(c.SessionToken),
+			CanExpire: true, Expires: *c.Expiration,
+		},
+		roleSession: session,
+	}, nil
+}
+
+// roleSessionName derives an STS role session name from the identity:
+// sub, else username, else email, with characters outside [\w+=,.@-]
+// replaced and the length clamped to STS's 2..64.
+func roleSessionName(id *Identity) string {
+	s := firstNonEmpty(id.Subject, id.Username, id.Email)
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=,.@-", c) >= 0) {
+			b[i] = '-'
+		}
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	for len(b) < 2 {
+		b = append(b, '-')
+	}
+	return string(b)
+}
