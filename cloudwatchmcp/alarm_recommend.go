@@ -74,6 +74,12 @@ func (e *toolEnv) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.
 	if _, err := e.region(region); err != nil {
 		return errorResult(err), nil
 	}
+	if profile != "" {
+		// Refused outside `credentials default` on every path.
+		if _, _, err := e.callerCredentials(ctx, profile); err != nil {
+			return errorResult(err), nil
+		}
+	}
 
 	if md, ok := e.catalog.lookup(ns, metric); ok && md != nil {
 		var recs []alarmRecommendation

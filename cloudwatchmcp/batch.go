@@ -277,8 +277,7 @@ func (b *batchRun) runChunk(ctx context.Context, c *batchChunk, start, end int64
 }
 
 func (b *batchRun) backoff(ctx context.Context) error {
-	_, sleep := b.pacer.clock(b.e)
-	return sleep(ctx, batchRetryBackoff)
+	return b.e.sleep(ctx, batchRetryBackoff)
 }
 
 // outputLimitHit reports whether a chunk's output was truncated at the

@@ -113,7 +113,9 @@ func (p *batchPacer) wait(ctx context.Context, e *toolEnv, lim *rate.Limiter) (t
 	now, sleep := p.clock(e)
 	t := now()
 	r := lim.ReserveN(t, 1)
-	d := r.DelayFrom(t)
+	// Whole microseconds: the limiter's float arithmetic otherwise drifts
+	// by nanoseconds (4.899999999 s), which no caller can use.
+	d := r.DelayFrom(t).Round(time.Microsecond)
 	if d <= 0 {
 		return t, nil
 	}

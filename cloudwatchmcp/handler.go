@@ -95,6 +95,8 @@ type Handler struct {
 	mcp       *server.MCPServer
 	transport *server.StreamableHTTPServer
 	sessions  *sessionRegistry // nil when stateless
+	events    *eventStore      // nil when stateless
+	toolsList *cachedToolsList
 	guard     *rebindingGuard
 	bodyLimit int64
 	cleaned   bool
@@ -182,11 +184,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := precomputeSchemas(tools); err != nil {
+	if err := prepareTools(tools); err != nil {
 		return err
 	}
 
 	h.mcp = newMCPServer(tools)
+	if h.toolsList, err = newCachedToolsList(h.mcp); err != nil {
+		return err
+	}
 	if !h.Stateless {
 		h.sessions = newSessionRegistry(time.Duration(h.SessionIdleTimeout), h.now)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"runtime"
 	"strings"
@@ -63,7 +64,7 @@ func TestMCPInitializeListAndCall(t *testing.T) {
 			t.Errorf("%s input schema %s", tool.Name, schema)
 		}
 	}
-	if got := strings.Join(names, ","); got != "test_notify,test_panic,test_whoami" {
+	if got := strings.Join(names, ","); got != "test_notify,test_notify_later,test_panic,test_whoami" {
 		t.Fatalf("tools/list = %s; want exactly the configured group", got)
 	}
 
@@ -142,7 +143,6 @@ func TestMCPGETStreamDeliversNotifications(t *testing.T) {
 	c := ts.newClient(t, "alice", transport.WithContinuousListening())
 	got := make(chan mcp.JSONRPCNotification, 4)
 	c.OnNotification(func(n mcp.JSONRPCNotification) { got <- n })
-	time.Sleep(300 * time.Millisecond)
 	if err := ts.h.mcp.SendNotificationToSpecificClient(c.GetSessionId(), "notifications/message",
 		map[string]any{"level": "info", "data": "hello over GET"}); err != nil {
 		t.Fatal(err)
@@ -558,4 +558,64 @@ func TestCleanupIsIdempotent(t *testing.T) {
 	if err := h.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tools/list is answered from a cache that holds exactly what mcp-go
+// answers, for any request ID; other pages go to mcp-go.
+func TestToolsListCacheMatchesMCPGo(t *testing.T) {
+	ts := newTestServer(t, nil)
+	session := ts.rawInit(t, "alice")
+	direct, _ := json.Marshal(ts.h.mcp.HandleMessage(context.Background(),
+		json.RawMessage(`{"jsonrpc":"2.0","id":"req-7","method":"tools/list"}`)))
+	resp := ts.rawRequest(t, http.MethodPost, "alice", session, `{"jsonrpc":"2.0","id":"req-7","method":"tools/list","params":{}}`)
+	cached, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("%s %q", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	var a, b any
+	if err := json.Unmarshal(direct, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(cached, &b); err != nil {
+		t.Fatalf("cached answer is not JSON: %s", cached)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("cached tools/list differs from mcp-go's:\n%s\n%s", cached, direct)
+	}
+	// A cursor is mcp-go's business (this one is invalid: a JSON-RPC error).
+	resp = ts.rawRequest(t, http.MethodPost, "alice", session, `{"jsonrpc":"2.0","id":8,"method":"tools/list","params":{"cursor":"bogus"}}`)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("cursor request answered from cache: %s", body)
+	}
+	// The cache sits behind the session checks.
+	wantStatus(t, ts.rawRequest(t, http.MethodPost, "bob", session, toolsListBody), http.StatusForbidden)
+	wantStatus(t, ts.rawRequest(t, http.MethodPost, "alice", "", toolsListBody), http.StatusBadRequest)
+}
+
+// Every registered tool group can be served: each tool lists with a
+// description and an object input schema.
+func TestAllRegisteredToolsAreListable(t *testing.T) {
+	ts := newTestServer(t, &Handler{Tools: knownToolGroups()})
+	c := ts.newClient(t, "alice")
+	list, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range list.Tools {
+		if tool.Description == "" {
+			t.Errorf("%s has no description", tool.Name)
+		}
+		schema, _ := json.Marshal(tool.InputSchema)
+		if tool.RawInputSchema != nil {
+			schema = tool.RawInputSchema
+		}
+		var s struct{ Type string }
+		if err := json.Unmarshal(schema, &s); err != nil || s.Type != "object" {
+			t.Errorf("%s input schema %s", tool.Name, schema)
+		}
+	}
+	t.Logf("%d tools from groups %v", len(list.Tools), knownToolGroups())
 }

@@ -50,7 +50,7 @@ const (
 
 // indexSystemFields are indexed by default or generated per event and never
 // worth recommending (awslabs' list).
-var indexSystemFields = wordSetCase(`@timestamp @message @logStream @log @ptr @ingestionTime
+var indexSystemFields = wordSet(`@timestamp @message @logStream @log @ptr @ingestionTime
 	@aws.region @aws.account @source.log @data_source_name @data_source_type @data_format
 	traceId severityText attributes.session.id action logStatus flowDirection type query_type
 	transport rcode httpRequest.country eventSource eventName awsRegion userAgent errorCode
@@ -59,16 +59,8 @@ var indexSystemFields = wordSetCase(`@timestamp @message @logStream @log @ptr @i
 // indexableGeneratedFields are the "@" fields Logs generates (Lambda) that an
 // index policy names as-is. Any other "@" field is a custom one, which a
 // policy must spell with a second "@" (@@userId).
-var indexableGeneratedFields = wordSetCase(`@logStream @ingestionTime @requestId @type @initDuration
+var indexableGeneratedFields = wordSet(`@logStream @ingestionTime @requestId @type @initDuration
 	@duration @billedDuration @memorySize @maxMemoryUsed @xrayTraceId @xraySegmentId`)
-
-func wordSetCase(s string) map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(s) {
-		m[w] = true
-	}
-	return m
-}
 
 // --- result shapes (awslabs' pydantic models, snake_case) ---
 

@@ -152,8 +152,8 @@ func TestAnalyzePublishingPeriodAndDensity(t *testing.T) {
 		want float64
 	}{
 		{[]int64{300000, 300000, 600000}, 300},
-		{[]int64{61000, 61000, 59000}, 60},  // snapped within 10%
-		{[]int64{97000, 97000, 60000}, 97},  // 120 is 19% away: kept raw
+		{[]int64{61000, 61000, 59000}, 60}, // snapped within 10%
+		{[]int64{97000, 97000, 60000}, 97}, // 120 is 19% away: kept raw
 		{[]int64{5000, 10000, 10000, 5000}, 10},
 		{[]int64{60000, 120000}, 60}, // tie: the first gap seen wins
 		{[]int64{1050}, 1},

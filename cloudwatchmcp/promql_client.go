@@ -100,7 +100,7 @@ func (e *toolEnv) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, er
 		lastErr = err
 		e.logger.Debug("retrying PromQL request", zap.String("endpoint", c.path), zap.Int("attempt", attempt), zap.String("error", errorMessage(err)))
 	}
-	return nil, toolErrorf("PromQL %s failed after %d attempts: %s", strings.SplitN(c.path, "?", 2)[0], promqlAttempts, errorMessage(lastErr))
+	return nil, toolErrorf("PromQL %s failed after %d attempts: %s", c.path, promqlAttempts, errorMessage(lastErr))
 }
 
 // promqlAttempt sends one signed request. retryable reports whether the

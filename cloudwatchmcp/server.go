@@ -49,21 +49,25 @@ func (h *Handler) newTransport(ctx caddy.Context) *server.StreamableHTTPServer {
 		// event store keyed on the empty session would grow forever.
 		opts = append(opts, server.WithStateLess(true), server.WithDisableStreaming(true))
 	} else {
+		h.events = newEventStore(maxEventsPerSession, maxEventBytesPerSession)
 		opts = append(opts,
 			server.WithSessionIdManagerResolver(h.sessions),
 			// Without a store, a notification taken off the channel while
 			// the response is being written is dropped (mcp-go PR #969).
-			server.WithEventStore(newEventStore(maxEventsPerSession, maxEventBytesPerSession)),
+			server.WithEventStore(h.events),
 			server.WithSessionIdleTTL(time.Duration(h.SessionIdleTimeout)),
 		)
 	}
 	return server.NewStreamableHTTPServer(h.mcp, opts...)
 }
 
-// precomputeSchemas encodes every tool's input and output schema once. The
-// tool list is static per config, and tools/list would otherwise reflect
-// over the same schema maps on every call.
-func precomputeSchemas(tools []server.ServerTool) error {
+// prepareTools encodes every tool's input and output schema once: the tool
+// list is static per config, and tools/list would otherwise reflect over
+// the same schema maps on every call. A raw schema, when given, is the
+// schema (mcp.NewTool presets an empty object schema, and mcp-go refuses
+// to list a tool carrying both). Every tool must then encode, or no
+// tools/list could be answered.
+func prepareTools(tools []server.ServerTool) error {
 	for i := range tools {
 		t := &tools[i].Tool
 		if t.RawInputSchema == nil {
@@ -72,15 +76,18 @@ func precomputeSchemas(tools []server.ServerTool) error {
 				return fmt.Errorf("tool %s: input schema: %w", t.Name, err)
 			}
 			t.RawInputSchema = b
-			t.InputSchema = mcp.ToolInputSchema{}
 		}
+		t.InputSchema = mcp.ToolInputSchema{}
 		if t.RawOutputSchema == nil && t.OutputSchema.Type != "" {
 			b, err := json.Marshal(t.OutputSchema)
 			if err != nil {
 				return fmt.Errorf("tool %s: output schema: %w", t.Name, err)
 			}
 			t.RawOutputSchema = b
-			t.OutputSchema = mcp.ToolOutputSchema{}
+		}
+		t.OutputSchema = mcp.ToolOutputSchema{}
+		if _, err := json.Marshal(t); err != nil {
+			return fmt.Errorf("tool %s cannot be listed: %w", t.Name, err)
 		}
 	}
 	return nil

@@ -147,6 +147,16 @@ func (s *sessionRegistry) end(id, owner string, checkOwner bool) sessionStatus {
 	return sessionOK
 }
 
+// endIdle removes id if it is idle.
+func (s *sessionRegistry) endIdle(id string) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.byID[id]; ok && s.expired(el.Value.(*sessionEntry), now) {
+		s.removeLocked(el)
+	}
+}
+
 // len reports how many sessions are held.
 func (s *sessionRegistry) len() int {
 	s.mu.Lock()
@@ -240,8 +250,12 @@ func (m systemSessions) Validate(id string) (bool, error) {
 	return false, nil
 }
 
+// Terminate ends a session mcp-go's sweeper found idle, unless the registry
+// saw it used since (tools/list is answered without touching mcp-go).
+// mcp-go then drops its own state for the session; a later request simply
+// gets fresh transport state.
 func (m systemSessions) Terminate(id string) (bool, error) {
-	m.reg.end(id, "", false)
+	m.reg.endIdle(id)
 	return false, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -74,6 +73,20 @@ func transportTestTools(e *toolEnv) []server.ServerTool {
 					}
 				}
 				return mcp.NewToolResultText(fmt.Sprintf("sent %d", n)), nil
+			},
+		},
+		{
+			Tool: mcp.NewTool("test_notify_later",
+				mcp.WithDescription("Answers, then 100ms later notifies the session (which only its GET stream can carry).")),
+			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				srv := server.ServerFromContext(ctx)
+				session := server.ClientSessionFromContext(ctx).SessionID()
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					_ = srv.SendNotificationToSpecificClient(session, "notifications/message",
+						map[string]any{"level": "info", "data": "later"})
+				}()
+				return mcp.NewToolResultText("scheduled"), nil
 			},
 		},
 		{
@@ -172,9 +185,7 @@ func serveLikeCaddy(h *Handler, creds map[string]aws.Credentials, w http.Respons
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
 		return errors.New("cloudwatch_mcp called next")
 	})
-	if os.Getenv("DEBUGREQ") != "" { println("REQ", r.Method, r.Header.Get("Mcp-Session-Id"), r.Header.Get(testUserHeader)) }
 	if err := h.ServeHTTP(ww, r, next); err != nil {
-		if os.Getenv("DEBUGREQ") != "" { println("ERR", err.Error()) }
 		status := http.StatusInternalServerError
 		var he caddyhttp.HandlerError
 		if errors.As(err, &he) {
@@ -229,11 +240,12 @@ func newMCPClient(t testing.TB, url, user string, init mcp.InitializeRequest, ba
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
+	// Start's context bounds the GET listener for the client's lifetime.
+	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatalf("initialize: %v", err)
 	}

@@ -75,7 +75,7 @@ func assertOwner(t *testing.T, te *testEnv, op string, wantCalls int) {
 }
 
 // structuredResult returns the result's structuredContent as JSON.
-func structuredResult(t *testing.T, res *mcp.CallToolResult) map[string]any {
+func structuredResult(t testing.TB, res *mcp.CallToolResult) map[string]any {
 	t.Helper()
 	b, err := json.Marshal(res.StructuredContent)
 	if err != nil {
@@ -89,7 +89,7 @@ func structuredResult(t *testing.T, res *mcp.CallToolResult) map[string]any {
 }
 
 // insightsDict decodes an Insights dictionary result, error or not.
-func insightsDict(t *testing.T, res *mcp.CallToolResult) insightsDictView {
+func insightsDict(t testing.TB, res *mcp.CallToolResult) insightsDictView {
 	t.Helper()
 	var d insightsDictView
 	if err := json.Unmarshal([]byte(resultText(t, res)), &d); err != nil {

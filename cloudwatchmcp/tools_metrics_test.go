@@ -44,9 +44,9 @@ func everyMinute(from, to time.Time, v func(t time.Time, i int) float64) []fakea
 
 type gmdResponse struct {
 	MetricDataResults []struct {
-		ID         string           `json:"id"`
-		Label      string           `json:"label"`
-		StatusCode string           `json:"statusCode"`
+		ID         string `json:"id"`
+		Label      string `json:"label"`
+		StatusCode string `json:"statusCode"`
 		Datapoints []struct {
 			Timestamp time.Time `json:"timestamp"`
 			Value     float64   `json:"value"`
@@ -428,4 +428,31 @@ func TestMetricJSONFloatAndWrapped(t *testing.T) {
 		t.Fatal(resultText(t, res))
 	}
 	var _ mcp.Content = res.Content[0]
+}
+
+func TestMetricQueriesBatchPeriodPrecedence(t *testing.T) {
+	p := func(i int) *int { return &i }
+	s := func(v string) *string { return &v }
+	f := false
+	qs, err := buildQueriesBatch([]metricDataQueryInput{
+		{ID: "a", MetricStat: &metricStatInput{Namespace: "N", MetricName: "M", Statistic: "AVG"}},
+		{ID: "b", MetricStat: &metricStatInput{Namespace: "N", MetricName: "M", Statistic: "p99", Period: p(300)}},
+		{ID: "c", MetricStat: &metricStatInput{Namespace: "N", MetricName: "M", Statistic: "Sum", Period: p(300)}, Period: p(3600), ReturnData: &f},
+		{ID: "d", Expression: s("a+b"), Label: s("total")},
+		{ID: "e", Expression: s("a*2"), Period: p(120)},
+	}, 180)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int32{180, 300, 3600} {
+		if got := *qs[i].MetricStat.Period; got != want || qs[i].Period != nil {
+			t.Errorf("%s: MetricStat.Period %d (top-level %v), want %d inside MetricStat only", *qs[i].Id, got, qs[i].Period, want)
+		}
+	}
+	if *qs[0].MetricStat.Stat != "Average" || *qs[1].MetricStat.Stat != "p99" || *qs[2].ReturnData || !*qs[0].ReturnData {
+		t.Error("stat mapping or return_data default")
+	}
+	if *qs[3].Period != 180 || *qs[3].Label != "total" || *qs[4].Period != 120 || qs[3].MetricStat != nil || qs[0].Label != nil {
+		t.Error("expression period/label")
+	}
 }

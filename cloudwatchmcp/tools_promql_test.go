@@ -332,6 +332,18 @@ func TestPromQLRetriesTransientFailures(t *testing.T) {
 	}
 	te.fake.ClearFaults()
 
+	// Connection errors are retried as well.
+	te.fake.ResetCalls()
+	*sleeps = nil
+	base := te.clients.base.BaseEndpoint
+	te.clients.base.BaseEndpoint = aws.String("http://127.0.0.1:1")
+	res = te.callTool(t, userCtx(te.alice), "execute_promql_query", args)
+	wantToolError(t, res, "failed after 3 attempts: PromQL connection error")
+	if len(*sleeps) != 2 {
+		t.Fatalf("connection errors: want 2 backoffs, got %v", *sleeps)
+	}
+	te.clients.base.BaseEndpoint = base
+
 	// Throttling (a 400 with a throttling code) is retried too.
 	te.fake.ResetCalls()
 	te.fake.SetFault("PromQLSeries", fakeaws.Fault{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded", Times: 1})

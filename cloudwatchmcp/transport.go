@@ -2,6 +2,7 @@ package cloudwatchmcp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,6 +75,10 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
+	if h.toolsList != nil && msg.method == string(mcp.MethodToolsList) && msg.cacheable(version) {
+		return h.toolsList.write(w, msg.id)
+	}
+
 	h.transport.ServeHTTP(newFlushWriter(w), r)
 	return nil
 }
@@ -142,17 +147,28 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
 // message before mcp-go parses it in full.
 type peekedMessage struct {
 	ok          bool // a JSON object
+	id          json.RawMessage
 	method      string
 	metaVersion string // params._meta protocol version (2026-07-28 era)
+	cursor      bool   // params.cursor given
+}
+
+// cacheable reports whether the message may be answered from a cached
+// result: a request (it has an ID) for the first page, in the session era.
+func (m peekedMessage) cacheable(headerVersion string) bool {
+	return m.ok && len(m.id) > 0 && !bytes.Equal(m.id, []byte("null")) && !m.cursor &&
+		!mcp.IsModernProtocol(headerVersion) && !mcp.IsModernProtocol(m.metaVersion)
 }
 
 func peekMessage(body []byte) peekedMessage {
 	var m struct {
-		Method string `json:"method"`
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
 		Params struct {
 			Meta struct {
 				ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
 			} `json:"_meta"`
+			Cursor *string `json:"cursor"`
 		} `json:"params"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -163,5 +179,42 @@ func peekMessage(body []byte) peekedMessage {
 			return peekedMessage{}
 		}
 	}
-	return peekedMessage{ok: true, method: m.Method, metaVersion: m.Params.Meta.ProtocolVersion}
+	return peekedMessage{ok: true, id: m.ID, method: m.Method, metaVersion: m.Params.Meta.ProtocolVersion, cursor: m.Params.Cursor != nil}
+}
+
+// cachedToolsList answers tools/list from bytes mcp-go produced once at
+// provision. The tool list is static per config, and encoding it is almost
+// all re-compacting nested raw JSON (encoding/json compacts every
+// Marshaler's output at every level), about a millisecond per call.
+type cachedToolsList struct {
+	result json.RawMessage // mcp-go's ListToolsResult
+}
+
+func newCachedToolsList(s *server.MCPServer) (*cachedToolsList, error) {
+	resp := s.HandleMessage(context.Background(), json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return nil, fmt.Errorf("listing the tools: %w", err)
+	}
+	var out struct {
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || len(out.Result) == 0 {
+		return nil, fmt.Errorf("listing the tools: %s", b)
+	}
+	return &cachedToolsList{result: out.Result}, nil
+}
+
+func (c *cachedToolsList) write(w http.ResponseWriter, id json.RawMessage) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	head := make([]byte, 0, len(id)+40)
+	head = append(head, `{"jsonrpc":"2.0","id":`...)
+	head = append(head, id...)
+	head = append(head, `,"result":`...)
+	_, _ = w.Write(head)
+	_, _ = w.Write(c.result)
+	_, _ = w.Write([]byte("}\n"))
+	return nil
 }

@@ -66,20 +66,20 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 
 func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	cases := map[string]string{
-		"none":             "cognito_auth {\n\tclient_ids a\n}",
-		"both":             "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tissuer https://i.example.com\n}",
-		"pool args":        "cognito_auth {\n\tuser_pool us-east-1\n}",
-		"pool region":      "cognito_auth {\n\tuser_pool eu-west-1 us-east-1_X\n}",
-		"issuer url":       "cognito_auth {\n\tissuer not-a-url\n}",
-		"token_use":        "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\ttoken_use refresh\n}",
-		"leeway":           "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tleeway soon\n}",
-		"enabled":          "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tenabled maybe\n}",
-		"unknown":          "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tfrobnicate yes\n}",
-		"inline args":      "cognito_auth extra {\n\tuser_pool us-east-1 us-east-1_X\n}",
-		"empty scopes":     "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tscopes\n}",
-		"cache_size":       "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tcache_size lots\n}",
-		"auth server url":  "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tauthorization_servers ftp://x\n}",
-		"two leeway args":  "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tleeway 1s 2s\n}",
+		"none":            "cognito_auth {\n\tclient_ids a\n}",
+		"both":            "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tissuer https://i.example.com\n}",
+		"pool args":       "cognito_auth {\n\tuser_pool us-east-1\n}",
+		"pool region":     "cognito_auth {\n\tuser_pool eu-west-1 us-east-1_X\n}",
+		"issuer url":      "cognito_auth {\n\tissuer not-a-url\n}",
+		"token_use":       "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\ttoken_use refresh\n}",
+		"leeway":          "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tleeway soon\n}",
+		"enabled":         "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tenabled maybe\n}",
+		"unknown":         "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tfrobnicate yes\n}",
+		"inline args":     "cognito_auth extra {\n\tuser_pool us-east-1 us-east-1_X\n}",
+		"empty scopes":    "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tscopes\n}",
+		"cache_size":      "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tcache_size lots\n}",
+		"auth server url": "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tauthorization_servers ftp://x\n}",
+		"two leeway args": "cognito_auth {\n\tuser_pool us-east-1 us-east-1_X\n\tleeway 1s 2s\n}",
 	}
 	for name, input := range cases {
 		var m CognitoAuth

@@ -14,33 +14,46 @@ import (
 // credentials_cache_size is unset: one entry per identity (and role).
 const defaultCredentialsCacheSize = 10000
 
-// credCache holds vended credentials per identity key (issuer, sub, mode,
-// role; never the token). It is an LRU bounded by max, and it lets at most
-// one exchange per key run at a time: concurrent first requests of one user
-// all wait for the same exchange.
+// credKey says whose credentials these are. It never holds the token, so a
+// user's new token finds the credentials vended for the previous one. A
+// struct of existing strings makes a lookup allocation-free.
+type credKey struct {
+	issuer, subject string
+	scope           string // mode and role, fixed per module
+	flow            string // identity_pool: "id" or "dev" (they yield different identities)
+	groups          string // identity_pool: pool rules may pick the role from cognito:groups
+}
+
+func (k credKey) String() string {
+	return k.issuer + "\x00" + k.subject + "\x00" + k.scope + "\x00" + k.flow + "\x00" + k.groups
+}
+
+// credCache holds vended credentials per credKey. It is an LRU bounded by
+// max, and it lets at most one exchange per key run at a time: concurrent
+// first requests of one user all wait for the same exchange.
 type credCache struct {
 	mu    sync.Mutex
 	max   int
 	ll    *list.List // front = most recently used
-	items map[string]*list.Element
+	items map[credKey]*list.Element
 
 	flights singleflight.Group
 }
 
 type credEntry struct {
-	key   string
+	key   credKey
 	creds *Credentials
 }
 
 func newCredCache(max int) *credCache {
-	return &credCache{max: max, ll: list.New(), items: make(map[string]*list.Element)}
+	return &credCache{max: max, ll: list.New(), items: make(map[credKey]*list.Element)}
 }
 
 // get returns the cached credentials of key. fresh is false when they are
 // missing, expired (then they are dropped and nil is returned) or within
 // refreshBefore of expiry (then they are returned, still usable, so a
 // failed renewal can fall back on them).
-func (c *credCache) get(key string, now time.Time, refreshBefore time.Duration) (creds *Credentials, fresh bool) {
+func (c *credCache) get(key credKey, now time.Time, refreshBefore time.Duration) (creds *Credentials, fresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
@@ -57,7 +70,7 @@ func (c *credCache) get(key string, now time.Time, refreshBefore time.Duration) 
 	return e.creds, now.Before(e.creds.expires.Add(-refreshBefore))
 }
 
-func (c *credCache) put(key string, creds *Credentials) {
+func (c *credCache) put(key credKey, creds *Credentials) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
@@ -73,7 +86,7 @@ func (c *credCache) put(key string, creds *Credentials) {
 	}
 }
 
-func (c *credCache) remove(key string) {
+func (c *credCache) remove(key credKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
@@ -96,24 +109,24 @@ type exchangeFunc func(ctx context.Context, prev *Credentials) (*Credentials, er
 // exchange (its context ended first).
 var errExchangeWait = errors.New("request ended while waiting for the AWS credential exchange")
 
-// fetch returns credentials for key from the cache, or runs exchange once
-// for all concurrent callers of the same key.
+// fetch runs exchange once for all concurrent callers of the same key
+// and caches the result. cur is what get returned for key: nil, or
+// credentials due for renewal. Callers try get first, so that a cache hit
+// builds no exchange closure.
+//
+// Credentials due for renewal but still valid are returned at once while
+// the renewal runs in the background, so no request waits for it (nor
+// fails, if AWS has a transient problem). Without usable credentials the
+// caller waits, but no longer than its own context allows.
 //
 // The exchange runs under base (the module's lifetime) with timeout, not
-// under the request context: one impatient client must not fail the
-// exchange that other requests of the same user are waiting for. Each
-// caller still waits no longer than its own context allows.
-//
-// When renewal fails for a transient reason, credentials that have not yet
-// expired are handed out instead; when AWS refuses (permanent is true for
-// the error), they are dropped, because the user's access has been revoked.
-func (c *credCache) fetch(reqCtx, base context.Context, key string, now func() time.Time, refreshBefore, timeout time.Duration,
+// under a request's context: one impatient client must not fail the
+// exchange that other requests of the same user are waiting for. When AWS
+// refuses (permanent(err)), the cached credentials are dropped, because the
+// user's access has been revoked.
+func (c *credCache) fetch(reqCtx, base context.Context, key credKey, cur *Credentials, now func() time.Time, timeout time.Duration,
 	exchange exchangeFunc, permanent func(error) bool) (*Credentials, error) {
-	cur, fresh := c.get(key, now(), refreshBefore)
-	if fresh {
-		return cur, nil
-	}
-	ch := c.flights.DoChan(key, func() (any, error) {
+	ch := c.flights.DoChan(key.String(), func() (any, error) {
 		ctx, cancel := context.WithTimeout(base, timeout)
 		defer cancel()
 		creds, err := exchange(ctx, cur)
@@ -129,20 +142,16 @@ func (c *credCache) fetch(reqCtx, base context.Context, key string, now func() t
 		c.put(key, creds)
 		return creds, nil
 	})
-	usable := func() bool { return cur != nil && now().Before(cur.expires) }
+	if cur != nil && now().Before(cur.expires) {
+		return cur, nil // the result channel is buffered; nobody needs to read it
+	}
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			if !permanent(res.Err) && usable() {
-				return cur, nil
-			}
 			return nil, res.Err
 		}
 		return res.Val.(*Credentials), nil
 	case <-reqCtx.Done():
-		if usable() {
-			return cur, nil
-		}
 		return nil, errors.Join(errExchangeWait, reqCtx.Err())
 	}
 }

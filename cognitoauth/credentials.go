@@ -23,12 +23,13 @@ const redacted = "REDACTED"
 //
 // Every way of rendering them (placeholders, fmt verbs, JSON, zap fields,
 // log_append) shows the access key ID and expiry but never the secret key
-// or the session token. The secrets sit behind an unexported pointer, so
-// even reflection-based dumps print only an address. Values are immutable
-// and shared by the requests of one user.
+// or the session token. The secrets live only inside a closure, so even
+// reflection-based dumps of an enclosing struct (which bypass these
+// methods) print a function address. Values are immutable and shared by
+// the requests of one user.
 type Credentials struct {
 	accessKeyID string
-	secrets     *credentialSecrets
+	secrets     func() (secretAccessKey, sessionToken string)
 	expires     time.Time
 	mode        string
 	identityID  string // Cognito identity ID (identity_pool)
@@ -39,15 +40,10 @@ type Credentials struct {
 	identityIDAny, roleSessionAny any
 }
 
-type credentialSecrets struct {
-	secretAccessKey string
-	sessionToken    string
-}
-
 func newCredentials(c aws.Credentials, mode, identityID, roleSession string, now func() time.Time) *Credentials {
 	return &Credentials{
 		accessKeyID:    c.AccessKeyID,
-		secrets:        &credentialSecrets{secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken},
+		secrets:        func() (string, string) { return c.SecretAccessKey, c.SessionToken },
 		expires:        c.Expires,
 		mode:           mode,
 		identityID:     identityID,
@@ -71,10 +67,11 @@ func (c Credentials) Retrieve(context.Context) (aws.Credentials, error) {
 	if c.Expired() {
 		return aws.Credentials{}, errCredentialsExpired
 	}
+	secret, token := c.secrets()
 	return aws.Credentials{
 		AccessKeyID:     c.accessKeyID,
-		SecretAccessKey: c.secrets.secretAccessKey,
-		SessionToken:    c.secrets.sessionToken,
+		SecretAccessKey: secret,
+		SessionToken:    token,
 		Source:          "cognito_auth/" + c.mode,
 		CanExpire:       true,
 		Expires:         c.expires,

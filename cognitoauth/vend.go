@@ -149,8 +149,8 @@ type exchanger interface {
 	name() string
 	// check refuses identities the mode cannot serve before any AWS call.
 	check(id *Identity) *authError
-	// key is the mode-and-role part of the cache key for id.
-	key(id *Identity) string
+	// key fills the mode-specific parts of id's cache key.
+	key(id *Identity) credKey
 	// exchange calls AWS. prev holds the credentials being renewed.
 	exchange(ctx context.Context, id *Identity, token string, prev *Credentials) (vended, error)
 }
@@ -373,17 +373,22 @@ func (v *Vending) vend(r *http.Request, id *Identity, rawToken string) error {
 		return caddyhttp.Error(aerr.status, aerr)
 	}
 	key := v.cacheKey(id)
-	creds, err := v.credCache.fetch(r.Context(), v.ctx, key, v.auth.now, v.refreshBefore, v.timeout,
-		func(ctx context.Context, prev *Credentials) (*Credentials, error) {
-			out, err := v.mode.exchange(ctx, id, rawToken, prev)
-			if err != nil {
-				return nil, err
-			}
-			return newCredentials(out.creds, v.mode.name(), out.identityID, out.roleSession, v.auth.now), nil
-		}, isRefusal)
-	if err != nil {
-		aerr := v.failure(err, id)
-		return caddyhttp.Error(aerr.status, aerr)
+	creds, fresh := v.credCache.get(key, v.auth.now(), v.refreshBefore)
+	if !fresh {
+		var err error
+		creds, err = v.credCache.fetch(r.Context(), v.ctx, key, creds, v.auth.now, v.timeout,
+			func(ctx context.Context, prev *Credentials) (*Credentials, error) {
+				out, err := v.mode.exchange(ctx, id, rawToken, prev)
+				if err != nil {
+					v.logFailure(err, id)
+					return nil, err
+				}
+				return newCredentials(out.creds, v.mode.name(), out.identityID, out.roleSession, v.auth.now), nil
+			}, isRefusal)
+		if err != nil {
+			aerr := v.failure(err, id)
+			return caddyhttp.Error(aerr.status, aerr)
+		}
 	}
 	caddyhttp.SetVar(r.Context(), CredentialsVar, creds)
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
@@ -397,10 +402,11 @@ func (v *Vending) vend(r *http.Request, id *Identity, rawToken string) error {
 	return nil
 }
 
-// cacheKey identifies whose credentials these are; it never contains the
-// token, so a user's new token finds the credentials of the old one.
-func (v *Vending) cacheKey(id *Identity) string {
-	return id.Issuer + "\x00" + id.Subject + "\x00" + v.mode.key(id)
+// cacheKey identifies whose credentials these are (see credKey).
+func (v *Vending) cacheKey(id *Identity) credKey {
+	k := v.mode.key(id)
+	k.issuer, k.subject = id.Issuer, id.Subject
+	return k
 }
 
 // awsCallError ties an SDK error to the operation that failed.
@@ -466,11 +472,20 @@ func isRefusal(err error) bool {
 	return code != ""
 }
 
-// failure turns an exchange error into the request's answer and logs it
-// with the AWS request ID: 403 for refusals, 503 for everything else
-// (throttling, 5xx, timeouts, connection and configuration problems), so
-// a failed exchange is never a 500.
+// failure turns an exchange error into the request's answer: 403 when AWS
+// refused the user, else 503 (throttling, 5xx, timeouts, connection and
+// configuration problems), so a failed exchange is never a 500.
 func (v *Vending) failure(err error, id *Identity) *authError {
+	if code, reason := refusal(err); code != "" {
+		return &authError{status: http.StatusForbidden, code: code, reason: reason, id: id, cause: err}
+	}
+	return &authError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+		reason: "AWS credentials temporarily unavailable, retry later", id: id, cause: err}
+}
+
+// logFailure logs a failed exchange once (however many requests waited
+// for it), with the AWS operation, error code and request ID.
+func (v *Vending) logFailure(err error, id *Identity) {
 	fields := []zap.Field{zap.String("mode", v.mode.name()), zap.String("sub", id.Subject), zap.Error(err)}
 	var ce *awsCallError
 	if errors.As(err, &ce) {
@@ -484,15 +499,12 @@ func (v *Vending) failure(err error, id *Identity) *authError {
 	if errors.As(err, &rid) {
 		fields = append(fields, zap.String("aws_request_id", rid.ServiceRequestID()))
 	}
-	if code, reason := refusal(err); code != "" {
+	switch {
+	case isRefusal(err):
 		v.auth.logger.Info("AWS refused credentials", fields...)
-		return &authError{status: http.StatusForbidden, code: code, reason: reason, id: id, cause: err}
-	}
-	if ce != nil && ce.signed && ae != nil && serverKeyCodes[ae.ErrorCode()] {
+	case ce != nil && ce.signed && ae != nil && serverKeyCodes[ae.ErrorCode()]:
 		v.auth.logger.Error("AWS refused the server's own credentials for a signed call", fields...)
-	} else {
+	default:
 		v.auth.logger.Warn("AWS credential exchange failed", fields...)
 	}
-	return &authError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
-		reason: "AWS credentials temporarily unavailable, retry later", id: id, cause: err}
 }

@@ -22,20 +22,24 @@ var identityCenterScopes = []string{"openid", "aws", "sts:identity_context", "ss
 // IAM Identity Center (identity_center).
 type identityCenterMode struct {
 	cfg    IdentityCenterVending
+	scope  string
 	oidc   *ssooidc.Client
 	portal *sso.Client
 }
 
 func newIdentityCenterMode(awsCfg aws.Config, cfg *IdentityCenterVending) *identityCenterMode {
-	return &identityCenterMode{cfg: *cfg, oidc: ssooidc.NewFromConfig(awsCfg), portal: sso.NewFromConfig(awsCfg)}
+	return &identityCenterMode{
+		cfg:    *cfg,
+		scope:  "identity_center\x00" + cfg.ApplicationARN + "\x00" + cfg.AccountID + "\x00" + cfg.RoleName,
+		oidc:   ssooidc.NewFromConfig(awsCfg),
+		portal: sso.NewFromConfig(awsCfg),
+	}
 }
 
 func (c *identityCenterMode) name() string               { return "identity_center" }
 func (c *identityCenterMode) check(*Identity) *authError { return nil }
 
-func (c *identityCenterMode) key(*Identity) string {
-	return "identity_center\x00" + c.cfg.ApplicationARN + "\x00" + c.cfg.AccountID + "\x00" + c.cfg.RoleName
-}
+func (c *identityCenterMode) key(*Identity) credKey { return credKey{scope: c.scope} }
 
 func (c *identityCenterMode) exchange(ctx context.Context, _ *Identity, token string, _ *Credentials) (vended, error) {
 	tok, err := c.oidc.CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{

@@ -17,13 +17,15 @@ const cognitoIdentityLogin = "cognito-identity.amazonaws.com"
 // identityPoolMode vends through a Cognito identity pool, enhanced flow.
 type identityPoolMode struct {
 	cfg    IdentityPoolVending
+	scope  string
 	client *cognitoidentity.Client
 }
 
 func newIdentityPoolMode(awsCfg aws.Config, cfg *IdentityPoolVending) *identityPoolMode {
 	region := identityPoolPattern.FindStringSubmatch(cfg.ID)[1]
 	return &identityPoolMode{
-		cfg: *cfg,
+		cfg:   *cfg,
+		scope: "identity_pool\x00" + cfg.ID + "\x00" + cfg.CustomRoleARN,
 		// Identity pools answer only in their own region.
 		client: cognitoidentity.NewFromConfig(awsCfg, func(o *cognitoidentity.Options) { o.Region = region }),
 	}
@@ -43,12 +45,12 @@ func (p *identityPoolMode) check(id *Identity) *authError {
 
 // key includes the flow (the two flows yield different identities) and the
 // groups, because pool rules can pick the role from cognito:groups.
-func (p *identityPoolMode) key(id *Identity) string {
+func (p *identityPoolMode) key(id *Identity) credKey {
 	flow := "id"
 	if id.TokenType != "id" {
 		flow = "dev"
 	}
-	return "identity_pool\x00" + p.cfg.ID + "\x00" + flow + "\x00" + p.cfg.CustomRoleARN + "\x00" + id.groupsJoined
+	return credKey{scope: p.scope, flow: flow, groups: id.groupsJoined}
 }
 
 func (p *identityPoolMode) exchange(ctx context.Context, id *Identity, token string, prev *Credentials) (vended, error) {

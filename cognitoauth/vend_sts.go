@@ -18,12 +18,13 @@ import (
 // bearer token itself is the web identity, no server credentials needed.
 type webIdentityMode struct {
 	role     string
+	scope    string
 	duration int32
 	client   *sts.Client
 }
 
 func newWebIdentityMode(cfg aws.Config, role string, d time.Duration) *webIdentityMode {
-	return &webIdentityMode{role: role, duration: int32(d / time.Second), client: sts.NewFromConfig(cfg)}
+	return &webIdentityMode{role: role, scope: "role_arn\x00" + role, duration: int32(d / time.Second), client: sts.NewFromConfig(cfg)}
 }
 
 func (w *webIdentityMode) name() string { return "role_arn" }
@@ -37,7 +38,7 @@ func (w *webIdentityMode) check(id *Identity) *authError {
 	return nil
 }
 
-func (w *webIdentityMode) key(*Identity) string { return "role_arn\x00" + w.role }
+func (w *webIdentityMode) key(*Identity) credKey { return credKey{scope: w.scope} }
 
 func (w *webIdentityMode) exchange(ctx context.Context, id *Identity, token string, _ *Credentials) (vended, error) {
 	name := roleSessionName(id)
@@ -54,17 +55,18 @@ func (w *webIdentityMode) exchange(ctx context.Context, id *Identity, token stri
 // server's credentials, one session per user.
 type assumeRoleMode struct {
 	role     string
+	scope    string
 	duration int32
 	client   *sts.Client
 }
 
 func newAssumeRoleMode(cfg aws.Config, role string, d time.Duration) *assumeRoleMode {
-	return &assumeRoleMode{role: role, duration: int32(d / time.Second), client: sts.NewFromConfig(cfg)}
+	return &assumeRoleMode{role: role, scope: "assume_role\x00" + role, duration: int32(d / time.Second), client: sts.NewFromConfig(cfg)}
 }
 
 func (a *assumeRoleMode) name() string               { return "assume_role" }
 func (a *assumeRoleMode) check(*Identity) *authError { return nil }
-func (a *assumeRoleMode) key(*Identity) string       { return "assume_role\x00" + a.role }
+func (a *assumeRoleMode) key(*Identity) credKey      { return credKey{scope: a.scope} }
 
 func (a *assumeRoleMode) exchange(ctx context.Context, id *Identity, _ string, _ *Credentials) (vended, error) {
 	name := roleSessionName(id)

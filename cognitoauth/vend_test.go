@@ -439,10 +439,7 @@ func TestVendWaitBoundedByRequestContext(t *testing.T) {
 	}
 	// The exchange itself was not abandoned: it completes and fills the
 	// cache for the user's next request.
-	deadline := time.Now().Add(5 * time.Second)
-	for m.credCache.len() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the abandoned exchange", func() bool { return m.credCache.len() == 1 })
 	wantOK(t, vendServe(t, m, e.idToken("alice")))
 	if n := e.fake.CallCount("AssumeRoleWithWebIdentity"); n != 1 {
 		t.Fatalf("%d exchanges, want 1", n)
@@ -498,42 +495,66 @@ func TestVendSingleflight500(t *testing.T) {
 func TestVendRenewal(t *testing.T) {
 	e := newVendEnv(t)
 	m := e.module(t, func(m *CognitoAuth) { m.IdentityPool = &IdentityPoolVending{ID: vendPool} })
+	exchanges := func() int { return e.fake.CallCount("GetCredentialsForIdentity") }
 	first := wantOK(t, vendServe(t, m, e.idToken("alice")))
 
 	// 54 minutes in, 6 remain: more than refresh_before (5m), no exchange.
 	e.clock.advance(54 * time.Minute)
-	if c := wantOK(t, vendServe(t, m, e.idToken("alice"))); c != first {
+	if c := wantOK(t, vendServe(t, m, e.idToken("alice"))); c != first || exchanges() != 1 {
 		t.Fatal("renewed too early")
 	}
-	// 56 minutes in: renewed. The identity ID is reused, so no GetId.
+	// 56 minutes in: the request is served the still-valid credentials at
+	// once and renewal runs in the background.
 	e.clock.advance(2 * time.Minute)
-	second := wantOK(t, vendServe(t, m, e.idToken("alice")))
-	if second == first || second.IdentityID() != first.IdentityID() {
-		t.Fatal("not renewed")
+	if c := wantOK(t, vendServe(t, m, e.idToken("alice"))); c != first {
+		t.Fatal("request waited for the renewal")
 	}
-	if n, k := e.fake.CallCount("GetId"), e.fake.CallCount("GetCredentialsForIdentity"); n != 1 || k != 2 {
-		t.Fatalf("GetId %d, GetCredentialsForIdentity %d", n, k)
+	waitFor(t, "renewal", func() bool { return exchanges() == 2 && m.credCache.len() == 1 })
+	second := wantOK(t, vendServe(t, m, e.idToken("alice")))
+	waitFor(t, "renewed credentials", func() bool {
+		second = wantOK(t, vendServe(t, m, e.idToken("alice")))
+		return second != first
+	})
+	// The identity ID is reused, so renewal skips GetId.
+	if second.IdentityID() != first.IdentityID() || e.fake.CallCount("GetId") != 1 || exchanges() != 2 {
+		t.Fatalf("GetId %d, GetCredentialsForIdentity %d", e.fake.CallCount("GetId"), exchanges())
 	}
 
-	// Renewal fails transiently while the credentials are still valid:
-	// they are served rather than failing the request.
+	// Renewal fails transiently while the credentials are still valid: they
+	// keep being served, and the failure is logged once.
 	e.clock.advance(56 * time.Minute)
 	e.fake.SetFault("GetCredentialsForIdentity", fakeaws.Fault{Status: 500, Code: "InternalErrorException", Message: "x"})
+	e.logs.TakeAll()
 	if c := wantOK(t, vendServe(t, m, e.idToken("alice"))); c != second {
 		t.Fatal("want the still-valid credentials during an outage")
 	}
+	waitFor(t, "failed renewal", func() bool { return e.logs.FilterMessage("AWS credential exchange failed").Len() == 1 })
 	// Once they have expired, never: 503.
 	e.clock.advance(5 * time.Minute)
-	res := vendServe(t, m, e.idToken("alice"))
-	wantRefused(t, res, http.StatusServiceUnavailable, "temporarily_unavailable", "")
-	// And a refusal during renewal drops the cached credentials at once.
+	wantRefused(t, vendServe(t, m, e.idToken("alice")), http.StatusServiceUnavailable, "temporarily_unavailable", "")
+
+	// A refusal during renewal drops the cached credentials at once.
 	e.fake.ClearFaults()
 	third := wantOK(t, vendServe(t, m, e.idToken("alice")))
 	e.clock.advance(56 * time.Minute)
 	e.fake.SetFault("GetCredentialsForIdentity", fakeaws.Fault{Status: 400, Code: "NotAuthorizedException", Message: "revoked"})
+	wantOK(t, vendServe(t, m, e.idToken("alice")))
+	waitFor(t, "eviction after refusal", func() bool { return m.credCache.len() == 0 })
+	if third.Expired() {
+		t.Fatal("clock confusion")
+	}
 	wantRefused(t, vendServe(t, m, e.idToken("alice")), http.StatusForbidden, "invalid_token", "")
-	if m.credCache.len() != 0 || third.Expired() {
-		t.Fatal("refused credentials must leave the cache")
+}
+
+// waitFor polls cond until it holds; background work has no other signal.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

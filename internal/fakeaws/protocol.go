@@ -268,6 +268,10 @@ func writeResult(w http.ResponseWriter, proto protocol, op string, out any) {
 			http.Error(w, err.Error(), 500)
 			return
 		}
+		// AWS sends Content-Length; a chunked body over 4 KiB makes the SDK's
+		// JSON deserializer fail now and then with "use of closed network
+		// connection".
+		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 		_, _ = w.Write(b)
 	}
 }
