@@ -110,4 +110,3 @@ func wantToolError(t testing.TB, res *mcp.CallToolResult, substr string) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-

@@ -148,6 +148,9 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	if m.UserPoolID == "" && m.Issuer == "" {
+		// Point the error at the directive, not at the block's closing brace.
+		d.Reset()
+		d.Next()
 		return d.Err("one of user_pool or issuer is required")
 	}
 	return nil

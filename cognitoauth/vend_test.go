@@ -510,7 +510,7 @@ func TestVendRenewal(t *testing.T) {
 		t.Fatal("request waited for the renewal")
 	}
 	waitFor(t, "renewal", func() bool { return exchanges() == 2 && m.credCache.len() == 1 })
-	second := wantOK(t, vendServe(t, m, e.idToken("alice")))
+	var second *Credentials
 	waitFor(t, "renewed credentials", func() bool {
 		second = wantOK(t, vendServe(t, m, e.idToken("alice")))
 		return second != first

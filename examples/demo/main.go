@@ -201,7 +201,7 @@ func seed(f *fakeaws.Fake, issuer *testissuer.Issuer) {
 	_ = a.AddMetricAlarm(fakeaws.MetricAlarm{
 		Name: "web-cpu-high", Namespace: "AWS/EC2", MetricName: "CPUUtilization",
 		Dimensions: []fakeaws.AlarmDimension{{Name: "InstanceId", Value: "i-0abc123def4567890"}},
-		Statistic: "Average", Period: 300, EvaluationPeriods: 2, Threshold: 80, ComparisonOperator: "GreaterThanThreshold",
+		Statistic:  "Average", Period: 300, EvaluationPeriods: 2, Threshold: 80, ComparisonOperator: "GreaterThanThreshold",
 		State: "OK", StateUpdated: now.Add(-2 * time.Hour),
 	})
 	_ = a.Flap("web-cpu-high", now.Add(-2*time.Hour), 10*time.Minute, 6)
@@ -260,4 +260,3 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-

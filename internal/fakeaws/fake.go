@@ -64,8 +64,8 @@ type RawXML string
 
 // Fault makes matching calls fail or slow down.
 type Fault struct {
-	Status  int           // HTTP status of the injected error; 0 = no error, only Delay
-	Code    string        // AWS error code, e.g. "ThrottlingException"
+	Status  int    // HTTP status of the injected error; 0 = no error, only Delay
+	Code    string // AWS error code, e.g. "ThrottlingException"
 	Message string
 	Delay   time.Duration // wait before answering (honours client cancellation)
 	Times   int           // how many calls it applies to; 0 = until ClearFaults

@@ -36,8 +36,8 @@ var jsonTargets = map[string]string{
 
 // restRoutes maps "METHOD path" of REST JSON operations to service and op.
 var restRoutes = map[string][2]string{
-	"POST /token":                   {"sso-oauth", "CreateTokenWithIAM"},
-	"GET /federation/credentials":   {"awsssoportal", "GetRoleCredentials"},
+	"POST /token":                 {"sso-oauth", "CreateTokenWithIAM"},
+	"GET /federation/credentials": {"awsssoportal", "GetRoleCredentials"},
 }
 
 // restPatterns are REST routes with "{param}" path segments, matched on the
@@ -268,10 +268,6 @@ func writeResult(w http.ResponseWriter, proto protocol, op string, out any) {
 			http.Error(w, err.Error(), 500)
 			return
 		}
-		// AWS sends Content-Length; a chunked body over 4 KiB makes the SDK's
-		// JSON deserializer fail now and then with "use of closed network
-		// connection".
-		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 		_, _ = w.Write(b)
 	}
 }

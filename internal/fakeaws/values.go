@@ -165,4 +165,3 @@ func jsonTimes(v any) any {
 
 // Epoch is a helper for handlers: AWS JSON 1.1 timestamps are epoch seconds.
 func Epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
-
