@@ -30,9 +30,13 @@ type insightsSchedule struct {
 	Fraction float64
 }
 
-// defaultInsightsSchedule polls every 150 ms for the first 600 ms, stays
-// under 250 ms for the first second, and backs off to 1 s after 4 s.
-var defaultInsightsSchedule = insightsSchedule{Initial: 150 * time.Millisecond, Max: time.Second, Fraction: 0.25}
+// defaultInsightsSchedule polls every 150 ms for the first 1.2 s, stays at
+// or under 250 ms for the first 2 s, and reaches 1 s after 8 s: most
+// interactive queries finish within a few seconds, and their results then
+// arrive a small fraction of a second after completion, at about 4 calls
+// per second at most (GetQueryResults has a low per-account quota; the SDK's
+// retryer absorbs throttling).
+var defaultInsightsSchedule = insightsSchedule{Initial: 150 * time.Millisecond, Max: time.Second, Fraction: 0.125}
 
 // next returns the gap before the next poll after waiting elapsed.
 func (s insightsSchedule) next(elapsed time.Duration) time.Duration {

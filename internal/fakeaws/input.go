@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -73,8 +75,13 @@ func (r *Request) Map(name string) map[string]any {
 }
 
 // TestConfig returns an aws.Config that sends every service to f with the
-// given credentials, region us-east-1 and no retries, so tests see each
-// failure exactly once.
+// given credentials and region us-east-1. Service errors (including injected
+// faults) are never retried, so tests see each failure exactly once.
+//
+// Only connection errors are retried, as the SDK's standard retryer would:
+// aws-sdk-go-v2 occasionally reads a response on a connection its own write
+// loop has just closed ("use of closed network connection", see
+// aws/aws-sdk-go-v2#2737), which production absorbs with its retries.
 func TestConfig(f *Fake, creds aws.CredentialsProvider) aws.Config {
 	if creds == nil {
 		creds = aws.AnonymousCredentials{}
@@ -83,7 +90,14 @@ func TestConfig(f *Fake, creds aws.CredentialsProvider) aws.Config {
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(f.URL),
 		Credentials:      creds,
-		RetryMaxAttempts: 1,
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				o.RateLimiter = ratelimit.None
+			})
+		},
 		// CloudWatch compresses large bodies; keep them plain for the fake.
 		DisableRequestCompression: true,
 	}
