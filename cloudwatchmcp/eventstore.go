@@ -17,18 +17,34 @@ const (
 	// (resuming from them is then 400 Unknown Last-Event-ID).
 	maxEventsPerSession     = 512
 	maxEventBytesPerSession = 4 << 20
+
+	// maxEventBytesTotal bounds the whole store, so 10,000 chatty sessions
+	// cannot hold 10,000 x 4 MiB; the oldest events of any session go first.
+	maxEventBytesTotal = 64 << 20
 )
 
 // eventStore is a bounded in-memory server.EventStore. mcp-go's
 // InMemoryEventStore keeps every event of a session until the session ends,
 // which for a long-lived session with chatty tools is unbounded.
 type eventStore struct {
-	maxEvents int
-	maxBytes  int
+	maxEvents     int
+	maxBytes      int
+	maxTotalBytes int
 
-	mu       sync.Mutex
-	seq      uint64
-	sessions map[string]*sessionEvents
+	mu         sync.Mutex
+	seq        uint64
+	sessions   map[string]*sessionEvents
+	totalBytes int
+	// order lists events oldest first across sessions, for the global
+	// budget. Entries whose event is already gone are skipped and
+	// compacted away.
+	order []eventRef
+	live  int
+}
+
+type eventRef struct {
+	session string
+	seq     uint64
 }
 
 type sessionEvents struct {
@@ -43,7 +59,7 @@ type storedEvent struct {
 }
 
 func newEventStore(maxEvents, maxBytes int) *eventStore {
-	return &eventStore{maxEvents: maxEvents, maxBytes: maxBytes, sessions: map[string]*sessionEvents{}}
+	return &eventStore{maxEvents: maxEvents, maxBytes: maxBytes, maxTotalBytes: maxEventBytesTotal, sessions: map[string]*sessionEvents{}}
 }
 
 // StoreEvent records message and returns its event ID.
@@ -59,16 +75,56 @@ func (s *eventStore) StoreEvent(_ context.Context, sessionID, streamID string, m
 	}
 	se.events = append(se.events, storedEvent{seq: s.seq, stream: streamID, message: msg})
 	se.bytes += len(msg)
+	s.totalBytes += len(msg)
+	s.live++
+	s.order = append(s.order, eventRef{session: sessionID, seq: s.seq})
 	drop := 0
 	for len(se.events)-drop > 1 && (len(se.events)-drop > s.maxEvents || se.bytes > s.maxBytes) {
-		se.bytes -= len(se.events[drop].message)
 		drop++
 	}
-	if drop > 0 {
-		clear(se.events[:drop]) // release the messages to the GC
-		se.events = se.events[drop:]
-	}
+	s.dropOldest(se, drop)
+	s.enforceTotal()
 	return strconv.FormatUint(s.seq, 10), nil
+}
+
+// dropOldest forgets the n oldest events of a session.
+func (s *eventStore) dropOldest(se *sessionEvents, n int) {
+	if n <= 0 {
+		return
+	}
+	for _, ev := range se.events[:n] {
+		se.bytes -= len(ev.message)
+		s.totalBytes -= len(ev.message)
+	}
+	s.live -= n
+	clear(se.events[:n]) // release the messages to the GC
+	se.events = se.events[n:]
+}
+
+// enforceTotal drops the globally oldest events while the store is over
+// its total budget, keeping at least the newest event.
+func (s *eventStore) enforceTotal() {
+	i := 0
+	for s.totalBytes > s.maxTotalBytes && s.live > 1 && i < len(s.order) {
+		ref := s.order[i]
+		i++
+		if se := s.sessions[ref.session]; se != nil && len(se.events) > 0 && se.events[0].seq == ref.seq {
+			s.dropOldest(se, 1)
+		}
+	}
+	s.order = s.order[i:]
+	// Stale references (events dropped per session or purged) are
+	// compacted once they outnumber the live events.
+	if len(s.order) > 2*s.live+64 {
+		kept := s.order[:0]
+		for _, ref := range s.order {
+			if se := s.sessions[ref.session]; se != nil && len(se.events) > 0 && ref.seq >= se.events[0].seq {
+				kept = append(kept, ref)
+			}
+		}
+		clear(s.order[len(kept):])
+		s.order = kept
+	}
 }
 
 // ReplayEventsAfter sends the events recorded after lastEventID on its
@@ -110,7 +166,11 @@ func (s *eventStore) ReplayEventsAfter(_ context.Context, sessionID, lastEventID
 func (s *eventStore) PurgeSession(_ context.Context, sessionID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, sessionID)
+	if se := s.sessions[sessionID]; se != nil {
+		s.totalBytes -= se.bytes
+		s.live -= len(se.events)
+		delete(s.sessions, sessionID)
+	}
 	return nil
 }
 

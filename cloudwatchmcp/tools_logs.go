@@ -95,7 +95,7 @@ type savedLogsInsightsQuery struct {
 }
 
 type logsMetadata struct {
-	LogGroupMetadata []logGroupMetadata      `json:"log_group_metadata"`
+	LogGroupMetadata []logGroupMetadata       `json:"log_group_metadata"`
 	SavedQueries     []savedLogsInsightsQuery `json:"saved_queries"`
 }
 

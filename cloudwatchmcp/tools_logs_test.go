@@ -577,8 +577,8 @@ func TestAnalyzeLogGroup(t *testing.T) {
 			AnomalyDetectors []logAnomalyDetector `json:"anomaly_detectors"`
 			Anomalies        []logAnomaly         `json:"anomalies"`
 		} `json:"log_anomaly_results"`
-		TopPatterns       insightsDictView `json:"top_patterns"`
-		TopErrorPatterns  insightsDictView `json:"top_patterns_containing_errors"`
+		TopPatterns      insightsDictView `json:"top_patterns"`
+		TopErrorPatterns insightsDictView `json:"top_patterns_containing_errors"`
 	}
 	decodeResult(t, res, &out)
 	dets := out.LogAnomalyResults.AnomalyDetectors

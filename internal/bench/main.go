@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -46,7 +47,15 @@ func main() {
 	flag.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent keep-alive connections")
 	flag.IntVar(&cfg.latencyN, "latency-n", 400, "sequential calls per latency sample")
 	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "report file")
+	only := flag.String("only", "", "comma-separated measure ids to run (default all)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 
 	env, err := startEnv()
 	if err != nil {
@@ -56,8 +65,15 @@ func main() {
 	defer env.close()
 
 	var results []*result
-	for _, m := range []func(*benchEnv, config) (*result, error){measureP1, measureP2, measureP4} {
-		r, err := m(env, cfg)
+	measures := []struct {
+		id  string
+		run func(*benchEnv, config) (*result, error)
+	}{{"P1", measureP1}, {"P2", measureP2}, {"P4", measureP4}}
+	for _, m := range measures {
+		if *only != "" && !strings.Contains(","+*only+",", ","+m.id+",") {
+			continue
+		}
+		r, err := m.run(env, cfg)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)

@@ -16,7 +16,13 @@ func measureP1(e *benchEnv, cfg config) (*result, error) {
 	}
 	token := e.token("p1-user")
 	client := newClient(cfg.concurrency)
-	bare := func(int) *http.Request { req, _ := http.NewRequest("GET", e.url("bare", "/"), nil); return req }
+	// Both sides get the same request, Authorization header included, so
+	// the ratio isolates what cognito_auth adds (bare Caddy ignores it).
+	bare := func(int) *http.Request {
+		req, _ := http.NewRequest("GET", e.url("bare", "/"), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return req
+	}
 	auth := func(int) *http.Request {
 		req, _ := http.NewRequest("GET", e.url("auth", "/"), nil)
 		req.Header.Set("Authorization", "Bearer "+token)

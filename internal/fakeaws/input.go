@@ -87,9 +87,9 @@ func TestConfig(f *Fake, creds aws.CredentialsProvider) aws.Config {
 		creds = aws.AnonymousCredentials{}
 	}
 	return aws.Config{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(f.URL),
-		Credentials:      creds,
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(f.URL),
+		Credentials:  creds,
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3

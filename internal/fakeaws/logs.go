@@ -133,7 +133,7 @@ func Row(fieldValues ...string) []ResultField {
 
 // QueryStats are the statistics GetQueryResults reports.
 type QueryStats struct {
-	RecordsMatched, RecordsScanned, BytesScanned float64
+	RecordsMatched, RecordsScanned, BytesScanned   float64
 	EstimatedRecordsSkipped, EstimatedBytesSkipped float64
 	LogGroupsScanned                               float64
 }

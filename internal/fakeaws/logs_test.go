@@ -26,7 +26,7 @@ type fakeClock struct {
 	t  time.Time
 }
 
-func (c *fakeClock) now() time.Time         { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func TestLogsDescribeLogGroupsPagingAndFilters(t *testing.T) {
@@ -132,14 +132,23 @@ func TestLogsStartQueryValidation(t *testing.T) {
 		mod  func(*cloudwatchlogs.StartQueryInput)
 		code string
 	}{
-		"both":          {func(q *cloudwatchlogs.StartQueryInput) { q.LogGroupNames = []string{"/app/api"}; q.LogGroupIdentifiers = []string{"/app/api"} }, "InvalidParameterException"},
+		"both": {func(q *cloudwatchlogs.StartQueryInput) {
+			q.LogGroupNames = []string{"/app/api"}
+			q.LogGroupIdentifiers = []string{"/app/api"}
+		}, "InvalidParameterException"},
 		"neither":       {func(q *cloudwatchlogs.StartQueryInput) {}, "InvalidParameterException"},
 		"arn as name":   {func(q *cloudwatchlogs.StartQueryInput) { q.LogGroupNames = []string{g.ARN()} }, "InvalidParameterException"},
 		"arn with :*":   {func(q *cloudwatchlogs.StartQueryInput) { q.LogGroupIdentifiers = []string{g.ARN() + ":*"} }, "InvalidParameterException"},
 		"51 groups":     {func(q *cloudwatchlogs.StartQueryInput) { q.LogGroupNames = fifty1 }, "InvalidParameterException"},
 		"missing group": {func(q *cloudwatchlogs.StartQueryInput) { q.LogGroupNames = []string{"/nope"} }, "ResourceNotFoundException"},
-		"end<start":     {func(q *cloudwatchlogs.StartQueryInput) { q.LogGroupNames = []string{"/app/api"}; q.EndTime = aws.Int64(1) }, "InvalidParameterException"},
-		"limit 0":       {func(q *cloudwatchlogs.StartQueryInput) { q.LogGroupNames = []string{"/app/api"}; q.Limit = aws.Int32(0) }, "InvalidParameterException"},
+		"end<start": {func(q *cloudwatchlogs.StartQueryInput) {
+			q.LogGroupNames = []string{"/app/api"}
+			q.EndTime = aws.Int64(1)
+		}, "InvalidParameterException"},
+		"limit 0": {func(q *cloudwatchlogs.StartQueryInput) {
+			q.LogGroupNames = []string{"/app/api"}
+			q.Limit = aws.Int32(0)
+		}, "InvalidParameterException"},
 	} {
 		_, err := cl.StartQuery(ctx, in(c.mod))
 		if err == nil {
@@ -151,8 +160,12 @@ func TestLogsStartQueryValidation(t *testing.T) {
 	// Source-account groups are queryable by ARN; SOURCE queries need no groups.
 	src := LogGroup{Name: "/src/app", Region: "us-east-1", AccountID: "210987654321"}
 	for _, mod := range []func(*cloudwatchlogs.StartQueryInput){
-		func(q *cloudwatchlogs.StartQueryInput) { q.LogGroupIdentifiers = []string{g.ARN(), src.ARN(), "/app/api"} },
-		func(q *cloudwatchlogs.StartQueryInput) { q.QueryString = aws.String("SOURCE logGroups(namePrefix: [\"/app\"]) | limit 5") },
+		func(q *cloudwatchlogs.StartQueryInput) {
+			q.LogGroupIdentifiers = []string{g.ARN(), src.ARN(), "/app/api"}
+		},
+		func(q *cloudwatchlogs.StartQueryInput) {
+			q.QueryString = aws.String("SOURCE logGroups(namePrefix: [\"/app\"]) | limit 5")
+		},
 	} {
 		if _, err := cl.StartQuery(ctx, in(mod)); err != nil {
 			t.Fatal(err)
