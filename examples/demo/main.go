@@ -35,7 +35,7 @@ const demoRole = "arn:aws:iam::123456789012:role/demo-cloudwatch-reader"
 
 func main() {
 	caddyBin := flag.String("caddy", "./caddy", "Caddy binary built with the plugin (xcaddy build ...)")
-	port := flag.Int("port", envInt("CLOUDWATCH_MCP_PORT", 8080), "port for the MCP endpoint on localhost")
+	port := flag.Int("port", envInt("CLOUDWATCH_MCP_PORT", 8080), "port for the MCP endpoint on localhost (0 = any free port)")
 	check := flag.Bool("check", false, "call one tool through Caddy, print the result and exit")
 	flag.Parse()
 	if err := run(*caddyBin, *port, *check); err != nil {
@@ -68,6 +68,11 @@ func run(caddyBin string, port int, check bool) error {
 	}
 	defer os.RemoveAll(state)
 
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return err
+		}
+	}
 	adminPort, err := freePort()
 	if err != nil {
 		return err
