@@ -103,33 +103,28 @@ func (c *clientCache) defaultChain(ctx context.Context, profile string) (aws.Cre
 
 // logsClient returns a CloudWatch Logs client for the caller in region.
 func (e *toolEnv) logsClient(ctx context.Context, region, profile string) (*cloudwatchlogs.Client, error) {
-	region, err := e.region(region)
-	if err != nil {
-		return nil, err
-	}
-	creds, id, err := e.callerCredentials(ctx, profile)
-	if err != nil {
-		return nil, err
-	}
-	return e.clients.get(id+"|"+region+"|logs", func() any {
-		return cloudwatchlogs.NewFromConfig(e.clients.config(region, creds))
-	}).(*cloudwatchlogs.Client), nil
+	return cachedClient(ctx, e, region, profile, "logs", func(cfg aws.Config) *cloudwatchlogs.Client {
+		return cloudwatchlogs.NewFromConfig(cfg)
+	})
 }
 
 // cloudwatchClient returns a CloudWatch (metrics, alarms) client for the
 // caller in region.
 func (e *toolEnv) cloudwatchClient(ctx context.Context, region, profile string) (*cloudwatch.Client, error) {
-	region, err := e.region(region)
+	return cachedClient(ctx, e, region, profile, "monitoring", func(cfg aws.Config) *cloudwatch.Client {
+		return cloudwatch.NewFromConfig(cfg)
+	})
+}
+
+// cachedClient returns the caller's client of one service in region, built
+// once per (credentials identity, region, service).
+func cachedClient[T any](ctx context.Context, e *toolEnv, region, profile, service string, build func(aws.Config) T) (T, error) {
+	cfg, id, err := e.signingConfig(ctx, region, profile)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	creds, id, err := e.callerCredentials(ctx, profile)
-	if err != nil {
-		return nil, err
-	}
-	return e.clients.get(id+"|"+region+"|monitoring", func() any {
-		return cloudwatch.NewFromConfig(e.clients.config(region, creds))
-	}).(*cloudwatch.Client), nil
+	return e.clients.get(id+"|"+cfg.Region+"|"+service, func() any { return build(cfg) }).(T), nil
 }
 
 // signingConfig returns an aws.Config for the caller in region, for callers
