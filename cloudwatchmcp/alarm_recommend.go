@@ -51,24 +51,11 @@ type alarmRecommendationResult struct {
 
 func (e *toolEnv) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	a := argsOf(req)
-	ns, err := a.requiredStr("namespace")
+	t, err := metricTargetArgs(a)
 	if err != nil {
 		return errorResult(err), nil
 	}
-	metric, err := a.requiredStr("metric_name")
-	if err != nil {
-		return errorResult(err), nil
-	}
-	dims, err := dimensionsArg(a, "dimensions")
-	if err != nil {
-		return errorResult(err), nil
-	}
-	stat, err := statisticArg(a)
-	if err != nil {
-		return errorResult(err), nil
-	}
-	region, _ := a.str("region", "")
-	profile, _ := a.str("profile_name", "")
+	ns, metric, dims, stat, region, profile := t.namespace, t.metric, t.dims, t.stat, t.region, t.profile
 	// The catalog answers without AWS (as in awslabs), but a malformed
 	// region is refused either way.
 	if _, err := e.region(region); err != nil {

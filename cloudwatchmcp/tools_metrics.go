@@ -93,6 +93,38 @@ func sdkDimensions(dims []metricDimension) []types.Dimension {
 // metricStatistics is the awslabs statistic enum of the simple paths.
 var metricStatistics = []string{"AVG", "COUNT", "MAX", "MIN", "SUM", "Average", "Sum", "Maximum", "Minimum", "SampleCount"}
 
+// metricTarget is the metric a metrics tool is about and where to read it.
+type metricTarget struct {
+	namespace, metric string
+	dims              []metricDimension
+	stat              string
+	region, profile   string
+}
+
+// metricTargetArgs reads the parameters analyze_metric and
+// get_recommended_metric_alarms share.
+func metricTargetArgs(a toolArgs) (metricTarget, error) {
+	var t metricTarget
+	var err error
+	if t.namespace, err = a.requiredStr("namespace"); err != nil {
+		return t, err
+	}
+	if t.metric, err = a.requiredStr("metric_name"); err != nil {
+		return t, err
+	}
+	if t.dims, err = dimensionsArg(a, "dimensions"); err != nil {
+		return t, err
+	}
+	if t.stat, err = statisticArg(a); err != nil {
+		return t, err
+	}
+	if t.region, err = a.str("region", ""); err != nil {
+		return t, err
+	}
+	t.profile, err = a.str("profile_name", "")
+	return t, err
+}
+
 func statisticArg(a toolArgs) (string, error) {
 	s, err := a.str("statistic", "AVG")
 	if err != nil {

@@ -52,24 +52,11 @@ func pyISOTime(t time.Time) string {
 
 func (e *toolEnv) handleAnalyzeMetric(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	a := argsOf(req)
-	ns, err := a.requiredStr("namespace")
+	t, err := metricTargetArgs(a)
 	if err != nil {
 		return errorResult(err), nil
 	}
-	metric, err := a.requiredStr("metric_name")
-	if err != nil {
-		return errorResult(err), nil
-	}
-	dims, err := dimensionsArg(a, "dimensions")
-	if err != nil {
-		return errorResult(err), nil
-	}
-	stat, err := statisticArg(a)
-	if err != nil {
-		return errorResult(err), nil
-	}
-	region, _ := a.str("region", "")
-	profile, _ := a.str("profile_name", "")
+	ns, metric, dims, stat, region, profile := t.namespace, t.metric, t.dims, t.stat, t.region, t.profile
 	cl, err := e.cloudwatchClient(ctx, region, profile)
 	if err != nil {
 		return errorResult(err), nil
