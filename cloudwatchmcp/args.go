@@ -2,10 +2,10 @@ package cloudwatchmcp
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,10 +62,7 @@ func (a toolArgs) integer(name string, def int) (int, error) {
 	}
 	switch n := v.(type) {
 	case float64:
-		if n != math.Trunc(n) {
-			return 0, toolErrorf("%s must be an integer", name)
-		}
-		return int(n), nil
+		return exactInt(name, n)
 	case int:
 		return n, nil
 	case int64:
@@ -77,11 +74,16 @@ func (a toolArgs) integer(name string, def int) (int, error) {
 		}
 		return int(i), nil
 	case string:
-		var i int
-		if _, err := fmt.Sscan(strings.TrimSpace(n), &i); err != nil {
-			return 0, toolErrorf("%s must be an integer, got %q", name, n)
+		// The whole string must be the number: fmt.Sscan would read "12abc"
+		// as 12 and "0x10" as 16.
+		s := strings.TrimSpace(n)
+		if i, err := strconv.Atoi(s); err == nil {
+			return i, nil
 		}
-		return i, nil
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return exactInt(name, f)
+		}
+		return 0, toolErrorf("%s must be an integer, got %q", name, n)
 	}
 	return 0, toolErrorf("%s must be an integer", name)
 }
@@ -104,13 +106,23 @@ func (a toolArgs) number(name string, def float64) (float64, error) {
 		}
 		return f, nil
 	case string:
-		var f float64
-		if _, err := fmt.Sscan(strings.TrimSpace(n), &f); err != nil {
+		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0, toolErrorf("%s must be a number, got %q", name, n)
 		}
 		return f, nil
 	}
 	return 0, toolErrorf("%s must be a number", name)
+}
+
+// exactInt converts a JSON number that must be an integer. Beyond 2^53 a
+// float64 no longer holds every integer, and int(f) of a huge value is
+// platform-defined (1e300 became math.MinInt64, slipping past "> max" checks).
+func exactInt(name string, f float64) (int, error) {
+	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, toolErrorf("%s must be an integer", name)
+	}
+	return int(f), nil
 }
 
 // boolean returns a boolean argument ("true"/"false" strings accepted).

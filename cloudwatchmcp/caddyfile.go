@@ -19,6 +19,13 @@ import (
 //		tools <group>...
 //		metric_metadata <file>
 //		max_query_timeout <duration>
+//		max_result_bytes <bytes>
+//		account <name> <role_arn> [<region>]
+//		authorize <tool|group>... {
+//			scopes <scope>...
+//			groups <group>...
+//		}
+//		audit_query_text
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
@@ -114,6 +121,33 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.MetricMetadata = v
+
+		case "max_result_bytes":
+			n, err := parseMaxResultBytes(d)
+			if err != nil {
+				return err
+			}
+			h.MaxResultBytes = n
+
+		case "account":
+			a, err := parseAccount(d, h.Accounts)
+			if err != nil {
+				return err
+			}
+			h.Accounts = append(h.Accounts, a)
+
+		case "authorize":
+			rule, err := parseAuthorize(d)
+			if err != nil {
+				return err
+			}
+			h.Authorize = append(h.Authorize, rule)
+
+		case "audit_query_text":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.AuditQueryText = true
 
 		default:
 			return d.Errf("unrecognized cloudwatch_mcp option %q", opt)

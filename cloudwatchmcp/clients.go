@@ -42,7 +42,9 @@ func newClientCache(base aws.Config, max int) *clientCache {
 		base.HTTPClient = awshttp.NewBuildableClient()
 	}
 	base.APIOptions = append(append([]func(*middleware.Stack) error{}, base.APIOptions...),
-		awsmiddleware.AddUserAgentKeyValue("caddy-cloudwatch-mcp", version))
+		awsmiddleware.AddUserAgentKeyValue("caddy-cloudwatch-mcp", version),
+		// Every attempt's request id goes to the calling tool's audit entry.
+		addRequestIDRecorder)
 	if max <= 0 {
 		max = 1024
 	}
@@ -139,5 +141,9 @@ func (e *toolEnv) signingConfig(ctx context.Context, region, profile string) (aw
 	if err != nil {
 		return aws.Config{}, "", err
 	}
-	return e.clients.config(region, creds), id, nil
+	cfg := e.clients.config(region, creds)
+	// Requests signed outside the SDK stack report their ids to the audit
+	// entry through the HTTP client instead.
+	cfg.HTTPClient = requestIDRecordingClient{cfg.HTTPClient}
+	return cfg, id, nil
 }

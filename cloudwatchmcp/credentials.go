@@ -39,7 +39,19 @@ const errNoCredentials = "no AWS credentials for this request: configure cognito
 // callerCredentials resolves the provider for one tool call. cacheKey names
 // the credentials identity (the access key ID, or the server profile) so
 // clients are cached per identity and never shared across users.
+// A call that named an account gets the caller's credentials chained into
+// that account's role (accounts.go).
 func (e *toolEnv) callerCredentials(ctx context.Context, profile string) (aws.CredentialsProvider, string, error) {
+	if acct := accountFromContext(ctx); acct != nil && e.accounts != nil {
+		return e.accounts.credentials(ctx, acct, func() (aws.CredentialsProvider, string, error) {
+			return e.ownCredentials(ctx, profile)
+		})
+	}
+	return e.ownCredentials(ctx, profile)
+}
+
+// ownCredentials resolves the caller's own credentials.
+func (e *toolEnv) ownCredentials(ctx context.Context, profile string) (aws.CredentialsProvider, string, error) {
 	if profile != "" && e.credMode != credDefault {
 		return nil, "", toolErrorf("profile_name is only honoured with `credentials default`; this server uses the caller's own credentials")
 	}

@@ -89,6 +89,33 @@ type Handler struct {
 	// asks for. Default: 5m.
 	MaxQueryTimeout caddy.Duration `json:"max_query_timeout,omitempty"`
 
+	// Cap, in bytes, on the JSON of a tool's structured result (the text
+	// content mirrors it), to spare the LLM client's context. Over it, whole
+	// rows or items are dropped and a top-level `truncated` object says how
+	// many and how to get the rest. Default: 262144 (256 KiB); minimum 1024.
+	MaxResultBytes int `json:"max_result_bytes,omitempty"`
+
+	// AWS accounts the tools may act in. Every AWS-calling tool gains an
+	// optional `account` argument naming one; the handler then assumes the
+	// account's role with the caller's own credentials (role chaining), so
+	// IAM decides per user who may enter. The list_accounts tool shows them.
+	Accounts []Account `json:"accounts,omitempty"`
+
+	// Per-tool authorization. Each rule names tools or tool groups (logs,
+	// metrics, alarms, promql) and the scopes (all required) and groups (one
+	// required) a caller needs. A caller must satisfy every rule naming a
+	// tool; a tool no rule names is open to every authenticated caller.
+	// tools/list shows each caller only the tools they may call. A call
+	// lacking scopes gets HTTP 403 with an insufficient_scope challenge (MCP
+	// step-up); one lacking only a group gets a tool error naming it. The
+	// identity comes from {http.auth.user.scope} and {http.auth.user.groups}.
+	Authorize []AuthorizeRule `json:"authorize,omitempty"`
+
+	// Write the full query text (Logs Insights, PromQL, metric math) into
+	// the audit log (logger http.handlers.cloudwatch_mcp.audit). Off by
+	// default: entries carry its SHA-256 only.
+	AuditQueryText bool `json:"audit_query_text,omitempty"`
+
 	logger    *zap.Logger
 	now       func() time.Time
 	env       *toolEnv
@@ -97,9 +124,14 @@ type Handler struct {
 	sessions  *sessionRegistry // nil when stateless
 	events    *eventStore      // nil when stateless
 	toolsList *cachedToolsList
+	authz     *authorizer // nil without authorize rules
+	audit     *auditor
 	guard     *rebindingGuard
 	bodyLimit int64
 	cleaned   bool
+
+	// auditLogger is http.handlers.cloudwatch_mcp.audit (tests observe it).
+	auditLogger *zap.Logger
 
 	// awsConfig replaces the default AWS configuration (tests point it at
 	// the fake AWS).
@@ -122,6 +154,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if h.auditLogger == nil {
+		h.auditLogger = ctx.Logger(h).Named("audit")
+	}
 	if h.bodyLimit == 0 {
 		h.bodyLimit = maxBodyBytes
 	}
@@ -136,6 +171,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if err := h.Validate(); err != nil {
 		return err
+	}
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
 	}
 
 	guard, err := newRebindingGuard(h.AllowedHosts, h.AllowedOrigins)
@@ -187,8 +225,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := prepareTools(tools); err != nil {
 		return err
 	}
+	// max_result_bytes and accounts (tools_accounts.go); before the
+	// authorizer, which must know list_accounts.
+	tools, resultOpts, err := h.extendTools(ctx, tools)
+	if err != nil {
+		return err
+	}
 
-	h.mcp = newMCPServer(tools)
+	h.audit = &auditor{logger: h.auditLogger, now: h.now, queryText: h.AuditQueryText}
+	if h.authz, err = newAuthorizer(h.Authorize, h.env, tools); err != nil {
+		return err
+	}
+	h.mcp = newMCPServer(tools, append(h.auditOptions(), resultOpts...)...)
+	if h.authz != nil {
+		h.authz.mcp = h.mcp
+	}
 	if h.toolsList, err = newCachedToolsList(h.mcp); err != nil {
 		return err
 	}
@@ -225,6 +276,9 @@ func (h *Handler) Validate() error {
 	}
 	if h.MaxQueryTimeout < 0 {
 		return fmt.Errorf("max_query_timeout must not be negative")
+	}
+	if err := h.validateResultsAndAccounts(); err != nil {
+		return err
 	}
 	known := knownToolGroups()
 	for _, g := range h.Tools {

@@ -15,15 +15,21 @@ const serverInstructions = "Amazon CloudWatch tools (Logs, Logs Insights, Metric
 
 // newMCPServer builds the protocol server: tools and logging capabilities,
 // and recovery so a panicking tool becomes an error instead of a dead stream.
-func newMCPServer(tools []server.ServerTool) *server.MCPServer {
+// opts (tool filters, middleware) apply inside the recovery middleware.
+func newMCPServer(tools []server.ServerTool, opts ...server.ServerOption) *server.MCPServer {
 	s := server.NewMCPServer("caddy-cloudwatch-mcp", version,
 		server.WithToolCapabilities(false),
 		server.WithLogging(),
+		// Outermost, so recovered panics are counted as errors.
+		server.WithToolHandlerMiddleware(toolMetrics(tools)),
 		server.WithRecovery(),
 		server.WithInstructions(serverInstructions),
 		// No server.WithLogger: it logs every request at INFO with its
 		// session ID; Caddy's access log already records requests.
 	)
+	for _, o := range opts {
+		o(s)
+	}
 	s.AddTools(tools...)
 	return s
 }

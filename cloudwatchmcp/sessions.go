@@ -101,6 +101,7 @@ func (s *sessionRegistry) create(owner string) string {
 	}
 	s.byID[id] = s.lru.PushFront(&sessionEntry{id: id, owner: owner, lastSeen: now})
 	s.perIdentity[owner]++
+	sessionsActive.Inc()
 	return id
 }
 
@@ -168,6 +169,7 @@ func (s *sessionRegistry) len() int {
 func (s *sessionRegistry) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sessionsActive.Sub(float64(s.lru.Len()))
 	s.lru.Init()
 	clear(s.byID)
 	clear(s.perIdentity)
@@ -188,6 +190,7 @@ func (s *sessionRegistry) pruneLocked(now time.Time) {
 func (s *sessionRegistry) removeLocked(el *list.Element) {
 	e := s.lru.Remove(el).(*sessionEntry)
 	delete(s.byID, e.id)
+	sessionsActive.Dec()
 	if n := s.perIdentity[e.owner] - 1; n > 0 {
 		s.perIdentity[e.owner] = n
 	} else {

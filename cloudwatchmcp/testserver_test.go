@@ -30,6 +30,12 @@ const (
 	testUserHeader = "X-Test-User"
 	testIssuer     = "https://issuer.test/pool"
 	testToolGroup  = "transport_testkit"
+	// The stand-in publishes these as {http.auth.user.scope} and
+	// {http.auth.user.groups}, as cognito_auth does from the token.
+	testScopeHeader  = "X-Test-Scope"  // space-separated
+	testGroupsHeader = "X-Test-Groups" // comma-separated
+	// testPRM is what the stand-in puts in cognito_auth.resource_metadata.
+	testPRM = "https://mcp.test/.well-known/oauth-protected-resource/mcp"
 )
 
 func init() {
@@ -145,6 +151,9 @@ func provisionTestHandler(t testing.TB, h *Handler, f *fakeaws.Fake) *Handler {
 	if h.logger == nil {
 		h.logger = zap.NewNop()
 	}
+	if h.auditLogger == nil {
+		h.auditLogger = zap.NewNop()
+	}
 	if f != nil {
 		cfg := fakeaws.TestConfig(f, nil)
 		cfg.Credentials = nil
@@ -177,6 +186,11 @@ func serveLikeCaddy(h *Handler, creds map[string]aws.Credentials, w http.Respons
 	if user := r.Header.Get(testUserHeader); user != "" {
 		repl.Set("http.auth.user.id", user)
 		repl.Set("http.auth.user.issuer", testIssuer)
+		repl.Set("http.auth.user.username", user+"-user")
+		repl.Set("http.auth.user.client_id", "test-client")
+		repl.Set("http.auth.user.scope", r.Header.Get(testScopeHeader))
+		repl.Set("http.auth.user.groups", r.Header.Get(testGroupsHeader))
+		caddyhttp.SetVar(r.Context(), resourceMetadataVar, testPRM)
 		if c, ok := creds[user]; ok {
 			caddyhttp.SetVar(r.Context(), credentialsVar, fakeaws.StaticCredentials(c))
 		}

@@ -24,6 +24,10 @@ type toolEnv struct {
 	logger          *zap.Logger
 	now             func() time.Time
 
+	// accounts chains into configured accounts (accounts.go); nil when
+	// none are configured.
+	accounts *accountChainer
+
 	// sleep waits between polls; tests and benchmarks may shorten it. It
 	// returns early with ctx's error.
 	sleep func(ctx context.Context, d time.Duration) error

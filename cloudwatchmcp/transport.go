@@ -75,8 +75,21 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
-	if h.toolsList != nil && msg.method == string(mcp.MethodToolsList) && msg.cacheable(version) {
-		return h.toolsList.write(w, msg.id)
+	if h.authz != nil && msg.method == string(mcp.MethodToolsCall) {
+		var err error
+		if r, err = h.checkCall(w, r, msg); r == nil {
+			return err
+		}
+	}
+
+	if msg.method == string(mcp.MethodToolsList) && msg.cacheable(version) {
+		// With authorize rules, each permission set has its own list.
+		if h.authz != nil {
+			return h.authz.writeToolsList(w, r, msg.id)
+		}
+		if h.toolsList != nil {
+			return h.toolsList.write(w, msg.id)
+		}
 	}
 
 	h.transport.ServeHTTP(newFlushWriter(w), r)
@@ -151,6 +164,8 @@ type peekedMessage struct {
 	method      string
 	metaVersion string // params._meta protocol version (2026-07-28 era)
 	cursor      bool   // params.cursor given
+	toolName    string // params.name (tools/call)
+	arguments   json.RawMessage
 }
 
 // cacheable reports whether the message may be answered from a cached
@@ -168,7 +183,9 @@ func peekMessage(body []byte) peekedMessage {
 			Meta struct {
 				ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
 			} `json:"_meta"`
-			Cursor *string `json:"cursor"`
+			Cursor    *string         `json:"cursor"`
+			Name      string          `json:"name"`
+			Arguments json.RawMessage `json:"arguments"`
 		} `json:"params"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -179,7 +196,8 @@ func peekMessage(body []byte) peekedMessage {
 			return peekedMessage{}
 		}
 	}
-	return peekedMessage{ok: true, id: m.ID, method: m.Method, metaVersion: m.Params.Meta.ProtocolVersion, cursor: m.Params.Cursor != nil}
+	return peekedMessage{ok: true, id: m.ID, method: m.Method, metaVersion: m.Params.Meta.ProtocolVersion, cursor: m.Params.Cursor != nil,
+		toolName: m.Params.Name, arguments: m.Params.Arguments}
 }
 
 // cachedToolsList answers tools/list from bytes mcp-go produced once at

@@ -23,6 +23,7 @@ import (
 //		authorization_servers <url>...
 //		enabled <bool>
 //		cache_size <entries>
+//		rate_limit <requests> <window> [burst <n>]
 //	}
 //
 // Exactly one of user_pool and issuer is required. Credential vending
@@ -137,6 +138,12 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if d.NextArg() {
 				return d.ArgErr()
 			}
+		case "rate_limit":
+			rl, err := unmarshalRateLimit(d)
+			if err != nil {
+				return err
+			}
+			m.RateLimit = rl
 		default:
 			ok, err := m.Vending.unmarshalVendingOption(d)
 			if err != nil {

@@ -30,6 +30,7 @@ func (m *CognitoAuth) reject(w http.ResponseWriter, r *http.Request, e *authErro
 		repl.Set(errorPlaceholder, e.reason)
 	}
 	m.logRejection(r, e)
+	countRejection(e)
 
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -106,10 +107,10 @@ func (m *CognitoAuth) logRejection(r *http.Request, e *authError) {
 		zap.Int("status", e.status),
 		zap.String("reason", e.reason),
 		zap.String("remote_ip", r.RemoteAddr),
-		zap.String("uri_path", r.URL.Path),
+		zap.String("uri_path", logValue(r.URL.Path)),
 	}
 	if e.id != nil {
-		fields = append(fields, zap.String("sub", e.id.Subject), zap.String("client_id", e.id.ClientID))
+		fields = append(fields, zap.String("sub", logValue(e.id.Subject)), zap.String("client_id", logValue(e.id.ClientID)))
 	}
 	if e.cause != nil {
 		fields = append(fields, zap.NamedError("cause", e.cause))

@@ -70,6 +70,11 @@ func (m *CognitoAuth) checkClaims(c map[string]any, typ string, now time.Time) (
 				return fail("audience mismatch")
 			}
 		}
+	} else if len(m.ClientIDs) > 0 && !slices.Contains(m.ClientIDs, id.ClientID) &&
+		(id.ClientID != "" || !slices.ContainsFunc(id.Audience, func(a string) bool { return slices.Contains(m.ClientIDs, a) })) {
+		// OIDC tokens name their client in client_id (RFC 9068) or azp; ID
+		// tokens without either name it in aud.
+		return fail("client_id not allowed")
 	}
 	if len(m.audiences) > 0 && !slices.ContainsFunc(id.Audience, func(a string) bool {
 		return slices.Contains(m.audiences, normalizeAudience(a))

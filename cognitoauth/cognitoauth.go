@@ -54,8 +54,9 @@ type CognitoAuth struct {
 	// JWKSURL overrides where signing keys are fetched from, in both modes.
 	JWKSURL string `json:"jwks_url,omitempty"`
 
-	// ClientIDs lists the accepted Cognito app clients: the client_id
-	// claim of access tokens, the aud claim of ID tokens.
+	// ClientIDs lists the accepted app clients. Cognito: the client_id
+	// claim of access tokens, the aud claim of ID tokens. Other issuers:
+	// the client_id (or azp) claim, else aud.
 	ClientIDs []string `json:"client_ids,omitempty"`
 
 	// Audiences lists accepted aud values (the claim may be a string or an
@@ -98,6 +99,10 @@ type CognitoAuth struct {
 	// never outlive the token's exp. Default: 10000; negative disables it.
 	CacheSize int `json:"cache_size,omitempty"`
 
+	// RateLimit bounds the requests of each verified identity; over it,
+	// 429 with Retry-After. Default: no limit.
+	RateLimit *RateLimit `json:"rate_limit,omitempty"`
+
 	// Vending exchanges the verified identity for AWS credentials.
 	Vending
 
@@ -132,6 +137,9 @@ func (CognitoAuth) CaddyModule() caddy.ModuleInfo {
 // unreachable issuer cannot keep Caddy from starting.
 func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 	m.logger = ctx.Logger(m)
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %v", err)
+	}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -195,6 +203,9 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 		return err
 	}
 	m.keys = src.(*keySource)
+	if err := m.RateLimit.provision(m); err != nil {
+		return err
+	}
 
 	if m.disabled {
 		m.logger.Warn("AUTHENTICATION DISABLED: cognito_auth passes every request through without checking tokens",
@@ -256,6 +267,9 @@ func (m *CognitoAuth) Validate() error {
 			}
 		}
 	}
+	if err := m.RateLimit.validate(); err != nil {
+		return err
+	}
 	return m.Vending.validateVending()
 }
 
@@ -267,7 +281,7 @@ func (m *CognitoAuth) Cleanup() error {
 		_, err = keySources.Delete(m.keysKey)
 		m.keysKey = ""
 	}
-	return errors.Join(err, m.Vending.cleanupVending())
+	return errors.Join(err, m.RateLimit.cleanup(), m.Vending.cleanupVending())
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
@@ -282,6 +296,9 @@ func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	// further down answers them.
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		return next.ServeHTTP(w, r)
+	}
+	if aerr := checkAuthorization(r); aerr != nil {
+		return m.reject(w, r, aerr)
 	}
 	tok, present := bearerToken(r)
 	if !present {
@@ -299,9 +316,12 @@ func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		return m.reject(w, r, &authError{status: http.StatusForbidden, code: "insufficient_scope",
 			reason: "not in a permitted group", id: id})
 	}
-	setIdentity(r, id)
+	setIdentity(r, id, m.metadataURL(r))
 	if c := m.logger.Check(zapcore.DebugLevel, "authenticated"); c != nil {
 		c.Write(zap.Object("identity", id))
+	}
+	if handled, err := m.RateLimit.admit(w, r, id, m.now()); handled {
+		return err
 	}
 	if err := m.Vending.vend(r, id, tok); err != nil {
 		// Vending wraps its refusals (403) and outages (503) as *authError
@@ -312,6 +332,7 @@ func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		}
 		return err
 	}
+	validationOK.Inc()
 	return next.ServeHTTP(w, r)
 }
 

@@ -118,8 +118,15 @@ func TestHostileTokens(t *testing.T) {
 			status: 401, errCode: "invalid_token", reason: "malformed token payload"},
 		{name: "8 KB claim", token: is.Mint(access().With("padding", strings.Repeat("A", 8<<10))),
 			status: 401, errCode: "invalid_token", reason: "token too large"},
-		{name: "64 KB header value", token: strings.Repeat("a", 64<<10),
+		{name: "12 KB header value", token: strings.Repeat("a", 12<<10),
 			status: 401, errCode: "invalid_token", reason: "token too large"},
+		{name: "64 KB header value", token: strings.Repeat("a", 64<<10),
+			status: 431, errCode: "invalid_request", reason: "authorization header too large"},
+		{name: "two Authorization headers", req: func() *http.Request {
+			r := bearerRequest(validToken)
+			r.Header.Add("Authorization", "Bearer "+validToken)
+			return r
+		}, status: 400, errCode: "invalid_request", reason: "more than one Authorization header"},
 		{name: "empty bearer", token: "", req: func() *http.Request {
 			r := bearerRequest("")
 			r.Header.Set("Authorization", "Bearer ")

@@ -31,13 +31,14 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("XDG_DATA_HOME", dir+"/data")
 	os.Setenv("XDG_CONFIG_HOME", dir+"/config")
+	watchLogs(dir + "/logs")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 func newTester(t *testing.T) *caddytest.Tester {
-	return caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: 2101})
+	return secretScan(t, caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: 2101}))
 }
 
 // siteConfig protects /admin/* with a group requirement and everything
@@ -49,9 +50,25 @@ func siteConfig(jwksURL, extra string) string {
 	https_port 9441
 	skip_install_trust
 	persist_config off
+	debug
+	log {
+		output file {$COGNITO_TEST_LOGS}/caddy.log
+		format json
+	}
 }
 
 %s {
+	# A client that puts its token in the query string is refused, but the
+	# access log records the URI: the filter keeps the token out of it.
+	log {
+		output file {$COGNITO_TEST_LOGS}/access.log
+		format filter {
+			wrap json
+			request>uri query {
+				replace access_token REDACTED
+			}
+		}
+	}
 	handle /admin/* {
 		cognito_auth {
 			user_pool us-east-1 %s

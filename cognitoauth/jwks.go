@@ -76,6 +76,10 @@ type keySource struct {
 	cacheStarted bool
 	restUntil    time.Time
 	now          func() time.Time // tests swap this for a fake clock
+
+	// loaded is set by the first successful on-demand fetch; from then on
+	// jwk.Cache's callbacks report background refreshes to the metrics.
+	loaded atomic.Bool
 }
 
 // poolKey names the shared keySource for a configuration: the JWKS URL
@@ -97,7 +101,7 @@ func newKeySource(jwksURL, issuer string) *keySource {
 		client:  &http.Client{Timeout: fetchTimeout},
 		now:     time.Now,
 	}
-	s.cache = jwk.NewCache(ctx)
+	s.cache = jwk.NewCache(ctx, jwk.WithErrSink(jwksErrSink{s}))
 	return s
 }
 
@@ -157,7 +161,8 @@ func (s *keySource) refreshFor(kid string) (*verifyKey, error) {
 // fetch loads the key set once. The first load goes through jwk.Cache so
 // that its background refresh starts; later on-demand loads bypass it,
 // because every jwk.Cache.Refresh would queue one more periodic refresh.
-func (s *keySource) fetch() error {
+func (s *keySource) fetch() (err error) {
+	defer func() { s.countFetch(err) }()
 	ctx, cancel := context.WithTimeout(s.ctx, 2*fetchTimeout)
 	defer cancel()
 	url, err := s.resolveJWKSURL(ctx)
@@ -174,6 +179,7 @@ func (s *keySource) fetch() error {
 			jwk.WithMinRefreshInterval(backgroundRefresh),
 			jwk.WithPostFetcher(jwk.PostFetchFunc(func(_ string, set jwk.Set) (jwk.Set, error) {
 				s.current.Store(prepareKeySet(set))
+				s.countBackgroundFetch(nil)
 				return set, nil
 			})))
 		if err != nil {
@@ -222,7 +228,7 @@ func (s *keySource) resolveJWKSURL(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("discovery: %w", err)
 	}
 	if doc.Issuer != s.issuer {
-		return "", fmt.Errorf("discovery: issuer %q does not match configured issuer", doc.Issuer)
+		return "", fmt.Errorf("discovery: issuer %.256q does not match configured issuer", doc.Issuer)
 	}
 	if !strings.HasPrefix(doc.JWKSURI, "https://") && !strings.HasPrefix(doc.JWKSURI, "http://") {
 		return "", errors.New("discovery: missing or invalid jwks_uri")

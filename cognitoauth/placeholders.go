@@ -7,10 +7,17 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
+// ResourceMetadataVar is the request var holding the URL of the protected
+// resource metadata (RFC 9728) for the request, so later handlers can build
+// their own challenges, such as cloudwatch_mcp's per-tool step-up (403
+// insufficient_scope).
+const ResourceMetadataVar = "cognito_auth.resource_metadata"
+
 // setIdentity publishes a verified identity to the rest of the route:
 // Caddy's standard auth placeholders ({http.auth.user.id} also fills the
-// access log's user_id) and the typed IdentityVar for later modules.
-func setIdentity(r *http.Request, id *Identity) {
+// access log's user_id), the typed IdentityVar for later modules, and the
+// metadata URL (prm) for their challenges.
+func setIdentity(r *http.Request, id *Identity, prm string) {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		vals := id.placeholderValues()
 		for i, name := range placeholderNames {
@@ -18,6 +25,7 @@ func setIdentity(r *http.Request, id *Identity) {
 		}
 	}
 	caddyhttp.SetVar(r.Context(), IdentityVar, id)
+	caddyhttp.SetVar(r.Context(), ResourceMetadataVar, prm)
 }
 
 var placeholderNames = [...]string{

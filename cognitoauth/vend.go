@@ -374,11 +374,14 @@ func (v *Vending) vend(r *http.Request, id *Identity, rawToken string) error {
 	}
 	key := v.cacheKey(id)
 	creds, fresh := v.credCache.get(key, v.auth.now(), v.refreshBefore)
+	countCredCacheLookup(creds, fresh)
 	if !fresh {
 		var err error
 		creds, err = v.credCache.fetch(r.Context(), v.ctx, key, creds, v.auth.now, v.timeout,
 			func(ctx context.Context, prev *Credentials) (*Credentials, error) {
+				start := time.Now()
 				out, err := v.mode.exchange(ctx, id, rawToken, prev)
+				observeExchange(v.mode.name(), start, err)
 				if err != nil {
 					v.logFailure(err, id)
 					return nil, err
@@ -486,7 +489,7 @@ func (v *Vending) failure(err error, id *Identity) *authError {
 // logFailure logs a failed exchange once (however many requests waited
 // for it), with the AWS operation, error code and request ID.
 func (v *Vending) logFailure(err error, id *Identity) {
-	fields := []zap.Field{zap.String("mode", v.mode.name()), zap.String("sub", id.Subject), zap.Error(err)}
+	fields := []zap.Field{zap.String("mode", v.mode.name()), zap.String("sub", logValue(id.Subject)), zap.Error(err)}
 	var ce *awsCallError
 	if errors.As(err, &ce) {
 		fields = append(fields, zap.String("aws_operation", ce.op))

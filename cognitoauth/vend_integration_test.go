@@ -27,6 +27,8 @@ const vendRole = "arn:aws:iam::123456789012:role/mcp-users"
 // echoing the credentials var and the role-session placeholder, with debug
 // logs and an access log that log_append's the var, all into dir.
 func vendingSite(dir, jwksURL, vending string) string {
+	scan.WatchFile(filepath.Join(dir, "caddy.log"))
+	scan.WatchFile(filepath.Join(dir, "access.log"))
 	return fmt.Sprintf(`{
 	admin localhost:2101
 	http_port 9101

@@ -1,12 +1,16 @@
 // Command bench measures caddy-cloudwatch-mcp on loopback against the
 // in-process fakes and writes BENCHMARKS.md. Every figure is a ratio against
-// a baseline measured in the same run, over several rounds that alternate
-// the order of subject and baseline.
+// a baseline measured in the same run, or an absolute figure where the goal
+// is one (exchange counts, latency after completion, memory), over several
+// rounds that alternate the order of subject and baseline.
 //
 //	go run ./internal/bench [-rounds 3] [-duration 3s] [-concurrency 16] [-out BENCHMARKS.md]
+//	go run ./internal/bench -short      # every measure, briefly (< 60 s): CI checks the suite runs
+//	go run ./internal/bench -only P1,P7 -cpuprofile cpu.out -memprofile mem.out
 //
 // The load generator is this Go program (net/http with keep-alive), sharing
-// the machine's cores with the server it measures.
+// the machine's cores with the servers it measures. P6 and P8 run Caddy in
+// child processes: this binary re-executed with -serve <Caddyfile>.
 package main
 
 import (
@@ -15,11 +19,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/caddyserver/caddy/v2"
 )
 
 type config struct {
@@ -28,16 +29,60 @@ type config struct {
 	concurrency int
 	latencyN    int
 	out         string
+	short       bool
+
+	p3Burst, p3Renewals int
+	p5Durations         []time.Duration
+	p5PerDuration       int
+	p6Sessions          int
+	p6TTL               time.Duration
+	p7Users             int
+	p8Conc              int
+	childProf           string
 }
 
-// result is one measure: subject and baseline per round.
-type result struct {
-	id, measure, baseline, goal string
-	unit                        string
-	subject, base               []float64
-	ratio                       func(s, b float64) float64
-	pass                        func(r float64) bool
-	note                        string
+// command is the exact command line that produced the report.
+func (c config) command() string {
+	return strings.TrimSpace("go run ./internal/bench " + strings.Join(os.Args[1:], " "))
+}
+
+func (c *config) applyDefaults() {
+	c.p3Burst = 500
+	c.p7Users = 1000
+	c.p8Conc = c.concurrency
+	if c.short {
+		c.p3Renewals = 1
+		c.p5Durations = []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond}
+		c.p5PerDuration = 2
+		c.p6Sessions = 1000
+		c.p6TTL = 2 * time.Second
+		return
+	}
+	c.p3Renewals = 3
+	c.p5Durations = []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second}
+	c.p5PerDuration = 5
+	c.p6Sessions = 10000
+	c.p6TTL = 10 * time.Second
+}
+
+type measure struct {
+	id  string
+	run func(*benchEnv, config) ([]*result, error)
+}
+
+var measures = []measure{
+	{"P1", one(measureP1)}, {"P2", one(measureP2)}, {"P3", measureP3}, {"P4", one(measureP4)},
+	{"P5", measureP5}, {"P6", measureP6}, {"P7", one(measureP7)}, {"P8", measureP8},
+}
+
+func one(f func(*benchEnv, config) (*result, error)) func(*benchEnv, config) ([]*result, error) {
+	return func(e *benchEnv, c config) ([]*result, error) {
+		r, err := f(e, c)
+		if err != nil {
+			return nil, err
+		}
+		return []*result{r}, nil
+	}
 }
 
 func main() {
@@ -46,129 +91,77 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "load duration per subject per round")
 	flag.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent keep-alive connections")
 	flag.IntVar(&cfg.latencyN, "latency-n", 400, "sequential calls per latency sample")
-	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "report file")
+	flag.StringVar(&cfg.out, "out", "", "report file (default BENCHMARKS.md; with -short, a file in the temp dir)")
+	flag.BoolVar(&cfg.short, "short", false, "run every measure briefly (1 round, short loads, 1,000 sessions for P6): checks that the suite runs, figures are not meaningful")
 	only := flag.String("only", "", "comma-separated measure ids to run (default all)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (servers and load generator) to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the run to this file")
+	flag.StringVar(&cfg.childProf, "childprof", "", "P6: write heap profiles of the child Caddy (loaded, after the TTL) into this directory")
+	serve := flag.String("serve", "", "internal: serve this Caddyfile in this process (child mode for P6 and P8)")
 	flag.Parse()
+	if *serve != "" {
+		serveMain(*serve)
+		return
+	}
+	if cfg.short {
+		cfg.rounds = 1
+		cfg.duration = 300 * time.Millisecond
+		cfg.latencyN = 50
+	}
+	if cfg.out == "" {
+		cfg.out = "BENCHMARKS.md"
+		if cfg.short {
+			cfg.out = os.TempDir() + "/BENCHMARKS.short.md"
+		}
+	}
+	cfg.applyDefaults()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil && pprof.StartCPUProfile(f) == nil {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	if *memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+	}
 
+	start := time.Now()
 	env, err := startEnv()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		fail(err)
 	}
 	defer env.close()
 
 	var results []*result
-	measures := []struct {
-		id  string
-		run func(*benchEnv, config) (*result, error)
-	}{{"P1", measureP1}, {"P2", measureP2}, {"P4", measureP4}}
 	for _, m := range measures {
-		if *only != "" && !strings.Contains(","+*only+",", ","+m.id+",") {
+		if *only != "" && !strings.Contains(","+strings.ToUpper(*only)+",", ","+m.id+",") {
 			continue
 		}
-		r, err := m.run(env, cfg)
+		t := time.Now()
+		rs, err := m.run(env, cfg)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			env.close()
+			fail(fmt.Errorf("%s: %w", m.id, err))
 		}
-		fmt.Println(summary(r))
-		results = append(results, r)
+		for _, r := range rs {
+			fmt.Println(summary(r))
+		}
+		fmt.Printf("(%s took %s)\n", m.id, time.Since(t).Round(100*time.Millisecond))
+		results = append(results, rs...)
 	}
-	if err := os.WriteFile(cfg.out, []byte(report(cfg, results)), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	if *memprofile != "" {
+		if f, err := os.Create(*memprofile); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	if err := os.WriteFile(cfg.out, []byte(report(cfg, results, time.Since(start))), 0o644); err != nil {
+		fail(err)
 	}
 	fmt.Println("wrote", cfg.out)
 }
 
-func ratios(r *result) []float64 {
-	out := make([]float64, len(r.subject))
-	for i := range r.subject {
-		out[i] = r.ratio(r.subject[i], r.base[i])
-	}
-	return out
-}
-
-func mmm(v []float64) (min, med, max float64) {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return s[0], s[len(s)/2], s[len(s)-1]
-}
-
-func summary(r *result) string {
-	lo, med, hi := mmm(ratios(r))
-	verdict := "MET"
-	if !r.pass(med) {
-		verdict = "NOT MET"
-	}
-	return fmt.Sprintf("%s %s: median %.3f (min %.3f, max %.3f), goal %s: %s", r.id, r.measure, med, lo, hi, r.goal, verdict)
-}
-
-func report(cfg config, results []*result) string {
-	var b strings.Builder
-	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "# Benchmarks\n\nGenerated by `go run ./internal/bench -rounds %d -duration %s -concurrency %d` on %s.\n\n",
-		cfg.rounds, cfg.duration, cfg.concurrency, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "- Machine: %s, %d CPUs (%s/%s), host %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, host)
-	fmt.Fprintf(&b, "- Go %s, Caddy %s, mcp-go v1.2.1, in-process fakes on loopback\n", runtime.Version(), caddyVersion())
-	fmt.Fprintf(&b, "- Load generator: this Go program (net/http keep-alive, %d connections), on the same cores as the server\n\n", cfg.concurrency)
-	b.WriteString("Each round measures the subject and its baseline back to back (alternating which goes first); the ratio is taken per round.\n\n")
-	b.WriteString("| id | measure | baseline (same run) | goal | figure median | min | max | subject median | baseline median | met |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range results {
-		lo, med, hi := mmm(ratios(r))
-		_, sm, _ := mmm(r.subject)
-		_, bm, _ := mmm(r.base)
-		met := "yes"
-		if !r.pass(med) {
-			met = "**no**"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.3f | %.3f | %.3f | %.1f %s | %.1f %s | %s |\n", r.id, r.measure, r.baseline, r.goal, med, lo, hi, sm, r.unit, bm, r.unit, met)
-	}
-	b.WriteString("\nPer-round raw figures:\n\n")
-	for _, r := range results {
-		fmt.Fprintf(&b, "- %s: subject %s; baseline %s (%s)", r.id, fmtList(r.subject), fmtList(r.base), r.unit)
-		if r.note != "" {
-			fmt.Fprintf(&b, ". %s", r.note)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
-func fmtList(v []float64) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = fmt.Sprintf("%.1f", x)
-	}
-	return strings.Join(s, ", ")
-}
-
-func cpuModel() string {
-	raw, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "model name") {
-			if _, v, ok := strings.Cut(line, ":"); ok {
-				return strings.TrimSpace(v)
-			}
-		}
-	}
-	return "unknown CPU"
-}
-
-func caddyVersion() string {
-	_, full := caddy.Version()
-	if full == "" {
-		return "v2.11.9"
-	}
-	return strings.Fields(full)[0]
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
 }

@@ -59,8 +59,18 @@ func (s *mcpSession) call(client *http.Client, method, params string) (json.RawM
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	res, err := rpcResult(resp, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return res, nil
+}
+
+// rpcResult returns the "result" member of a JSON-RPC answer (plain JSON
+// or one SSE event), or an error for anything else.
+func rpcResult(resp *http.Response, body []byte) (json.RawMessage, error) {
 	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("%s: %d %s", method, resp.StatusCode, body)
+		return nil, fmt.Errorf("HTTP %d %s", resp.StatusCode, body)
 	}
 	// SSE answers carry the JSON in a data: line.
 	if i := bytes.Index(body, []byte("data: ")); i >= 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
@@ -76,10 +86,13 @@ func (s *mcpSession) call(client *http.Client, method, params string) (json.RawM
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%s: %v in %q", method, err, body)
+		return nil, fmt.Errorf("%v in %q", err, body)
 	}
 	if env.Error != nil {
-		return nil, fmt.Errorf("%s: %s", method, env.Error.Message)
+		return nil, fmt.Errorf("JSON-RPC error: %s", env.Error.Message)
+	}
+	if len(env.Result) == 0 {
+		return nil, fmt.Errorf("no result in %q", body)
 	}
 	return env.Result, nil
 }

@@ -19,8 +19,8 @@ func measureP2(e *benchEnv, cfg config) (*result, error) {
 		id: "P2", measure: "rps, MCP `tools/list`, Caddy + `cognito_auth` (vending) + `cloudwatch_mcp`",
 		baseline: "bare mcp-go StreamableHTTPServer, same tools, no Caddy", goal: "≥ 0.80", unit: "req/s",
 		ratio: func(s, b float64) float64 { return s / b },
-		pass:  func(x float64) bool { return x >= 0.80 },
 	}
+	r.pass, r.miss = atLeast(0.80)
 	client := newClient(cfg.concurrency)
 	token := e.token("p2-user")
 	probe, err := openSession(client, e.url("mcp", "/"), token)

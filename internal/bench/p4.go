@@ -18,8 +18,8 @@ func measureP4(e *benchEnv, cfg config) (*result, error) {
 		id: "P4", measure: "p50 added latency (ms), `tools/call describe_log_groups`",
 		baseline: "direct SDK DescribeLogGroups to the same fake", goal: "≤ 1 ms", unit: "ms",
 		ratio: func(s, b float64) float64 { return s - b },
-		pass:  func(x float64) bool { return x <= 1.0 },
 	}
+	r.pass, r.miss = atMost(1.0, "ms")
 	client := newClient(1)
 	sess, err := openSession(client, e.url("mcp", "/"), e.token("p4-user"))
 	if err != nil {

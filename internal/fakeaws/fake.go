@@ -68,6 +68,7 @@ type Fault struct {
 	Code    string // AWS error code, e.g. "ThrottlingException"
 	Message string
 	Delay   time.Duration // wait before answering (honours client cancellation)
+	Reset   bool          // after Delay, drop the connection (TCP RST) without answering
 	Times   int           // how many calls it applies to; 0 = until ClearFaults
 }
 
@@ -101,6 +102,7 @@ type Fake struct {
 	faults   map[string]*Fault    // op (or service.op)
 	calls    []Call
 	state    map[string]any // per-service state, see State
+	observe  []func(*http.Request, []byte)
 }
 
 // Start starts a fake on a loopback port with the default operations of
@@ -124,7 +126,29 @@ func New() *Fake {
 	for _, reg := range registry {
 		reg(f)
 	}
+	allMu.Lock()
+	all = append(all, f)
+	allMu.Unlock()
 	return f
+}
+
+// every fake of the process, so secret scans cover keys of fakes a test
+// made on its own.
+var (
+	allMu sync.Mutex
+	all   []*Fake
+)
+
+// AllSecrets returns Secrets of every fake of this process.
+func AllSecrets() []string {
+	allMu.Lock()
+	fakes := append([]*Fake(nil), all...)
+	allMu.Unlock()
+	var out []string
+	for _, f := range fakes {
+		out = append(out, f.Secrets()...)
+	}
+	return out
 }
 
 // registry holds the functions with which service files add their default
@@ -184,6 +208,31 @@ func (f *Fake) AddCredentials(c aws.Credentials, owner string) {
 	f.mu.Lock()
 	f.keys[c.AccessKeyID] = key{creds: c, owner: owner}
 	f.mu.Unlock()
+}
+
+// OnRequest makes fn see every request the fake receives, headers and
+// body, before routing or signature checks: token-passthrough and secret
+// tests inspect everything that reached "AWS", not only decoded calls.
+func (f *Fake) OnRequest(fn func(r *http.Request, body []byte)) {
+	f.mu.Lock()
+	f.observe = append(f.observe, fn)
+	f.mu.Unlock()
+}
+
+// Secrets returns every secret access key and session token the fake has
+// issued or accepted, for secret scans.
+func (f *Fake) Secrets() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, k := range f.keys {
+		for _, s := range []string{k.creds.SecretAccessKey, k.creds.SessionToken} {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // Owner returns who a key was issued to.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -104,6 +105,12 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
+	f.mu.Lock()
+	observers := f.observe
+	f.mu.Unlock()
+	for _, fn := range observers {
+		fn(r, body)
+	}
 	proto, service, op := route(r, body)
 	if op == "" {
 		writeError(w, proto, &Error{Status: 400, Code: "UnknownOperationException", Message: "fakeaws: no operation matches " + r.Method + " " + r.URL.Path})
@@ -136,6 +143,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-r.Context().Done():
 				return
 			}
+		}
+		if fl.Reset {
+			resetConnection(w)
+			return
 		}
 		if fl.Status != 0 {
 			writeError(w, proto, &Error{Status: fl.Status, Code: fl.Code, Message: fl.Message})
@@ -340,4 +351,17 @@ func (p protocol) signatureCode() string {
 		return "InvalidSignatureException"
 	}
 	return "SignatureDoesNotMatch"
+}
+
+// resetConnection aborts the request's connection with a TCP RST, as a
+// dying load balancer does.
+func resetConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
 }

@@ -77,6 +77,8 @@ type Issuer struct {
 	seq     int
 	now     func() time.Time
 
+	minted []string // every token signed, for secret scans
+
 	down        atomic.Bool
 	jwksDelay   atomic.Int64
 	jwksFetches atomic.Int64
@@ -100,10 +102,32 @@ func WithKey(o KeyOptions) Option {
 	return func(i *Issuer) { i.mustAddKey(o) }
 }
 
+// every issuer of the process, so secret scans cover tokens of issuers a
+// test made on its own.
+var (
+	allMu sync.Mutex
+	all   []*Issuer
+)
+
+// AllMinted returns the tokens minted by every issuer of this process.
+func AllMinted() []string {
+	allMu.Lock()
+	issuers := append([]*Issuer(nil), all...)
+	allMu.Unlock()
+	var out []string
+	for _, i := range issuers {
+		out = append(out, i.Minted()...)
+	}
+	return out
+}
+
 // New starts an issuer with one RSA (RS256) signing key unless WithKey is
 // given. Call Close when done.
 func New(opts ...Option) *Issuer {
 	i := &Issuer{now: time.Now}
+	allMu.Lock()
+	all = append(all, i)
+	allMu.Unlock()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", i.serveDiscovery)
 	mux.HandleFunc("/.well-known/jwks.json", i.serveJWKS)

@@ -177,7 +177,18 @@ func (i *Issuer) SignRaw(payload []byte, opts ...MintOption) string {
 	if err != nil {
 		panic("testissuer: sign: " + err.Error())
 	}
+	i.mu.Lock()
+	i.minted = append(i.minted, string(out))
+	i.mu.Unlock()
 	return string(out)
+}
+
+// Minted returns every token this issuer has signed, so secret scans can
+// prove none of them shows up in logs or responses.
+func (i *Issuer) Minted() []string {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	return append([]string(nil), i.minted...)
 }
 
 // Forge assembles a compact token from raw parts without any signing

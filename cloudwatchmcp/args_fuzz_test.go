@@ -1,0 +1,424 @@
+package cloudwatchmcp
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// Fuzz targets for tool argument decoding. CI runs their seeds; the long
+// runs are documented in /work/brief/readme_fuzz.md, e.g.
+//
+//	go test ./cloudwatchmcp/ -run '^$' -fuzz '^FuzzParseTime$' -fuzztime 10m
+
+// wantToolErr fails unless err is a toolError, which is what reaches the
+// agent verbatim as an isError result.
+func wantToolErr(t *testing.T, what string, err error) {
+	t.Helper()
+	var te *toolError
+	if !errors.As(err, &te) {
+		t.Fatalf("%s: %T %v is not a tool error", what, err, err)
+	}
+	if te.msg == "" {
+		t.Fatalf("%s: empty tool error", what)
+	}
+}
+
+// FuzzParseTime: every accepted time is UTC and survives formatting and
+// re-parsing; the argument accessors agree with parseTime; PromQL times are
+// unix seconds that read back to the same instant.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{
+		"2025-01-31T12:00:00Z", "2025-01-31T12:00:00.123456789+05:30", "2025-01-31T12:00:00",
+		"2025-01-31T12:00", "2025-01-31 12:00:00", "2025-01-31 12:00:00-08:00", "2025-01-31",
+		" 2025-01-31T12:00:00Z ", "0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59",
+		"2025-02-30", "2025-13-01", "24:00", "1738324800", "1738324800.5", "-1", "1e11", "NaN",
+		"", "Z", "2025-01-31T12:00:00ZZ", "2025-01-31T12:00:00+25:00", "\x00", "２０２５-01-01",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := parseTime(s)
+		if err != nil {
+			wantToolErr(t, "parseTime", err)
+		} else {
+			if tm.Location() != time.UTC {
+				t.Fatalf("parseTime(%q) = %v, not UTC", s, tm)
+			}
+			if y := tm.Year(); y >= 1 && y <= 9999 {
+				back, err := parseTime(tm.Format(time.RFC3339Nano))
+				if err != nil || !back.Equal(tm) {
+					t.Fatalf("round trip of %q: %v -> %v, %v", s, tm, back, err)
+				}
+			}
+		}
+		at, given, aerr := toolArgs{"t": s}.timeArg("t")
+		switch {
+		case s == "":
+			if given || aerr != nil {
+				t.Fatalf("empty time: given=%v err=%v", given, aerr)
+			}
+		case (err == nil) != (aerr == nil) || (err == nil && (!given || !at.Equal(tm))):
+			t.Fatalf("timeArg(%q) = %v %v %v, parseTime = %v %v", s, at, given, aerr, tm, err)
+		case aerr != nil:
+			wantToolErr(t, "timeArg", aerr)
+		}
+
+		wire, pt, ok, perr := toolArgs{"t": s}.promqlTime("t")
+		if perr != nil {
+			wantToolErr(t, "promqlTime", perr)
+			return
+		}
+		if !ok {
+			if strings.TrimSpace(s) != "" {
+				t.Fatalf("promqlTime(%q) ignored a non-empty value", s)
+			}
+			return
+		}
+		f, err := strconv.ParseFloat(wire, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			t.Fatalf("promqlTime(%q) wire value %q is not a number", s, wire)
+		}
+		if got := time.UnixMilli(int64(math.Round(f * 1e3))); !got.Equal(pt.Truncate(time.Millisecond)) && pt.UnixMilli() != got.UnixMilli() {
+			t.Fatalf("promqlTime(%q): wire %q is %v, want %v", s, wire, got, pt)
+		}
+		// The wire form is itself a valid argument that means the same.
+		wire2, _, _, err := toolArgs{"t": wire}.promqlTime("t")
+		if pt.Unix() >= 0 && f <= 1e11 && (err != nil || wire2 != wire) {
+			t.Fatalf("promqlTime not idempotent: %q -> %q -> %q (%v)", s, wire, wire2, err)
+		}
+	})
+}
+
+// FuzzToolArgs decodes a fuzzed JSON text both as a JSON value and as a
+// JSON-encoded string (how FastMCP agents send lists). Both forms must
+// decode to the same thing or fail with a tool error; numbers must mean
+// exactly what they say.
+func FuzzToolArgs(f *testing.F) {
+	for _, s := range []string{
+		`["a","b"]`, `[]`, `["x"]`, `"plain"`, `plain`, `[1,2]`, `[null]`, `{"a":1}`, `null`,
+		`[{"name":"InstanceId","value":"i-0123"}]`, `[{"name":1}]`, `{"name":"x","value":"y"}`,
+		`42`, `42.0`, `42.5`, `-7`, `1e300`, `"12"`, `" 12 "`, `"12abc"`, `"0x10"`, `"1_000"`,
+		`9223372036854775807`, `9223372036854775808`, `-9223372036854775809`, `"NaN"`, `"Inf"`, `"-inf"`,
+		`true`, `"TRUE"`, `"yes"`, `[`, `["a",`, ` ["a"] `, `"[\"a\"]"`, `"\u0000"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var decoded any
+		isJSON := json.Unmarshal([]byte(raw), &decoded) == nil
+		forms := []any{raw}
+		if isJSON {
+			forms = append(forms, decoded)
+		}
+		var lists [][]string
+		var listErrs []bool
+		for _, v := range forms {
+			a := toolArgs{"x": v}
+			l, err := a.strList("x")
+			if err != nil {
+				wantToolErr(t, "strList", err)
+			}
+			lists = append(lists, l)
+			listErrs = append(listErrs, err != nil)
+
+			var dims []metricDimension
+			if err := a.object("x", &dims); err != nil {
+				wantToolErr(t, "object", err)
+			}
+			if n, err := a.integer("x", 0); err != nil {
+				wantToolErr(t, "integer", err)
+			} else {
+				checkInteger(t, v, n)
+			}
+			if x, err := a.number("x", 0); err != nil {
+				wantToolErr(t, "number", err)
+			} else if math.IsNaN(x) || math.IsInf(x, 0) {
+				t.Fatalf("number(%#v) = %v", v, x)
+			}
+			if _, err := a.boolean("x", false); err != nil {
+				wantToolErr(t, "boolean", err)
+			}
+		}
+		// A JSON list of strings means the same sent as a value or as text.
+		if arr, ok := decoded.([]any); isJSON && ok {
+			want := make([]string, 0, len(arr))
+			allStrings := true
+			for _, e := range arr {
+				s, ok := e.(string)
+				allStrings = allStrings && ok
+				want = append(want, s)
+			}
+			if allStrings {
+				for i := range lists {
+					if listErrs[i] || !slices.Equal(lists[i], want) {
+						t.Fatalf("strList form %d of %q = %q (err %v), want %q", i, raw, lists[i], listErrs[i], want)
+					}
+				}
+			}
+		}
+		// A plain string that is not a JSON list is a one-element list.
+		if !strings.HasPrefix(strings.TrimSpace(raw), "[") && !isJSON {
+			if listErrs[0] || !slices.Equal(lists[0], []string{raw}) {
+				t.Fatalf("strList(%q) = %q", raw, lists[0])
+			}
+		}
+		if len(lists) == 2 && !listErrs[0] && !listErrs[1] && utf8.ValidString(raw) {
+			if _, isStr := decoded.(string); !isStr && !reflect.DeepEqual(lists[0], lists[1]) {
+				t.Fatalf("strList disagrees between value and text form of %q: %q vs %q", raw, lists[1], lists[0])
+			}
+		}
+	})
+}
+
+// checkInteger asserts that an accepted integer is exactly the value given.
+func checkInteger(t *testing.T, v any, n int) {
+	t.Helper()
+	switch x := v.(type) {
+	case float64:
+		if float64(n) != x {
+			t.Fatalf("integer(%v) = %d", x, n)
+		}
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil || f != float64(n) {
+			t.Fatalf("integer(%q) = %d, but it is not that integer", x, n)
+		}
+	}
+}
+
+// FuzzInsightsQuery builds Metrics Insights queries from fuzzed names and
+// values and parses them back: every identifier and label value must come
+// back exactly, and the query must have exactly the intended clauses, so no
+// input can inject SQL. The toolArgs path (JSON-in-string dimensions and
+// schema keys) must build the same query.
+func FuzzInsightsQuery(f *testing.F) {
+	f.Add("AWS/EC2", "CPUUtilization", "InstanceId", "", "InstanceId", "i-0123", "InstanceId", "AVG", "DESC", "MAX", 10)
+	f.Add("AWS/Lambda", "Duration", "FunctionName", "Resource", "FunctionName", "f", "", "Average", "", "", 0)
+	f.Add(`a"b`, `c'd`, `e\f`, `\`, `"`, `'`, `e\f`, "sum", "asc", "sum", 500)
+	f.Add(`x") FROM SCHEMA("y`, `m' OR '1'='1`, `k`, `k2`, `d`, `v' OR 1=1 --`, ``, "COUNT", "", "", 1)
+	f.Add("ns", "m", "", "", "", "", "", "p99", "", "", -1)
+	f.Add("ns", "m", "k", "", "", "", "other", "MIN", "up", "AVG", 501)
+	f.Add("名前空間", "メトリクス", "キー", "", "キー", "値\n改行", "", "Maximum", "", "", 3)
+	f.Fuzz(func(t *testing.T, ns, metric, k1, k2, dn, dv, groupBy, stat, sortOrder, orderBy string, limit int) {
+		var keys []string
+		for _, k := range []string{k1, k2} {
+			if k != "" {
+				keys = append(keys, k)
+			}
+		}
+		var dims []metricDimension
+		if dn != "" {
+			dims = []metricDimension{{Name: dn, Value: dv}}
+		}
+		p := insightsParams{namespace: ns, metric: metric, dims: dims, statistic: stat, groupBy: groupBy,
+			schemaKeys: keys, limit: limit, sortOrder: sortOrder, orderBy: orderBy}
+		q, err := buildInsightsQuery(p)
+		if err != nil {
+			wantToolErr(t, "buildInsightsQuery", err)
+			return
+		}
+		got, err := lexInsights(q)
+		if err != nil {
+			t.Fatalf("query %q does not lex: %v", q, err)
+		}
+		if want := expectedInsights(p); !reflect.DeepEqual(got, want) {
+			t.Fatalf("query %q\nparses as %q\nwant      %q", q, got, want)
+		}
+
+		// Same query through the tool arguments, lists as JSON text.
+		if !utf8.ValidString(ns+metric+k1+k2+dn+dv+groupBy) || strings.TrimSpace(dn) == "" && dn != "" {
+			return
+		}
+		dimsJSON, _ := json.Marshal(dims)
+		keysJSON, _ := json.Marshal(keys)
+		a := toolArgs{"namespace": ns, "metric_name": metric, "dimensions": string(dimsJSON),
+			"schema_dimension_keys": string(keysJSON), "statistic": stat, "group_by_dimension": groupBy,
+			"sort_order": sortOrder, "order_by_statistic": orderBy, "limit": float64(limit)}
+		qs, err := buildSingleQuery(a, 60)
+		if err != nil {
+			wantToolErr(t, "buildSingleQuery", err)
+			return
+		}
+		if qs[0].Expression == nil || *qs[0].Expression != q {
+			t.Fatalf("tool path built %v, direct %q", qs[0].Expression, q)
+		}
+	})
+}
+
+// insightsTok is one lexed Metrics Insights token: kind 'i' (quoted
+// identifier), 's' (quoted string), 'w' (word) or 'p' (punctuation).
+type insightsTok struct {
+	Kind byte
+	Val  string
+}
+
+func lexInsights(q string) ([]insightsTok, error) {
+	var out []insightsTok
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case c == ' ':
+			i++
+		case c == '"' || c == '\'':
+			var b strings.Builder
+			j := i + 1
+			for ; j < len(q) && q[j] != c; j++ {
+				if q[j] == '\\' {
+					j++
+					if j == len(q) {
+						return nil, errors.New("dangling escape")
+					}
+				}
+				b.WriteByte(q[j])
+			}
+			if j == len(q) {
+				return nil, errors.New("unterminated quote")
+			}
+			kind := byte('i')
+			if c == '\'' {
+				kind = 's'
+			}
+			out = append(out, insightsTok{kind, b.String()})
+			i = j + 1
+		case c == '(' || c == ')' || c == ',' || c == '=':
+			out = append(out, insightsTok{'p', string(c)})
+			i++
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			j := i
+			for j < len(q) && (q[j] >= 'A' && q[j] <= 'Z' || q[j] >= 'a' && q[j] <= 'z' || q[j] >= '0' && q[j] <= '9') {
+				j++
+			}
+			out = append(out, insightsTok{'w', q[i:j]})
+			i = j
+		default:
+			return nil, errors.New("unexpected byte outside quotes: " + strconv.Quote(string(c)))
+		}
+	}
+	return out, nil
+}
+
+func expectedInsights(p insightsParams) []insightsTok {
+	w := func(s string) insightsTok { return insightsTok{'w', s} }
+	pu := func(s string) insightsTok { return insightsTok{'p', s} }
+	id := func(s string) insightsTok { return insightsTok{'i', s} }
+	fn, _ := insightsFunction(p.statistic)
+	out := []insightsTok{w("SELECT"), w(fn), pu("("), id(p.metric), pu(")"), w("FROM"), w("SCHEMA"), pu("("), id(p.namespace)}
+	for _, k := range p.schemaKeys {
+		out = append(out, pu(","), id(k))
+	}
+	out = append(out, pu(")"))
+	for i, d := range p.dims {
+		if i == 0 {
+			out = append(out, w("WHERE"))
+		} else {
+			out = append(out, w("AND"))
+		}
+		out = append(out, id(d.Name), pu("="), insightsTok{'s', d.Value})
+	}
+	if p.groupBy != "" {
+		out = append(out, w("GROUP"), w("BY"), id(p.groupBy))
+	}
+	if p.orderBy != "" {
+		out = append(out, w("ORDER"), w("BY"), w(strings.ToUpper(p.orderBy)), pu("("), pu(")"))
+		if p.sortOrder != "" {
+			out = append(out, w(strings.ToUpper(p.sortOrder)))
+		}
+	}
+	if p.limit > 0 {
+		out = append(out, w("LIMIT"), w(strconv.Itoa(p.limit)))
+	}
+	return out
+}
+
+// FuzzPromQLParams: PromQL times are normalised unix seconds, steps are
+// positive, matchers never empty, and a label name becomes exactly one
+// escaped path segment that decodes back to the name.
+func FuzzPromQLParams(f *testing.F) {
+	f.Add("2025-01-31T12:00:00Z", 1738324800.5, false, "5m", `["up","{job=\"x\"}"]`, "__name__")
+	f.Add("1738324800", 0.0, true, "60", `up`, "@resource.service.name")
+	f.Add("", -1.0, true, "0", `["", "  "]`, "a/b")
+	f.Add("yesterday", math.NaN(), true, "1h30m", `[`, "..")
+	f.Add("2025-01-31", 1e12, true, "0s", `[1]`, "%2F")
+	f.Add(" 2025-01-31T12:00:00+05:30 ", 1e-9, true, "-5m", `"x"`, "a?b#c d")
+	f.Add("1e11", 99999999999.9999, true, "1.5", `[" {a=\"b\"} "]`, ".")
+	f.Fuzz(func(t *testing.T, start string, startNum float64, numeric bool, step, match, label string) {
+		a := toolArgs{"start": start, "end": start, "step": step, "match": match}
+		if numeric {
+			a["start"], a["end"] = startNum, startNum
+		}
+		wire, tm, ok, err := a.promqlTime("start")
+		if err != nil {
+			wantToolErr(t, "promqlTime", err)
+		} else if ok {
+			f, perr := strconv.ParseFloat(wire, 64)
+			if perr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				t.Fatalf("promqlTime wire value %q", wire)
+			}
+			if numeric && (f < 0 || f > 1e11) {
+				t.Fatalf("unix seconds %v accepted as %q", startNum, wire)
+			}
+			if math.Abs(f-float64(tm.UnixMilli())/1e3) > 1e-3 {
+				t.Fatalf("wire %q does not match %v", wire, tm)
+			}
+		}
+		params := url.Values{}
+		if err := a.promqlRange(params, false); err != nil {
+			wantToolErr(t, "promqlRange", err)
+		} else if ok && (params.Get("start") != wire || params.Get("end") != params.Get("start")) {
+			t.Fatalf("range params %v, start %q", params, wire)
+		}
+
+		if s, err := a.promqlStep("step"); err != nil {
+			wantToolErr(t, "promqlStep", err)
+		} else if f, perr := strconv.ParseFloat(s, 64); perr == nil {
+			if !(f > 0) || math.IsInf(f, 0) {
+				t.Fatalf("step %q accepted", s)
+			}
+		} else if !promqlDurationRE.MatchString(s) || strings.Trim(s, "0msdhwy") == "" {
+			t.Fatalf("step %q accepted", s)
+		}
+
+		if ms, err := a.promqlMatchers("match", true); err != nil {
+			wantToolErr(t, "promqlMatchers", err)
+		} else {
+			if len(ms) == 0 {
+				t.Fatal("required matchers accepted empty")
+			}
+			for _, m := range ms {
+				if m == "" || m != strings.TrimSpace(m) {
+					t.Fatalf("matcher %q", m)
+				}
+			}
+		}
+
+		if strings.TrimSpace(label) == "" {
+			return // the tool requires a non-blank label_name first
+		}
+		path, err := promqlLabelPath(label)
+		if err != nil {
+			wantToolErr(t, "promqlLabelPath", err)
+			return
+		}
+		seg, ok := strings.CutPrefix(path, "label/")
+		seg, ok2 := strings.CutSuffix(seg, "/values")
+		if !ok || !ok2 || seg == "" || strings.ContainsAny(seg, "/?#") || seg == "." || seg == ".." {
+			t.Fatalf("label %q -> path %q", label, path)
+		}
+		if back, err := url.PathUnescape(seg); err != nil || back != label {
+			t.Fatalf("label %q -> segment %q -> %q (%v)", label, seg, back, err)
+		}
+		u, err := url.Parse("https://aps.example/api/v1/" + path)
+		if err != nil || u.Path != "/api/v1/label/"+label+"/values" || len(strings.Split(u.EscapedPath(), "/")) != 6 {
+			t.Fatalf("label %q -> URL %v (%v)", label, u, err)
+		}
+	})
+}

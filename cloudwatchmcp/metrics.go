@@ -1,0 +1,149 @@
+package cloudwatchmcp
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The collectors are package-level, like Caddy's own admin and config
+// metrics: every config load gets a fresh registry (caddy.Context), and
+// registering the same collectors there keeps counters monotonic across
+// reloads. The tool label only ever holds names of the tools this package
+// registers; nothing from a request, session or identity becomes a label.
+const (
+	metricsNamespace = "caddy"
+	metricsSubsystem = "cloudwatch_mcp"
+)
+
+// Values of the outcome label of caddy_cloudwatch_mcp_tool_calls_total.
+const (
+	outcomeOK     = "ok"     // a result
+	outcomeError  = "error"  // an isError result or a protocol error
+	outcomeDenied = "denied" // AWS refused the caller's permissions
+)
+
+var (
+	// toolCallsTotal counts tool calls that reached a tool handler; calls
+	// of unknown tools are protocol errors answered by mcp-go beforehand.
+	toolCallsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace,
+		Subsystem: metricsSubsystem,
+		Name:      "tool_calls_total",
+		Help:      "MCP tool calls by tool and outcome (ok, error, denied).",
+	}, []string{"tool", "outcome"})
+
+	// toolDuration is how long a tool handler ran, AWS calls and Logs
+	// Insights polling included, whatever the outcome.
+	toolDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: metricsNamespace,
+		Subsystem: metricsSubsystem,
+		Name:      "tool_duration_seconds",
+		Help:      "Duration of MCP tool calls by tool.",
+		Buckets:   []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+	}, []string{"tool"})
+
+	// sessionsActive counts the MCP sessions held by all cloudwatch_mcp
+	// handlers (stateful mode); ended, idled-out and evicted sessions
+	// leave it.
+	sessionsActive = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: metricsNamespace,
+		Subsystem: metricsSubsystem,
+		Name:      "sessions_active",
+		Help:      "Number of active MCP sessions.",
+	})
+)
+
+var collectors = []prometheus.Collector{toolCallsTotal, toolDuration, sessionsActive}
+
+// registerMetrics adds the collectors to a config's registry. Several
+// cloudwatch_mcp handlers provision against the same registry, so finding
+// our own collectors already there is fine; anything else is a clash.
+func registerMetrics(reg *prometheus.Registry) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range collectors {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) && are.ExistingCollector == c {
+				continue
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// toolObservers are one tool's series, resolved once per provision.
+type toolObservers struct {
+	ok, failed, denied prometheus.Counter
+	duration           prometheus.Observer
+}
+
+// toolMetrics returns the mcp-go middleware that counts and times the
+// calls of tools. It must be the outermost tool middleware, so that a
+// panic recovered further in is seen as the error it becomes.
+func toolMetrics(tools []server.ServerTool) server.ToolHandlerMiddleware {
+	obs := make(map[string]*toolObservers, len(tools))
+	for _, t := range tools {
+		name := t.Tool.Name
+		obs[name] = &toolObservers{
+			ok:       toolCallsTotal.WithLabelValues(name, outcomeOK),
+			failed:   toolCallsTotal.WithLabelValues(name, outcomeError),
+			denied:   toolCallsTotal.WithLabelValues(name, outcomeDenied),
+			duration: toolDuration.WithLabelValues(name),
+		}
+	}
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			o := obs[req.Params.Name]
+			if o == nil {
+				return next(ctx, req)
+			}
+			start := time.Now()
+			res, err := next(ctx, req)
+			o.duration.Observe(time.Since(start).Seconds())
+			switch toolOutcome(res, err) {
+			case outcomeOK:
+				o.ok.Inc()
+			case outcomeDenied:
+				o.denied.Inc()
+			default:
+				o.failed.Inc()
+			}
+			return res, err
+		}
+	}
+}
+
+// deniedPrefixes start the messages errorMessage gives AWS permission
+// refusals.
+var deniedPrefixes = []string{
+	"AWS error AccessDeniedException:", "AWS error AccessDenied:", "AWS error UnauthorizedOperation:",
+}
+
+func toolOutcome(res *mcp.CallToolResult, err error) string {
+	if err != nil || res == nil {
+		return outcomeError
+	}
+	if !res.IsError {
+		return outcomeOK
+	}
+	for _, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			for _, p := range deniedPrefixes {
+				if strings.HasPrefix(tc.Text, p) {
+					return outcomeDenied
+				}
+			}
+			break
+		}
+	}
+	return outcomeError
+}

@@ -1,0 +1,486 @@
+package cloudwatchmcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"go.uber.org/zap"
+)
+
+const (
+	// defaultMaxResultBytes caps a tool result's JSON. An LLM client's
+	// context window is the scarce resource: 256 KiB is already ~60k tokens.
+	defaultMaxResultBytes = 256 << 10
+	// minMaxResultBytes keeps the cap above the size of any result's fixed
+	// part (summaries, statistics, the truncated note itself).
+	minMaxResultBytes = 1024
+)
+
+// trimTarget names arrays whose items may be dropped: path segments from
+// the tool's value, where "*" steps into every element of an array. The
+// last segment is always an object key.
+type trimTarget struct {
+	path []string
+	// oldestFirst drops from the front: the array is sorted by time,
+	// ascending, and the newest items matter most.
+	oldestFirst bool
+}
+
+// resultShape tells the truncation middleware how one tool's result is
+// built.
+type resultShape struct {
+	// root is "result" for tools whose structured content wraps the value
+	// FastMCP-style ({"result": v}, text = v); "" when the structured
+	// content is the value.
+	root string
+	// groups are alternative sets of arrays, tried in order: the first
+	// set that fits while keeping at least one item per array wins (e.g.
+	// fewer datapoints per series before fewer series). Arrays within a
+	// set are trimmed evenly.
+	groups [][]trimTarget
+	// hint tells the caller how to get the rest.
+	hint func(v map[string]any) string
+}
+
+func trim(path ...string) trimTarget       { return trimTarget{path: path} }
+func trimOldest(path ...string) trimTarget { return trimTarget{path: path, oldestFirst: true} }
+func staticHint(s string) func(map[string]any) string {
+	return func(map[string]any) string { return s }
+}
+
+// insightsHint names the query so the agent can refer to it.
+func insightsHint(v map[string]any) string {
+	h := "Rows were dropped from the end. Re-run the query with a narrower time range (start_time/end_time), " +
+		"more filter clauses, a lower limit (or `| limit N`), or aggregate with stats to get the rest."
+	if id, _ := v["queryId"].(string); id != "" {
+		h += " Query id: " + id + "."
+	}
+	return h
+}
+
+// resultShapes lists, per tool, the arrays that may be trimmed. Tools not
+// listed (single objects, no lists) are never trimmed.
+var resultShapes = map[string]resultShape{
+	"describe_log_groups": {
+		groups: [][]trimTarget{{trim("log_group_metadata"), trim("saved_queries")}},
+		hint:   staticHint("Log groups were dropped from the end. Narrow the listing with log_group_name_prefix or log_group_class, or cap it with max_items."),
+	},
+	"analyze_log_group": {
+		groups: [][]trimTarget{{
+			trim("log_anomaly_results", "anomalies"), trim("log_anomaly_results", "anomaly_detectors"),
+			trim("top_patterns", "results"), trim("top_patterns_containing_errors", "results"),
+		}},
+		hint: staticHint("Anomalies and patterns were dropped from the end. Analyze a shorter time range (start_time/end_time) to get fewer of them."),
+	},
+	"execute_log_insights_query": {
+		root:   "result",
+		groups: [][]trimTarget{{trim("results")}},
+		hint:   insightsHint,
+	},
+	"get_logs_insight_query_results": {
+		root:   "result",
+		groups: [][]trimTarget{{trim("results")}},
+		hint:   insightsHint,
+	},
+	"execute_cwl_insights_batch": {
+		groups: [][]trimTarget{{trim("results")}},
+		hint:   staticHint("Rows were dropped from the end. Narrow the time range (start_time/end_time), query fewer log groups or regions, or lower limit to get the rest."),
+	},
+	"recommend_indexes_loggroup": {
+		groups: [][]trimTarget{{trim("recommendations"), trim("already_indexed"), trim("fields_not_found"), trim("warnings")}},
+		hint:   staticHint("The lowest-ranked entries were dropped from the end of each list. Analyze fewer queries to get a shorter answer."),
+	},
+	"recommend_indexes_account": {
+		groups: [][]trimTarget{
+			{trim("log_group_results", "*", "recommendations"), trim("log_group_results", "*", "already_indexed"), trim("log_group_results", "*", "fields_not_found")},
+			{trim("log_group_results")},
+		},
+		hint: staticHint("Entries were dropped from the end. Lower max_queries, or call recommend_indexes_loggroup for one log group at a time."),
+	},
+	"get_metric_data": {
+		groups: [][]trimTarget{
+			{trimOldest("metricDataResults", "*", "datapoints")},
+			{trim("metricDataResults")},
+		},
+		hint: staticHint("The oldest datapoints (or the last series) were dropped. Narrow the time range (start_time/end_time), lower target_datapoints, or return fewer series (limit) to get the rest."),
+	},
+	"get_recommended_metric_alarms": {
+		groups: [][]trimTarget{{trim("recommendations")}},
+		hint:   staticHint("Recommendations were dropped from the end. Pass dimensions or a statistic to narrow them."),
+	},
+	"get_active_alarms": {
+		groups: [][]trimTarget{{trim("metric_alarms"), trim("composite_alarms")}},
+		hint:   staticHint("Alarms were dropped from the end. Lower max_items to list fewer alarms per call."),
+	},
+	"get_alarm_history": {
+		root:   "result",
+		groups: [][]trimTarget{{trim("history_items"), trim("component_details"), trim("time_range_suggestions")}},
+		hint:   staticHint("The oldest history items were dropped. Narrow the time range (start_time/end_time), lower max_items, or filter with history_item_type to get the rest."),
+	},
+	"execute_promql_query": {
+		groups: [][]trimTarget{{trim("result")}},
+		hint:   staticHint("Series were dropped from the end. Narrow the query with label matchers or aggregate it (sum by, topk) to get the rest."),
+	},
+	"execute_promql_range_query": {
+		groups: [][]trimTarget{
+			{trimOldest("result", "*", "values")},
+			{trim("result")},
+		},
+		hint: staticHint("The oldest samples (or the last series) were dropped. Narrow the time range (start/end), raise step, or aggregate the query to get the rest."),
+	},
+	"get_promql_label_values": {
+		groups: [][]trimTarget{{trim("values")}},
+		hint:   staticHint("Values were dropped from the end. Narrow them with match selectors and a start/end range."),
+	},
+	"get_promql_labels": {
+		groups: [][]trimTarget{{trim("labels")}},
+		hint:   staticHint("Labels were dropped from the end. Narrow them with match selectors and a start/end range."),
+	},
+	"get_promql_series": {
+		groups: [][]trimTarget{{trim("series")}},
+		hint:   staticHint("Series were dropped from the end. Narrow them with more specific match selectors and a start/end range."),
+	},
+}
+
+// truncateMiddleware caps every tool result at limit bytes of structured
+// JSON by dropping whole items of the arrays resultShapes names, so the
+// answer is always valid JSON that still matches the tool's output schema.
+func truncateMiddleware(limit int, logger *zap.Logger) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := next(ctx, req)
+			if err != nil || res == nil || res.IsError || res.StructuredContent == nil {
+				return res, err
+			}
+			shape, ok := resultShapes[req.Params.Name]
+			if !ok {
+				return res, nil
+			}
+			out, dropped, err := limitResult(res, shape, limit)
+			if err != nil {
+				// Not fatal: the untrimmed answer is still correct.
+				logger.Warn("cannot truncate tool result", zap.String("tool", req.Params.Name), zap.Error(err))
+				return res, nil
+			}
+			if dropped > 0 {
+				logger.Debug("tool result truncated", zap.String("tool", req.Params.Name), zap.Int("dropped", dropped), zap.Int("max_result_bytes", limit))
+			}
+			return out, nil
+		}
+	}
+}
+
+// arrayRef is one trimmable array inside the decoded result.
+type arrayRef struct {
+	parent      map[string]any
+	key         string
+	items       []any
+	sizes       []int // encoded size of each item
+	oldestFirst bool
+}
+
+// kept returns the array cut to k items.
+func (a *arrayRef) kept(k int) []any {
+	if k >= len(a.items) {
+		return a.items
+	}
+	if a.oldestFirst {
+		return a.items[len(a.items)-k:]
+	}
+	return a.items[:k]
+}
+
+// bytesFor is the encoded size of the items kept at k, commas included.
+func (a *arrayRef) bytesFor(k int) int {
+	k = min(k, len(a.items))
+	n := max(k-1, 0)
+	if a.oldestFirst {
+		for _, s := range a.sizes[len(a.sizes)-k:] {
+			n += s
+		}
+		return n
+	}
+	for _, s := range a.sizes[:k] {
+		n += s
+	}
+	return n
+}
+
+// limitResult returns res, or a copy trimmed to limit bytes with a
+// truncated note, and how many items it dropped.
+func limitResult(res *mcp.CallToolResult, shape resultShape, limit int) (*mcp.CallToolResult, int, error) {
+	raw, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(raw) <= limit {
+		return res, 0, nil
+	}
+
+	var doc, value map[string]any
+	var dropped int
+	var fitted bool
+	// First choice: one group alone, keeping at least one item per array.
+	for _, g := range shape.groups {
+		doc, value, err = decodeStructured(raw, shape.root)
+		if err != nil {
+			return nil, 0, err
+		}
+		n, k, fits, err := trimGroup(doc, value, g, limit)
+		if err != nil {
+			return nil, 0, err
+		}
+		if fits && k >= 1 {
+			dropped, fitted = n, true
+			break
+		}
+	}
+	if !fitted {
+		// Fallback: trim every group as far as needed, in order.
+		doc, value, err = decodeStructured(raw, shape.root)
+		if err != nil {
+			return nil, 0, err
+		}
+		dropped = 0
+		for _, g := range shape.groups {
+			n, _, fits, err := trimGroup(doc, value, g, limit)
+			if err != nil {
+				return nil, 0, err
+			}
+			dropped += n
+			if fits {
+				break
+			}
+		}
+	}
+	if dropped == 0 {
+		// Nothing listable to drop: a result that is big for other reasons
+		// stays whole rather than lose fields its schema requires.
+		return res, 0, nil
+	}
+
+	value["truncated"] = map[string]any{"dropped": dropped, "hint": shape.hint(value)}
+	if _, ok := value["has_more_results"]; ok {
+		value["has_more_results"] = true
+	}
+	docJSON, err := json.Marshal(doc)
+	if err != nil {
+		return nil, 0, err
+	}
+	text := docJSON
+	if shape.root != "" {
+		if text, err = json.Marshal(value); err != nil {
+			return nil, 0, err
+		}
+	}
+	out := *res
+	out.StructuredContent = json.RawMessage(docJSON)
+	out.Content = make([]mcp.Content, len(res.Content))
+	copy(out.Content, res.Content)
+	for i, c := range out.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			tc.Text = string(text)
+			out.Content[i] = tc
+			break
+		}
+	}
+	return &out, dropped, nil
+}
+
+// decodeStructured decodes the structured content, keeping numbers as written,
+// and returns it with the tool's value inside it.
+func decodeStructured(raw []byte, root string) (doc, value map[string]any, err error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, nil, fmt.Errorf("structured content is not a JSON object: %w", err)
+	}
+	value = doc
+	if root != "" {
+		v, ok := doc[root].(map[string]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("structured content has no %q object", root)
+		}
+		value = v
+	}
+	return doc, value, nil
+}
+
+// trimGroup keeps the first k items of every array in g (the same k for
+// all, so no list is starved), with k as large as fits in limit bytes
+// together with the truncated note. It reports the items dropped, k, and
+// whether the result now fits.
+func trimGroup(doc, value map[string]any, g []trimTarget, limit int) (dropped, k int, fits bool, err error) {
+	var arrays []*arrayRef
+	longest, total := 0, 0
+	for _, t := range g {
+		for _, a := range resolveArrays(value, t) {
+			a.sizes = make([]int, len(a.items))
+			for i, it := range a.items {
+				b, err := json.Marshal(it)
+				if err != nil {
+					return 0, 0, false, err
+				}
+				a.sizes[i] = len(b)
+			}
+			arrays = append(arrays, a)
+			longest = max(longest, len(a.items))
+			total += len(a.items)
+		}
+	}
+	if len(arrays) == 0 {
+		return 0, 0, false, nil
+	}
+	// The size with every array empty, plus room for the note.
+	for _, a := range arrays {
+		a.parent[a.key] = []any{}
+	}
+	empty, err := json.Marshal(doc)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	note, _ := json.Marshal(map[string]any{"truncated": map[string]any{"dropped": total, "hint": ""}})
+	// A generous allowance for the hint text and has_more_results.
+	base := len(empty) + len(note) + 512
+
+	sizeAt := func(k int) int {
+		n := base
+		for _, a := range arrays {
+			n += a.bytesFor(k)
+		}
+		return n
+	}
+	k = sort.Search(longest+1, func(k int) bool { return sizeAt(k) > limit }) - 1
+	if k < 0 {
+		k = 0
+	}
+	for _, a := range arrays {
+		kept := a.kept(k)
+		dropped += len(a.items) - len(kept)
+		a.parent[a.key] = kept
+	}
+	return dropped, k, sizeAt(k) <= limit, nil
+}
+
+// resolveArrays finds the arrays t names under v.
+func resolveArrays(v map[string]any, t trimTarget) []*arrayRef {
+	var out []*arrayRef
+	var walk func(m map[string]any, path []string)
+	walk = func(m map[string]any, path []string) {
+		if len(path) == 1 {
+			if items, ok := m[path[0]].([]any); ok && len(items) > 0 {
+				out = append(out, &arrayRef{parent: m, key: path[0], items: items, oldestFirst: t.oldestFirst})
+			}
+			return
+		}
+		next := m[path[0]]
+		if len(path) >= 2 && path[1] == "*" {
+			items, _ := next.([]any)
+			for _, it := range items {
+				if mm, ok := it.(map[string]any); ok && len(path) > 2 {
+					walk(mm, path[2:])
+				}
+			}
+			return
+		}
+		if mm, ok := next.(map[string]any); ok {
+			walk(mm, path[1:])
+		}
+	}
+	walk(v, t.path)
+	return out
+}
+
+// truncatedSchema is the optional `truncated` property added to every
+// output schema of a trimmable tool.
+var truncatedSchema = map[string]any{
+	"type":        "object",
+	"title":       "Truncated",
+	"description": "Present when items were dropped to keep the result within the server's max_result_bytes.",
+	"properties": map[string]any{
+		"dropped": map[string]any{"type": "integer", "description": "How many items were dropped."},
+		"hint":    map[string]any{"type": "string", "description": "How to get the rest."},
+	},
+	"required": []string{"dropped", "hint"},
+}
+
+// addTruncatedToSchema declares `truncated` on the object that holds the
+// tool's value: the output schema itself, or its root property (every
+// object branch of an anyOf).
+func addTruncatedToSchema(raw json.RawMessage, root string) (json.RawMessage, error) {
+	var s map[string]any
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	targets := []map[string]any{s}
+	if root != "" {
+		props, _ := s["properties"].(map[string]any)
+		r, _ := props[root].(map[string]any)
+		if r == nil {
+			return nil, fmt.Errorf("output schema has no %q property", root)
+		}
+		targets = []map[string]any{r}
+		if alts, ok := r["anyOf"].([]any); ok {
+			targets = nil
+			for _, a := range alts {
+				if m, ok := a.(map[string]any); ok && m["type"] == "object" || ok && m["properties"] != nil {
+					targets = append(targets, m)
+				}
+			}
+		}
+	}
+	for _, t := range targets {
+		props, _ := t["properties"].(map[string]any)
+		if props == nil {
+			if t["additionalProperties"] == true {
+				continue // anything goes already
+			}
+			props = map[string]any{}
+			t["properties"] = props
+		}
+		props["truncated"] = truncatedSchema
+	}
+	return json.Marshal(s)
+}
+
+// parseMaxResultBytes reads `max_result_bytes <n>` (bytes; KiB/MiB
+// suffixes accepted).
+func parseMaxResultBytes(d *caddyfile.Dispenser) (int, error) {
+	v, err := oneArg(d)
+	if err != nil {
+		return 0, err
+	}
+	n, err := parseByteSize(v)
+	if err != nil {
+		return 0, d.Errf("max_result_bytes: %v", err)
+	}
+	if n < minMaxResultBytes {
+		return 0, d.Errf("max_result_bytes must be at least %d, not %d", minMaxResultBytes, n)
+	}
+	return n, nil
+}
+
+func parseByteSize(orig string) (int, error) {
+	s, mult := orig, 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"KB", 1000}, {"MB", 1000 * 1000}, {"B", 1}} {
+		if len(s) > len(u.suffix) && s[len(s)-len(u.suffix):] == u.suffix {
+			s, mult = s[:len(s)-len(u.suffix)], u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > (1<<31)/mult {
+		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 262144 or 256KiB)", orig)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,196 @@
+package cognitoauth
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The collectors are package-level, like Caddy's own admin and config
+// metrics: every config load gets a fresh registry (caddy.Context), and
+// registering the same collectors there keeps counters monotonic across
+// reloads instead of resetting them. Every label value comes from a fixed
+// set in this package, never from a token, claim or request.
+const (
+	metricsNamespace = "caddy"
+	metricsSubsystem = "cognito_auth"
+)
+
+// Values of the result label of caddy_cognito_auth_validations_total.
+const (
+	resultOK          = "ok"          // authenticated (and authorized, and vended when configured)
+	resultMissing     = "missing"     // no bearer token: the initial 401 challenge
+	resultInvalid     = "invalid"     // malformed, bad signature, wrong issuer/audience/client, ...
+	resultExpired     = "expired"     // signature fine, exp (plus leeway) has passed
+	resultForbidden   = "forbidden"   // valid token, but scope, group or AWS refused it (403)
+	resultUnavailable = "unavailable" // signing keys or AWS credentials unavailable (503)
+)
+
+// reasonExpired is the rejection reason checkClaims gives for an expired
+// token; the expired result is recognised by it.
+const reasonExpired = "token expired"
+
+var (
+	// validationsTotal counts the middleware's verdict per request that
+	// needed one (the PRM document, CORS preflights and disabled mode do not).
+	validationsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace,
+		Subsystem: metricsSubsystem,
+		Name:      "validations_total",
+		Help:      "Bearer token validations by result (ok, missing, invalid, expired, forbidden, unavailable).",
+	}, []string{"result"})
+
+	// jwksFetchesTotal counts loads of an issuer's signing keys: on demand
+	// (first use, unknown kid) and jwk.Cache's periodic background refresh.
+	jwksFetchesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace,
+		Subsystem: metricsSubsystem,
+		Name:      "jwks_fetches_total",
+		Help:      "Signing key (JWKS, with OIDC discovery when needed) fetches by result (ok, error).",
+	}, []string{"result"})
+
+	// vendExchangesTotal counts credential exchanges with AWS. Concurrent
+	// requests of one user share one exchange, and cache hits make none.
+	vendExchangesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace,
+		Subsystem: metricsSubsystem,
+		Name:      "vend_exchanges_total",
+		Help:      "AWS credential exchanges by vending mode and result (ok, refused, error).",
+	}, []string{"mode", "result"})
+
+	// vendDuration is how long one exchange took, retries included.
+	vendDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: metricsNamespace,
+		Subsystem: metricsSubsystem,
+		Name:      "vend_duration_seconds",
+		Help:      "Duration of AWS credential exchanges by vending mode.",
+		Buckets:   []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"mode"})
+
+	// credentialCacheLookupsTotal counts vended-credential cache lookups:
+	// hit (fresh), refresh (still valid, served while a renewal runs) and
+	// miss (the request waits for an exchange).
+	credentialCacheLookupsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace,
+		Subsystem: metricsSubsystem,
+		Name:      "credential_cache_lookups_total",
+		Help:      "Vended AWS credential cache lookups by result (hit, refresh, miss).",
+	}, []string{"result"})
+)
+
+// Children resolved once, so the per-request paths only add atomically.
+var (
+	validationOK          = validationsTotal.WithLabelValues(resultOK)
+	validationMissing     = validationsTotal.WithLabelValues(resultMissing)
+	validationInvalid     = validationsTotal.WithLabelValues(resultInvalid)
+	validationExpired     = validationsTotal.WithLabelValues(resultExpired)
+	validationForbidden   = validationsTotal.WithLabelValues(resultForbidden)
+	validationUnavailable = validationsTotal.WithLabelValues(resultUnavailable)
+
+	jwksFetchOK    = jwksFetchesTotal.WithLabelValues("ok")
+	jwksFetchError = jwksFetchesTotal.WithLabelValues("error")
+
+	credCacheHit     = credentialCacheLookupsTotal.WithLabelValues("hit")
+	credCacheRefresh = credentialCacheLookupsTotal.WithLabelValues("refresh")
+	credCacheMiss    = credentialCacheLookupsTotal.WithLabelValues("miss")
+)
+
+var collectors = []prometheus.Collector{
+	validationsTotal, jwksFetchesTotal, vendExchangesTotal, vendDuration, credentialCacheLookupsTotal,
+}
+
+// registerMetrics adds the collectors to a config's registry. Several
+// cognito_auth handlers provision against the same registry, so finding
+// our own collectors already there is fine; anything else is a clash.
+func registerMetrics(reg *prometheus.Registry) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range collectors {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) && are.ExistingCollector == c {
+				continue
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// countRejection records the verdict of a rejected request.
+func countRejection(e *authError) {
+	switch {
+	case e == errNoToken:
+		validationMissing.Inc()
+	case e.status == http.StatusForbidden:
+		validationForbidden.Inc()
+	case e.status == http.StatusServiceUnavailable:
+		validationUnavailable.Inc()
+	case e.reason == reasonExpired:
+		validationExpired.Inc()
+	default:
+		validationInvalid.Inc()
+	}
+}
+
+// countJWKSFetch records one key set load.
+func countJWKSFetch(err error) {
+	if err != nil {
+		jwksFetchError.Inc()
+	} else {
+		jwksFetchOK.Inc()
+	}
+}
+
+// countCredCacheLookup records what the credentials cache offered.
+func countCredCacheLookup(creds *Credentials, fresh bool) {
+	switch {
+	case fresh:
+		credCacheHit.Inc()
+	case creds != nil:
+		credCacheRefresh.Inc()
+	default:
+		credCacheMiss.Inc()
+	}
+}
+
+// observeExchange records one AWS credential exchange of mode. Exchanges
+// are rare (one per user per credential lifetime), so resolving the
+// children here costs nothing worth caching.
+func observeExchange(mode string, start time.Time, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+		if isRefusal(err) {
+			result = "refused"
+		}
+	}
+	vendExchangesTotal.WithLabelValues(mode, result).Inc()
+	vendDuration.WithLabelValues(mode).Observe(time.Since(start).Seconds())
+}
+
+// countFetch records an on-demand fetch; its success enables counting
+// jwk.Cache's background refreshes.
+func (s *keySource) countFetch(err error) {
+	countJWKSFetch(err)
+	if err == nil {
+		s.loaded.Store(true)
+	}
+}
+
+// countBackgroundFetch records a jwk.Cache refresh. Before the first
+// on-demand fetch has succeeded, the cache's callbacks belong to that
+// fetch, which counts itself.
+func (s *keySource) countBackgroundFetch(err error) {
+	if s.loaded.Load() {
+		countJWKSFetch(err)
+	}
+}
+
+// jwksErrSink receives the errors of jwk.Cache's background refreshes.
+type jwksErrSink struct{ s *keySource }
+
+func (e jwksErrSink) Error(err error) { e.s.countBackgroundFetch(err) }

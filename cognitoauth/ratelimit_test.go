@@ -1,0 +1,305 @@
+package cognitoauth
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/time/rate"
+)
+
+// newFakeClock reuses jwks_test.go's settable clock, starting now so
+// freshly minted tokens stay valid.
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
+
+func limited(clock *fakeClock, requests int, window time.Duration, burst int) func(*CognitoAuth) {
+	return func(m *CognitoAuth) {
+		m.now = clock.now
+		m.RateLimit = &RateLimit{Requests: requests, Window: caddy.Duration(window), Burst: burst}
+	}
+}
+
+func TestRateLimitPerIdentity(t *testing.T) {
+	is := newCognitoIssuer(t)
+	clock := newFakeClock()
+	m := cognitoModule(t, is, limited(clock, 20, time.Minute, 0))
+	alice := is.Mint(is.CognitoAccessClaims("alice", testClient))
+	alice2 := is.Mint(is.CognitoAccessClaims("alice", testClient)) // another token, same identity
+	bob := is.Mint(is.CognitoAccessClaims("bob", testClient))
+
+	// The bucket holds <requests>: 20 at once, with either of alice's tokens.
+	for i := range 20 {
+		tok := alice
+		if i%2 == 1 {
+			tok = alice2
+		}
+		if res := serve(t, m, bearerRequest(tok)); res.rec.Code != 200 || !res.nextRan {
+			t.Fatalf("request %d: %d %s", i+1, res.rec.Code, res.rec.Body)
+		}
+	}
+	res := serve(t, m, bearerRequest(alice2))
+	if res.rec.Code != http.StatusTooManyRequests || res.nextRan || res.err != nil {
+		t.Fatalf("21st request: %d next=%v err=%v", res.rec.Code, res.nextRan, res.err)
+	}
+	// 20 per minute refills one every 3s.
+	if ra := res.rec.Header().Get("Retry-After"); ra != "3" {
+		t.Fatalf("Retry-After = %q, want 3", ra)
+	}
+	var body struct{ Error, Error_description string }
+	if err := json.Unmarshal(res.rec.Body.Bytes(), &body); err != nil || body.Error != "rate_limited" {
+		t.Fatalf("body %s", res.rec.Body)
+	}
+	if v, _ := res.repl.GetString(errorPlaceholder); v != "rate limit exceeded" {
+		t.Fatalf("error placeholder %q", v)
+	}
+	// bob has his own bucket.
+	if res := serve(t, m, bearerRequest(bob)); res.rec.Code != 200 {
+		t.Fatalf("bob: %d", res.rec.Code)
+	}
+	// Rejected requests spend nothing: after 3s exactly one more passes.
+	for range 5 {
+		serve(t, m, bearerRequest(alice))
+	}
+	clock.advance(2 * time.Second)
+	if res := serve(t, m, bearerRequest(alice)); res.rec.Code != 429 || res.rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("after 2s: %d Retry-After %q", res.rec.Code, res.rec.Header().Get("Retry-After"))
+	}
+	clock.advance(time.Second)
+	if res := serve(t, m, bearerRequest(alice)); res.rec.Code != 200 {
+		t.Fatalf("after 3s: %d", res.rec.Code)
+	}
+	if res := serve(t, m, bearerRequest(alice)); res.rec.Code != 429 {
+		t.Fatalf("second after 3s: %d", res.rec.Code)
+	}
+	// A full window later the whole bucket is back.
+	clock.advance(time.Minute)
+	for i := range 20 {
+		if res := serve(t, m, bearerRequest(alice)); res.rec.Code != 200 {
+			t.Fatalf("refilled request %d: %d", i+1, res.rec.Code)
+		}
+	}
+}
+
+func TestRateLimitBurst(t *testing.T) {
+	is := newCognitoIssuer(t)
+	clock := newFakeClock()
+	// 600 per minute is 10/s; a burst of 5 admits 5 at once.
+	m := cognitoModule(t, is, limited(clock, 600, time.Minute, 5))
+	tok := is.Mint(is.CognitoAccessClaims("alice", testClient))
+	ok := 0
+	for range 8 {
+		if serve(t, m, bearerRequest(tok)).rec.Code == 200 {
+			ok++
+		}
+	}
+	if ok != 5 {
+		t.Fatalf("%d admitted at once, want burst 5", ok)
+	}
+	res := serve(t, m, bearerRequest(tok))
+	if res.rec.Code != 429 || res.rec.Header().Get("Retry-After") != "1" { // 100ms, rounded up
+		t.Fatalf("%d Retry-After %q", res.rec.Code, res.rec.Header().Get("Retry-After"))
+	}
+	clock.advance(500 * time.Millisecond)
+	ok = 0
+	for range 8 {
+		if serve(t, m, bearerRequest(tok)).rec.Code == 200 {
+			ok++
+		}
+	}
+	if ok != 5 {
+		t.Fatalf("%d admitted after 500ms at 10/s, want 5", ok)
+	}
+}
+
+// Unauthenticated requests never reach the limiter, so they cannot create
+// limiters either.
+func TestRateLimitOrderAndErrorRoutes(t *testing.T) {
+	is := newCognitoIssuer(t)
+	clock := newFakeClock()
+	m := cognitoModule(t, is, limited(clock, 1, time.Hour, 0))
+	tok := is.Mint(is.CognitoAccessClaims("alice", testClient))
+	for range 3 {
+		if res := serve(t, m, bearerRequest("not.a.token")); res.rec.Code != 401 {
+			t.Fatalf("bad token: %d", res.rec.Code)
+		}
+	}
+	if m.RateLimit.store.len() != 0 {
+		t.Fatalf("rejected tokens created %d limiters", m.RateLimit.store.len())
+	}
+	if res := serve(t, m, bearerRequest(tok)); res.rec.Code != 200 {
+		t.Fatalf("first: %d", res.rec.Code)
+	}
+	res := serve(t, m, bearerRequest(tok))
+	if res.rec.Code != 429 || res.rec.Header().Get("Retry-After") != "3600" {
+		t.Fatalf("second: %d Retry-After %q", res.rec.Code, res.rec.Header().Get("Retry-After"))
+	}
+}
+
+// A reload that keeps the limits keeps every bucket; one that changes
+// them starts afresh; the last config to go frees the store.
+func TestRateLimitSurvivesReload(t *testing.T) {
+	is := newCognitoIssuer(t)
+	clock := newFakeClock()
+	tok := is.Mint(is.CognitoAccessClaims("alice", testClient))
+	old := cognitoModule(t, is, limited(clock, 2, time.Minute, 0))
+	for range 2 {
+		serve(t, old, bearerRequest(tok))
+	}
+	// Caddy provisions the new config before cleaning up the old one.
+	same := cognitoModule(t, is, limited(clock, 2, time.Minute, 0))
+	if err := old.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if res := serve(t, same, bearerRequest(tok)); res.rec.Code != 429 {
+		t.Fatalf("bucket lost over a reload: %d", res.rec.Code)
+	}
+	changed := cognitoModule(t, is, limited(clock, 3, time.Minute, 0))
+	key := same.RateLimit.storeKey
+	if err := same.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if res := serve(t, changed, bearerRequest(tok)); res.rec.Code != 200 {
+		t.Fatalf("new limits kept the old bucket: %d", res.rec.Code)
+	}
+	if _, loaded := rateLimiters.References(key); loaded {
+		t.Fatalf("store %q still referenced after its last config went", key)
+	}
+}
+
+func TestLimiterStoreEvictsIdleAndBounds(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	// 60 per minute, burst 60: a bucket refills completely in 60s.
+	s := newLimiterStore(rate.Limit(1), 60, 1000)
+	if s.idle != time.Minute {
+		t.Fatalf("idle = %v", s.idle)
+	}
+	for i := range 500 {
+		if d := s.take(fmt.Sprint("user-", i), start); d != 0 {
+			t.Fatalf("user %d limited: %v", i, d)
+		}
+	}
+	if s.len() != 500 {
+		t.Fatalf("len %d", s.len())
+	}
+	// Active users stay; the idle ones go once a full refill has passed.
+	s.take("user-7", start.Add(30*time.Second))
+	s.take("user-new", start.Add(59*time.Second))
+	if s.len() != 501 {
+		t.Fatalf("evicted too early: len %d", s.len())
+	}
+	s.take("user-new", start.Add(60*time.Second))
+	if s.len() != 2 {
+		t.Fatalf("after a full refill: len %d, want 2 (user-7, user-new)", s.len())
+	}
+	// The cap holds with no idle entries, dropping the least recently seen.
+	now := start.Add(2 * time.Minute)
+	for i := range 2500 {
+		s.take(fmt.Sprint("burst-", i), now)
+	}
+	if s.len() != 1000 {
+		t.Fatalf("len %d over a cap of 1000", s.len())
+	}
+	if _, ok := s.items["burst-2499"]; !ok {
+		t.Fatal("most recent identity evicted")
+	}
+	if _, ok := s.items["burst-0"]; ok {
+		t.Fatal("least recent identity kept")
+	}
+}
+
+// An evicted bucket would have been full again anyway, so eviction never
+// grants more than the limit allows.
+func TestLimiterEvictionGrantsNothingExtra(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	s := newLimiterStore(rate.Limit(1), 10, 1000) // refills in 10s
+	for range 10 {
+		s.take("a", start)
+	}
+	if d := s.take("a", start); d != time.Second {
+		t.Fatalf("11th: %v", d)
+	}
+	// 9.9s later the bucket holds 9.9 tokens; it must not be reset to 10.
+	now := start.Add(9900 * time.Millisecond)
+	s.take("other", now) // sweeps
+	admitted := 0
+	for s.take("a", now) == 0 {
+		admitted++
+	}
+	if admitted != 9 {
+		t.Fatalf("%d admitted after 9.9s, want 9", admitted)
+	}
+}
+
+func TestRateLimitValidate(t *testing.T) {
+	for _, rl := range []RateLimit{
+		{Requests: 0, Window: caddy.Duration(time.Minute)},
+		{Requests: 10},
+		{Requests: 10, Window: caddy.Duration(time.Millisecond)},
+		{Requests: 10, Window: caddy.Duration(48 * time.Hour)},
+		{Requests: 10, Window: caddy.Duration(time.Minute), Burst: -1},
+	} {
+		if err := rl.validate(); err == nil {
+			t.Errorf("%+v accepted", rl)
+		}
+	}
+}
+
+// Oversized headers are refused by length alone; request-derived strings
+// in log lines are bounded.
+func TestLimitsOnHostileInput(t *testing.T) {
+	is := newCognitoIssuer(t)
+	m := cognitoModule(t, is)
+	core, logs := observer.New(zapcore.DebugLevel)
+	m.logger = zap.New(core)
+
+	huge := bearerRequest("")
+	huge.Header.Set("Authorization", "Basic "+strings.Repeat("A", 16<<10)) // not even Bearer
+	if res := serve(t, m, huge); res.rec.Code != http.StatusRequestHeaderFieldsTooLarge || res.nextRan {
+		t.Fatalf("17 KB header: %d", res.rec.Code)
+	}
+	if m.cache.len() != 0 {
+		t.Fatal("oversized header reached the token cache")
+	}
+	path := "/mcp/" + strings.Repeat("x", 1<<20)
+	req := bearerRequest("")
+	req.URL.Path = path
+	serve(t, m, req)
+	if logs.Len() != 2 {
+		t.Fatalf("%d log entries", logs.Len())
+	}
+	for _, e := range logs.All() {
+		for k, v := range e.ContextMap() {
+			if s, ok := v.(string); ok && len(s) > maxLogValueBytes+len("…(truncated)") {
+				t.Fatalf("log field %s is %d bytes", k, len(s))
+			}
+		}
+	}
+	if got := logValue(strings.Repeat("é", 200)); len(got) > maxLogValueBytes+len("…(truncated)") || !strings.HasSuffix(got, "…(truncated)") ||
+		!strings.HasPrefix(got, "éé") || strings.ContainsRune(got, '\uFFFD') {
+		t.Fatalf("logValue cut badly: %q", got)
+	}
+}
+
+func BenchmarkRateLimitTake(b *testing.B) {
+	s := newLimiterStore(rate.Limit(1000), 1000, maxRateLimiters)
+	now := time.Now()
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprint("https://issuer\x00user-", i)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			s.take(keys[i%len(keys)], now)
+			i++
+		}
+	})
+}
