@@ -124,10 +124,17 @@ func validateAuthorizeRule(r AuthorizeRule) error {
 		return errors.New("requires neither scopes nor groups")
 	}
 	for _, list := range [][]string{r.Tools, r.Scopes, r.Groups} {
-		for _, v := range list {
-			if v == "" || strings.ContainsFunc(v, func(c rune) bool { return c <= ' ' || c == '"' || c == '\\' || c == ',' || c == 0x7f }) {
-				return fmt.Errorf("invalid value %q: must be non-empty without spaces, commas, quotes or backslashes", v)
-			}
+		if err := checkAuthorizeValues(list); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkAuthorizeValues(list []string) error {
+	for _, v := range list {
+		if v == "" || strings.ContainsFunc(v, func(c rune) bool { return c <= ' ' || c == '"' || c == '\\' || c == ',' || c == 0x7f }) {
+			return fmt.Errorf("invalid value %q: must be non-empty without spaces, commas, quotes or backslashes", v)
 		}
 	}
 	return nil
@@ -391,12 +398,18 @@ func parseAuthorize(d *caddyfile.Dispenser) (AuthorizeRule, error) {
 	if len(rule.Tools) == 0 {
 		return rule, d.Err("authorize needs at least one tool or tool group (logs, metrics, alarms, promql)")
 	}
+	if err := checkAuthorizeValues(rule.Tools); err != nil {
+		return rule, d.Errf("authorize: %v", err)
+	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch opt := d.Val(); opt {
 		case "scopes", "groups":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
 				return rule, d.ArgErr()
+			}
+			if err := checkAuthorizeValues(args); err != nil {
+				return rule, d.Errf("authorize %s: %v", opt, err)
 			}
 			if opt == "scopes" {
 				rule.Scopes = append(rule.Scopes, args...)

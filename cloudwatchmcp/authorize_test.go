@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"go.uber.org/zap"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 )
@@ -225,7 +226,9 @@ func TestStepUpEdges(t *testing.T) {
 
 	// Direct: no metadata var, and handle_errors routes present, so the
 	// refusal is a caddyhttp.Error for them to render, header already set.
-	h := provisionTestHandler(t, authorizedHandler(), nil)
+	stateless := authorizedHandler()
+	stateless.Stateless = true // no session to present
+	h := provisionTestHandler(t, stateless, nil)
 	r := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(callBody("describe_log_groups", `{}`)))
 	w := httptest.NewRecorder()
 	repl := caddy.NewReplacer()
@@ -234,7 +237,6 @@ func TestStepUpEdges(t *testing.T) {
 	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.ServerCtxKey, srv))
 	repl.Set("http.auth.user.id", "alice")
 	repl.Set("http.auth.user.scope", "logs:list")
-	h.Stateless = true // no session to present
 	err := h.serveMCP(w, r)
 	var he caddyhttp.HandlerError
 	if !errors.As(err, &he) || he.StatusCode != http.StatusForbidden {
@@ -301,7 +303,7 @@ func TestAuthorizationInsideMCPServer(t *testing.T) {
 		t.Fatalf("checked call without scopes: %s", out)
 	}
 	out, _ = json.Marshal(h.mcp.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`)))
-	if strings.Contains(string(out), "describe_log_groups") || !strings.Contains(string(out), "analyze_log_group") {
+	if strings.Contains(string(out), `"name":"describe_log_groups"`) || !strings.Contains(string(out), `"name":"analyze_log_group"`) {
 		t.Fatalf("filtered list: %s", out)
 	}
 }
@@ -328,9 +330,7 @@ func TestAuthorizeValidation(t *testing.T) {
 		"test group": {AuthorizeRule{Tools: []string{testToolGroup}, Groups: []string{"a"}}, "unknown tool or group"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := &Handler{Tools: []string{"logs"}, Authorize: []AuthorizeRule{c.rule}, logger: nil}
-			h.logger = nopLogger()
-			h.auditLogger = nopLogger()
+			h := &Handler{Tools: []string{"logs"}, Authorize: []AuthorizeRule{c.rule}, logger: zap.NewNop(), auditLogger: zap.NewNop()}
 			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 			defer cancel()
 			err := h.Provision(ctx)
@@ -374,18 +374,18 @@ func TestAuthorizeCaddyfile(t *testing.T) {
 		t.Fatalf("parsed %s, audit_query_text %v", got, h.AuditQueryText)
 	}
 
-	for input, want := range map[string]string{
-		"cloudwatch_mcp {\n authorize { \n scopes a \n } \n}":        "Testfile:2 - Error during parsing: authorize needs at least one tool",
-		"cloudwatch_mcp {\n authorize logs\n}":                        "Testfile:2 - Error during parsing: authorize: requires neither scopes nor groups",
-		"cloudwatch_mcp {\n authorize logs {\n scopes\n }\n}":         "Testfile:3 - Error during parsing: wrong argument count",
-		"cloudwatch_mcp {\n authorize logs {\n bogus x\n }\n}":        `Testfile:3 - Error during parsing: unrecognized authorize option "bogus"`,
-		"cloudwatch_mcp {\n authorize logs {\n groups \"a b\"\n }\n}": `invalid value "a b"`,
-		"cloudwatch_mcp {\n audit_query_text yes\n}":                  "Testfile:2 - Error during parsing: wrong argument count",
+	for input, want := range map[string][2]string{
+		"cloudwatch_mcp {\n authorize { \n scopes a \n } \n}":         {"authorize needs at least one tool", "Testfile:2"},
+		"cloudwatch_mcp {\n authorize logs\n}":                        {"authorize: requires neither scopes nor groups", "Testfile:2"},
+		"cloudwatch_mcp {\n authorize logs {\n scopes\n }\n}":         {"wrong argument count", "Testfile:3"},
+		"cloudwatch_mcp {\n authorize logs {\n bogus x\n }\n}":        {`unrecognized authorize option "bogus"`, "Testfile:3"},
+		"cloudwatch_mcp {\n authorize logs {\n groups \"a b\"\n }\n}": {`invalid value "a b"`, "Testfile:3"},
+		"cloudwatch_mcp {\n audit_query_text yes\n}":                  {"wrong argument count", "Testfile:2"},
 	} {
 		var h Handler
 		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: error %v, want %q", input, err, want)
+		if err == nil || !strings.Contains(err.Error(), want[0]) || !strings.Contains(err.Error(), want[1]) {
+			t.Errorf("%q: error %v, want %q at %s", input, err, want[0], want[1])
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -49,6 +50,27 @@ func newClientCache(base aws.Config, max int) *clientCache {
 		max = 1024
 	}
 	return &clientCache{base: base, max: max, ll: list.New(), items: map[string]*list.Element{}, profiles: map[string]aws.CredentialsProvider{}}
+}
+
+// boundCalls caps every SDK operation (all its retries included) at d. The
+// SDK's HTTP client has no overall timeout, so a CloudWatch endpoint that
+// accepts the connection and never answers would hold the tool call until
+// the MCP client gave up; with the cap it becomes an isError result ("the
+// AWS call timed out"). max_query_timeout bounds Insights waits, so no
+// single call may take longer than that either.
+func boundCalls(cfg aws.Config, d time.Duration) aws.Config {
+	if d <= 0 {
+		return cfg
+	}
+	cfg.APIOptions = append(append([]func(*middleware.Stack) error{}, cfg.APIOptions...), func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("cloudwatchmcpCallTimeout",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				ctx, cancel := context.WithTimeout(ctx, d)
+				defer cancel()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+	})
+	return cfg
 }
 
 // get returns the cached client for key or builds one.

@@ -211,7 +211,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.env = &toolEnv{
 		defaultRegion:   region,
 		credMode:        mode,
-		clients:         newClientCache(base, maxClients),
+		clients:         newClientCache(boundCalls(base, time.Duration(h.MaxQueryTimeout)), maxClients),
 		maxQueryTimeout: time.Duration(h.MaxQueryTimeout),
 		catalog:         catalog,
 		logger:          h.logger,

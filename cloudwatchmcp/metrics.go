@@ -25,7 +25,7 @@ const (
 const (
 	outcomeOK     = "ok"     // a result
 	outcomeError  = "error"  // an isError result or a protocol error
-	outcomeDenied = "denied" // AWS refused the caller's permissions
+	outcomeDenied = "denied" // AWS or an authorize rule refused the caller
 )
 
 var (
@@ -122,11 +122,16 @@ func toolMetrics(tools []server.ServerTool) server.ToolHandlerMiddleware {
 	}
 }
 
-// deniedPrefixes start the messages errorMessage gives AWS permission
-// refusals.
+// deniedPrefixes start the messages of permission refusals: AWS's (as
+// errorMessage renders them) and the authorize rules' group refusal
+// (groupMessage). The scope refusal names the tool first, hence
+// deniedScopes.
 var deniedPrefixes = []string{
 	"AWS error AccessDeniedException:", "AWS error AccessDenied:", "AWS error UnauthorizedOperation:",
+	"permission denied: ",
 }
+
+const deniedScopes = " requires the OAuth scopes "
 
 func toolOutcome(res *mcp.CallToolResult, err error) string {
 	if err != nil || res == nil {
@@ -141,6 +146,9 @@ func toolOutcome(res *mcp.CallToolResult, err error) string {
 				if strings.HasPrefix(tc.Text, p) {
 					return outcomeDenied
 				}
+			}
+			if strings.Contains(tc.Text, deniedScopes) {
+				return outcomeDenied
 			}
 			break
 		}

@@ -97,11 +97,14 @@ func callThroughClient(t *testing.T, ts *testServer, user, tool string, args map
 // call, and nothing about the caller becomes a label.
 func TestToolCallMetrics(t *testing.T) {
 	reg := testRegistry(t)
-	ts := newTestServer(t, &Handler{Tools: []string{testToolGroup, "logs"}})
+	ts := newTestServer(t, &Handler{Tools: []string{testToolGroup, "logs"},
+		Authorize: []AuthorizeRule{{Tools: []string{"test_notify"}, Groups: []string{"admins"}}}})
 	series := func(tool, outcome string) string {
 		return `caddy_cloudwatch_mcp_tool_calls_total{outcome="` + outcome + `",tool="` + tool + `"}`
 	}
-	latency := func(tool string) string { return `caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="` + tool + `"}` }
+	latency := func(tool string) string {
+		return `caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="` + tool + `"}`
+	}
 	before := scrape(t, reg)
 
 	if res := callThroughClient(t, ts, "alice", "test_whoami", nil); res.IsError {
@@ -109,6 +112,9 @@ func TestToolCallMetrics(t *testing.T) {
 	}
 	if res := callThroughClient(t, ts, "carol", "test_whoami", nil); !res.IsError { // no credentials
 		t.Fatal("carol has no credentials")
+	}
+	if res := callThroughClient(t, ts, "alice", "test_notify", map[string]any{"count": 1}); !res.IsError {
+		t.Fatal("alice is not in admins")
 	}
 	// A panic is recovered into a protocol error.
 	pc := ts.newClient(t, "alice")
@@ -133,15 +139,17 @@ func TestToolCallMetrics(t *testing.T) {
 
 	after := scrape(t, reg)
 	wantDeltas(t, before, after, map[string]float64{
-		series("test_whoami", "ok"):            1,
-		series("test_whoami", "error"):         1,
-		series("test_panic", "error"):          1,
+		series("test_whoami", "ok"):             1,
+		series("test_whoami", "error"):          1,
+		series("test_panic", "error"):           1,
 		series("describe_log_groups", "denied"): 1,
-		latency("test_whoami"):                 2,
-		latency("test_panic"):                  1,
-		latency("describe_log_groups"):         1,
+		series("test_notify", "denied"):         1,
+		latency("test_notify"):                  1,
+		latency("test_whoami"):                  2,
+		latency("test_panic"):                   1,
+		latency("describe_log_groups"):          1,
 		// Sessions are counted too; the clients are still open.
-		`caddy_cloudwatch_mcp_sessions_active{}`: 5,
+		`caddy_cloudwatch_mcp_sessions_active{}`: 6,
 	})
 	for k := range after {
 		if strings.Contains(k, "alice") || strings.Contains(k, "carol") || strings.Contains(k, testIssuer) {
@@ -186,6 +194,8 @@ func TestToolOutcome(t *testing.T) {
 		{mcp.NewToolResultError("AWS error AccessDeniedException: no (your AWS identity lacks this permission)"), nil, outcomeDenied},
 		{mcp.NewToolResultError("AWS error AccessDenied: no"), nil, outcomeDenied},
 		{mcp.NewToolResultError("AWS error ThrottlingException: slow down"), nil, outcomeError},
+		{mcp.NewToolResultError(groupMessage("describe_log_groups", [][]string{{"ops"}})), nil, outcomeDenied},
+		{mcp.NewToolResultError("describe_log_groups requires the OAuth scopes mcp/logs; authorize again with them"), nil, outcomeDenied},
 	} {
 		if got := toolOutcome(tc.res, tc.err); got != tc.want {
 			t.Errorf("toolOutcome(%+v, %v) = %s, want %s", tc.res, tc.err, got, tc.want)

@@ -27,8 +27,17 @@ const edgeCaddyfile = `
 	skip_install_trust
 	persist_config off
 	storage file_system {$E2E_STORAGE}
+	debug
+	log {
+		output file {$E2E_LOGS}/caddy.log
+		format json
+	}
 }
 http://localhost:9103 {
+	log {
+		output file {$E2E_LOGS}/access.log
+		format json
+	}
 	cognito_auth {
 		issuer {$E2E_ISSUER}
 		audiences {$E2E_RESOURCE}
@@ -43,6 +52,7 @@ func startEdge(t *testing.T) *caddytest.Tester {
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
 		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
 	})
+	scan.Begin(t)
 	tester.InitServer(edgeCaddyfile, "caddyfile")
 	return tester
 }
@@ -62,7 +72,7 @@ type bearer struct{ token string }
 func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
-	return http.DefaultTransport.RoundTrip(r)
+	return http.DefaultClient.Transport.RoundTrip(r) // through the secret scan
 }
 
 func connect(t *testing.T, tok string) *client.Client {

@@ -238,8 +238,14 @@ func TestIsolationUnderLoad(t *testing.T) {
 					fail("%s call %d: %v %d %s", names[u], i, err, r.status, r.body)
 					continue
 				}
-				if txt := r.text(); !strings.Contains(txt, prefix) || strings.Count(txt, "/tenant/") != 1 {
-					fail("%s call %d saw %s", names[u], i, txt)
+				txt := r.text()
+				if !strings.Contains(txt, prefix+`"`) {
+					fail("%s call %d did not get its own answer: %s", names[u], i, txt)
+				}
+				for v, other := range names {
+					if v != u && strings.Contains(txt, other) {
+						fail("%s call %d saw %s's data: %s", names[u], i, other, txt)
+					}
 				}
 			}
 		}(u)

@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/secretscan"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
 
@@ -20,6 +22,11 @@ const (
 var (
 	issuer *testissuer.Issuer
 	fake   *fakeaws.Fake
+	// scan holds every test here to issue 8's secret scan: Caddy's debug
+	// and access logs ({$E2E_LOGS}) and every response read through
+	// http.DefaultClient or connect's client must not contain any secret
+	// key, session token or JWT handed out in this process.
+	scan = secretscan.New()
 )
 
 // TestMain starts the issuer and the fake AWS once and points every AWS SDK
@@ -51,6 +58,10 @@ func TestMain(m *testing.M) {
 	os.Setenv("E2E_ISSUER", issuer.Issuer())
 	os.Setenv("E2E_ROLE", roleARN)
 	os.Setenv("E2E_RESOURCE", fmt.Sprintf("http://localhost:%d/mcp", httpPort))
+	os.Setenv("E2E_LOGS", dir+"/logs")
+	scan.WatchFile(dir + "/logs/caddy.log")
+	scan.WatchFile(dir + "/logs/access.log")
+	http.DefaultClient.Transport = scan.Transport(http.DefaultTransport)
 
 	code := m.Run()
 	fake.Close()

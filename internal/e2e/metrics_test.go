@@ -116,14 +116,14 @@ func TestMetricsEndpoint(t *testing.T) {
 		return v - before[k]
 	}
 	exact := map[string]float64{
-		`caddy_cognito_auth_validations_total{result="missing"}`:                         1,
-		`caddy_cognito_auth_validations_total{result="invalid"}`:                         1,
-		`caddy_cognito_auth_validations_total{result="expired"}`:                         1,
-		`caddy_cognito_auth_validations_total{result="forbidden"}`:                       0,
-		`caddy_cognito_auth_vend_exchanges_total{mode="role_arn",result="ok"}`:           1,
-		`caddy_cognito_auth_vend_duration_seconds_count{mode="role_arn"}`:                1,
-		`caddy_cognito_auth_credential_cache_lookups_total{result="miss"}`:               1,
-		`caddy_cloudwatch_mcp_tool_calls_total{outcome="ok",tool="describe_log_groups"}`: 1,
+		`caddy_cognito_auth_validations_total{result="missing"}`:                            1,
+		`caddy_cognito_auth_validations_total{result="invalid"}`:                            1,
+		`caddy_cognito_auth_validations_total{result="expired"}`:                            1,
+		`caddy_cognito_auth_validations_total{result="forbidden"}`:                          0,
+		`caddy_cognito_auth_vend_exchanges_total{mode="role_arn",result="ok"}`:              1,
+		`caddy_cognito_auth_vend_duration_seconds_count{mode="role_arn"}`:                   1,
+		`caddy_cognito_auth_credential_cache_lookups_total{result="miss"}`:                  1,
+		`caddy_cloudwatch_mcp_tool_calls_total{outcome="ok",tool="describe_log_groups"}`:    1,
 		`caddy_cloudwatch_mcp_tool_calls_total{outcome="error",tool="describe_log_groups"}`: 0,
 		`caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="describe_log_groups"}`:      1,
 	}
@@ -149,14 +149,14 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 
 	wantTypes := map[string]dto.MetricType{
-		"caddy_cognito_auth_validations_total":             dto.MetricType_COUNTER,
-		"caddy_cognito_auth_jwks_fetches_total":            dto.MetricType_COUNTER,
-		"caddy_cognito_auth_vend_exchanges_total":          dto.MetricType_COUNTER,
-		"caddy_cognito_auth_vend_duration_seconds":         dto.MetricType_HISTOGRAM,
+		"caddy_cognito_auth_validations_total":              dto.MetricType_COUNTER,
+		"caddy_cognito_auth_jwks_fetches_total":             dto.MetricType_COUNTER,
+		"caddy_cognito_auth_vend_exchanges_total":           dto.MetricType_COUNTER,
+		"caddy_cognito_auth_vend_duration_seconds":          dto.MetricType_HISTOGRAM,
 		"caddy_cognito_auth_credential_cache_lookups_total": dto.MetricType_COUNTER,
-		"caddy_cloudwatch_mcp_tool_calls_total":            dto.MetricType_COUNTER,
-		"caddy_cloudwatch_mcp_tool_duration_seconds":       dto.MetricType_HISTOGRAM,
-		"caddy_cloudwatch_mcp_sessions_active":             dto.MetricType_GAUGE,
+		"caddy_cloudwatch_mcp_tool_calls_total":             dto.MetricType_COUNTER,
+		"caddy_cloudwatch_mcp_tool_duration_seconds":        dto.MetricType_HISTOGRAM,
+		"caddy_cloudwatch_mcp_sessions_active":              dto.MetricType_GAUGE,
 	}
 	for name, want := range wantTypes {
 		if got, ok := types[name]; !ok || got != want {

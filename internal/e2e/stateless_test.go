@@ -22,8 +22,17 @@ const twoInstances = `
 	skip_install_trust
 	persist_config off
 	storage file_system {$E2E_STORAGE}
+	debug
+	log {
+		output file {$E2E_LOGS}/caddy.log
+		format json
+	}
 }
 http://localhost:9106, http://localhost:9107 {
+	log {
+		output file {$E2E_LOGS}/access.log
+		format json
+	}
 	cognito_auth {
 		issuer {$E2E_ISSUER}
 		audiences {$E2E_RESOURCE}
@@ -37,6 +46,7 @@ http://localhost:9106, http://localhost:9107 {
 
 func startInstances(t *testing.T, opts string) {
 	t.Helper()
+	scan.Begin(t)
 	caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
 		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
 	}).InitServer(fmt.Sprintf(twoInstances, opts), "caddyfile")

@@ -310,7 +310,8 @@ func (s *Scanner) Mark() Mark {
 }
 
 // Begin checks, when t ends, only what was logged and captured while t
-// ran, so a leak is blamed on the test that caused it.
+// ran, so a leak is blamed on the test that caused it. A test that
+// produced nothing to scan fails too.
 func (s *Scanner) Begin(t testing.TB) {
 	t.Helper()
 	m := s.Mark()
@@ -357,6 +358,9 @@ func (s *Scanner) check(t testing.TB, since *Mark) []Finding {
 	s.bytes += scanned
 	s.texts += texts
 	s.mu.Unlock()
+	if since != nil && scanned == 0 {
+		t.Errorf("secretscan: the test produced no logs or responses to scan; the scan proves nothing")
+	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Source < all[j].Source })
 	for _, f := range all {
 		t.Errorf("secret leak: %s", f)

@@ -1,0 +1,333 @@
+package cloudwatchmcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+)
+
+const (
+	prodRole = "arn:aws:iam::111111111111:role/cloudwatch-readonly"
+	devRole  = "arn:aws:iam::222222222222:role/cloudwatch-readonly"
+)
+
+// accountsEnv is a testEnv with two configured accounts: alice may enter
+// prod (the role's trust policy lists her), bob may not; nobody may enter
+// dev.
+type accountsEnv struct {
+	*testEnv
+	bob   aws.Credentials
+	clock *accountClock
+}
+
+type wireResultCaller func(t testing.TB, ctx context.Context, name string, args map[string]any) wireResult
+
+type accountClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *accountClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *accountClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newAccountsEnv(t *testing.T) (*accountsEnv, wireResultCaller) {
+	t.Helper()
+	te := newTestEnv(t)
+	clock := &accountClock{t: time.Now()}
+	te.accounts = newAccountChainer([]Account{
+		{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"},
+		{Name: "dev", RoleARN: devRole},
+	}, te.clients, te.defaultRegion, context.Background(), clock.now)
+	te.fake.SetClock(clock.now)
+	te.fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice"}})
+	te.fake.AddRole(fakeaws.Role{ARN: devRole})
+	s := servedTools(t, te, defaultMaxResultBytes)
+	call := func(t testing.TB, ctx context.Context, name string, args map[string]any) wireResult {
+		t.Helper()
+		return callServed(t, s, ctx, name, args)
+	}
+	return &accountsEnv{testEnv: te, bob: te.fake.IssueCredentials("bob", time.Now().Add(time.Hour)), clock: clock}, call
+}
+
+// identityCtx is a request context as cognito_auth leaves it: the caller's
+// identity in the replacer and vended credentials in the vars.
+func identityCtx(creds aws.Credentials, sub string) context.Context {
+	ctx := userCtx(creds)
+	repl := caddy.NewReplacer()
+	repl.Set("http.auth.user.id", sub)
+	repl.Set("http.auth.user.issuer", testIssuer)
+	return context.WithValue(ctx, caddy.ReplacerCtxKey, repl)
+}
+
+// wantReadableError asserts an isError result naming want and showing no
+// SDK internals.
+func wantReadableError(t *testing.T, res wireResult, want ...string) {
+	t.Helper()
+	if !res.IsError {
+		t.Fatalf("want a tool error, got %.300s", res.text())
+	}
+	msg := res.text()
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Fatalf("error %q does not contain %q", msg, w)
+		}
+	}
+	for _, leak := range []string{"operation error", "StatusCode", "status code", "403", "arn:", "api error", "https://", "RequestID"} {
+		if strings.Contains(msg, leak) {
+			t.Fatalf("error %q leaks SDK internals (%q)", msg, leak)
+		}
+	}
+}
+
+func TestAccountRoleChainingPerUser(t *testing.T) {
+	ae, call := newAccountsEnv(t)
+	fakeaws.LogsOf(ae.fake).AddLogGroup(fakeaws.LogGroup{Name: "/prod/app", Region: "eu-west-1"})
+	alice := identityCtx(ae.alice, "alice")
+
+	// Alice enters prod: the AssumeRole is signed with her own vended key,
+	// and the tool's call with the chained key of the prod role, in the
+	// account's region.
+	res := call(t, alice, "describe_log_groups", map[string]any{"account": "prod"})
+	if res.IsError || !strings.Contains(res.text(), "/prod/app") {
+		t.Fatalf("alice in prod: %.300s", res.text())
+	}
+	ar := ae.fake.Calls("AssumeRole")
+	if len(ar) != 1 || ar[0].AccessKeyID != ae.alice.AccessKeyID || ar[0].Owner != "alice" || !ar[0].Signed {
+		t.Fatalf("AssumeRole must be signed with alice's vended key: %+v", ar)
+	}
+	dl := ae.fake.Calls("DescribeLogGroups")
+	if len(dl) == 0 {
+		t.Fatal("no DescribeLogGroups call")
+	}
+	sess, ok := ae.fake.Session(dl[0].AccessKeyID)
+	if !ok || sess.RoleARN != prodRole || sess.Op != "AssumeRole" || dl[0].AccessKeyID == ae.alice.AccessKeyID || dl[0].Region != "eu-west-1" {
+		t.Fatalf("DescribeLogGroups signed by %s (session %+v) in %s: want the prod role's chained key in eu-west-1", dl[0].AccessKeyID, sess, dl[0].Region)
+	}
+	if sess.RoleSessionName != "alice" || sess.SourceIdentity != "alice" || dl[0].Owner != "alice" {
+		t.Fatalf("the chained session must name alice: %+v", sess)
+	}
+
+	// Cached: the next call chains no more, even with an explicit region.
+	res = call(t, alice, "describe_log_groups", map[string]any{"account": "prod", "region": "us-east-1"})
+	if res.IsError || ae.fake.CallCount("AssumeRole") != 1 {
+		t.Fatalf("second call: error=%v, %d AssumeRole calls", res.IsError, ae.fake.CallCount("AssumeRole"))
+	}
+	if last := ae.fake.Calls("DescribeLogGroups"); last[len(last)-1].Region != "us-east-1" {
+		t.Fatal("an explicit region must win over the account's")
+	}
+
+	// Without account, alice's own key is used.
+	ae.fake.ResetCalls()
+	if res = call(t, alice, "describe_log_groups", nil); res.IsError {
+		t.Fatal(res.text())
+	}
+	if c := ae.fake.Calls("DescribeLogGroups"); c[0].AccessKeyID != ae.alice.AccessKeyID {
+		t.Fatal("a call without account must use the caller's own credentials")
+	}
+
+	// Bob may not enter prod: IAM (the fake's trust policy) refuses his
+	// own key, and he learns it in words, not SDK internals.
+	ae.fake.ResetCalls()
+	res = call(t, identityCtx(ae.bob, "bob"), "describe_log_groups", map[string]any{"account": "prod"})
+	wantReadableError(t, res, `account "prod"`, "not allowed")
+	if ar := ae.fake.Calls("AssumeRole"); len(ar) != 1 || ar[0].Owner != "bob" {
+		t.Fatalf("bob's AssumeRole must be signed with his own key: %+v", ar)
+	}
+	if ae.fake.CallCount("DescribeLogGroups") != 0 {
+		t.Fatal("no CloudWatch call may follow a refused chain")
+	}
+	// Nobody may enter dev.
+	wantReadableError(t, call(t, alice, "get_active_alarms", map[string]any{"account": "dev"}), `account "dev"`)
+}
+
+func TestAccountUnknownAndInvalid(t *testing.T) {
+	ae, call := newAccountsEnv(t)
+	alice := identityCtx(ae.alice, "alice")
+	res := call(t, alice, "describe_log_groups", map[string]any{"account": "staging"})
+	wantReadableError(t, res, `unknown account "staging"`, "prod, dev")
+	wantReadableError(t, call(t, alice, "describe_log_groups", map[string]any{"account": 7}), "account must be a string")
+	if ae.fake.CallCount("AssumeRole")+ae.fake.CallCount("DescribeLogGroups") != 0 {
+		t.Fatal("a bad account name must not reach AWS")
+	}
+	// null or "" mean the caller's own account.
+	for _, v := range []any{nil, ""} {
+		if res := call(t, alice, "describe_log_groups", map[string]any{"account": v}); res.IsError {
+			t.Fatalf("account %v: %s", v, res.text())
+		}
+	}
+
+	// Without configured accounts, naming one is an error too.
+	te := newTestEnv(t)
+	s := servedTools(t, te, defaultMaxResultBytes)
+	res = callServed(t, s, identityCtx(te.alice, "alice"), "describe_log_groups", map[string]any{"account": "prod"})
+	wantReadableError(t, res, "no accounts configured")
+	if s.GetTool(listAccountsTool) != nil {
+		t.Fatal("list_accounts is served only when accounts are configured")
+	}
+}
+
+func TestListAccountsAndSchemas(t *testing.T) {
+	ae, call := newAccountsEnv(t)
+	res := call(t, identityCtx(ae.alice, "alice"), listAccountsTool, nil)
+	if res.IsError {
+		t.Fatal(res.text())
+	}
+	var out struct {
+		Accounts []accountInfo `json:"accounts"`
+	}
+	if err := json.Unmarshal(res.StructuredContent, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := []accountInfo{{"prod", "eu-west-1"}, {"dev", "us-east-1"}}
+	if fmt.Sprint(out.Accounts) != fmt.Sprint(want) || strings.Contains(res.text(), "arn:") {
+		t.Fatalf("list_accounts = %s", res.text())
+	}
+
+	s := servedTools(t, ae.testEnv, defaultMaxResultBytes)
+	for name, st := range s.ListTools() {
+		var schema struct {
+			Properties map[string]struct {
+				AnyOf []struct {
+					Enum []string `json:"enum"`
+				} `json:"anyOf"`
+			} `json:"properties"`
+			Required []string `json:"required"`
+		}
+		if err := json.Unmarshal(st.Tool.RawInputSchema, &schema); err != nil {
+			t.Fatal(err)
+		}
+		p, has := schema.Properties[accountArg]
+		_, aws := schema.Properties["profile_name"]
+		switch {
+		case aws && (!has || len(p.AnyOf) == 0 || fmt.Sprint(p.AnyOf[0].Enum) != "[prod dev]"):
+			t.Errorf("%s calls AWS but has no account argument listing the accounts", name)
+		case !aws && has:
+			t.Errorf("%s does not call AWS but takes account", name)
+		}
+		for _, r := range schema.Required {
+			if r == accountArg {
+				t.Errorf("%s: account must be optional", name)
+			}
+		}
+	}
+	if s.GetTool("get_metric_metadata") == nil || s.GetTool(listAccountsTool) == nil {
+		t.Fatal("tools missing")
+	}
+}
+
+func TestAccountChainSingleflightAndRenewal(t *testing.T) {
+	ae, call := newAccountsEnv(t)
+	alice := identityCtx(ae.alice, "alice")
+
+	// Concurrent first calls share one AssumeRole.
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
+				errs <- res.text()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	if n := ae.fake.CallCount("AssumeRole"); n != 1 {
+		t.Fatalf("%d AssumeRole calls for 8 concurrent first calls, want 1", n)
+	}
+	first := ae.fake.Calls("DescribeAlarms")[0].AccessKeyID
+
+	// Within the refresh window the cached key still serves the call while
+	// a renewal runs in the background.
+	ae.clock.advance(chainedDuration - chainRefreshBefore + time.Minute)
+	if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
+		t.Fatal(res.text())
+	}
+	key := testIssuer + "\x00alice\x00prod"
+	deadline := time.Now().Add(5 * time.Second)
+	for _, fresh := ae.accounts.get(key); !fresh && time.Now().Before(deadline); _, fresh = ae.accounts.get(key) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ae.fake.CallCount("AssumeRole") != 2 {
+		t.Fatal("credentials in the refresh window must be renewed")
+	}
+	// The renewed key is used from then on.
+	ae.fake.ResetCalls()
+	if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
+		t.Fatal(res.text())
+	}
+	if c := ae.fake.Calls("DescribeAlarms"); c[0].AccessKeyID == first || ae.fake.CallCount("AssumeRole") != 0 {
+		t.Fatalf("after renewal: key %s (first %s), %d AssumeRole", c[0].AccessKeyID, first, ae.fake.CallCount("AssumeRole"))
+	}
+
+	// Revoked access: once the cached credentials expire, the refusal
+	// shows and the entry is dropped.
+	ae.fake.AddRole(fakeaws.Role{ARN: prodRole})
+	ae.clock.advance(2 * chainedDuration)
+	alice = identityCtx(ae.fake.IssueCredentials("alice", ae.clock.now().Add(time.Hour)), "alice")
+	wantReadableError(t, call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}), `account "prod"`, "not allowed")
+	if ae.accounts.len() != 0 {
+		t.Fatalf("%d cached entries after a refusal", ae.accounts.len())
+	}
+}
+
+func TestAccountChainCacheIsPerIdentityAndBounded(t *testing.T) {
+	ae, call := newAccountsEnv(t)
+	ae.fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice", "bob", "carol"}})
+	ae.accounts.max = 2
+	carol := ae.fake.IssueCredentials("carol", time.Now().Add(time.Hour))
+	keys := map[string]bool{}
+	for _, u := range []struct {
+		c   aws.Credentials
+		sub string
+	}{{ae.alice, "alice"}, {ae.bob, "bob"}, {carol, "carol"}} {
+		ae.fake.ResetCalls()
+		if res := call(t, identityCtx(u.c, u.sub), "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
+			t.Fatal(res.text())
+		}
+		c := ae.fake.Calls("DescribeAlarms")[0]
+		if c.Owner != u.sub || keys[c.AccessKeyID] {
+			t.Fatalf("%s's call used %s (owner %s): chained credentials must never be shared", u.sub, c.AccessKeyID, c.Owner)
+		}
+		keys[c.AccessKeyID] = true
+	}
+	if ae.accounts.len() != 2 {
+		t.Fatalf("cache holds %d entries, bound is 2", ae.accounts.len())
+	}
+}
+
+func TestStsSessionName(t *testing.T) {
+	for in, want := range map[string]string{
+		"":  "caddy-cloudwatch-mcp",
+		"a": "a-",
+		"us-east-1:6a3f7c2e-1234-5678-9abc-def012345678": "us-east-1-6a3f7c2e-1234-5678-9abc-def012345678",
+		"user name/é":           "user-name---",
+		strings.Repeat("x", 80): strings.Repeat("x", 64),
+	} {
+		if got := stsSessionName(in); got != want || !stsNamePattern.MatchString(got) {
+			t.Errorf("stsSessionName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
