@@ -380,7 +380,8 @@ func chainError(account string, err error) error {
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
 		case "AccessDenied", "AccessDeniedException":
-			return toolErrorf("you are not allowed to enter account %q: AWS refused to let your identity assume its role. "+
+			// The prefix is what metrics and the audit trail count as denied.
+			return toolErrorf("permission denied: you are not allowed to enter account %q: AWS refused to let your identity assume its role. "+
 				"Ask an administrator to allow you in that role's trust policy, or call list_accounts and use another account.", account)
 		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId":
 			return toolErrorf("cannot enter account %q: your AWS session is no longer valid; retry the request to get fresh credentials", account)

@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -353,8 +353,10 @@ func scalarString(v any) string {
 	switch x := v.(type) {
 	case string:
 		return clip(x, maxAuditValueBytes)
-	case float64, int, int64, json.Number:
-		return fmt.Sprint(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return clip(x.String(), maxAuditValueBytes)
 	}
 	return ""
 }

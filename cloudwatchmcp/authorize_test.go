@@ -389,3 +389,32 @@ func TestAuthorizeCaddyfile(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkToolsListAuthorized measures tools/list with authorize rules
+// (permission-set cache) against the no-rule fast path.
+func BenchmarkToolsListAuthorized(b *testing.B) {
+	for name, rules := range map[string][]AuthorizeRule{
+		"no_rules": nil,
+		"rules": {
+			{Tools: []string{"logs", "metrics"}, Scopes: []string{"cw:read"}},
+			{Tools: []string{"alarms"}, Groups: []string{"sre"}},
+		},
+	} {
+		b.Run(name, func(b *testing.B) {
+			h := provisionTestHandler(b, &Handler{Tools: knownToolGroups(), Authorize: rules}, nil)
+			b.Cleanup(func() { _ = h.Cleanup() })
+			tg := toolsListTarget{serve: func(w http.ResponseWriter, r *http.Request) {
+				r.Header.Set(testUserHeader, "alice")
+				r.Header.Set(testScopeHeader, "openid cw:read")
+				r.Header.Set(testGroupsHeader, "dev,sre")
+				serveLikeCaddy(h, nil, w, r)
+			}}
+			rec := httptest.NewRecorder()
+			tg.serve(rec, newMCPRequest(initializeBody, ""))
+			tg.session = rec.Header().Get(server.HeaderKeySessionID)
+			b.ReportAllocs()
+			b.ResetTimer()
+			runToolsList(b, tg, b.N)
+		})
+	}
+}

@@ -12,6 +12,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/secretscan"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
+
 	_ "github.com/mcpedge/caddy-cloudwatch-mcp/caddyfile"
 )
 
@@ -71,6 +74,15 @@ func TestSSEThroughCaddyWithEncodeAndAccessLog(t *testing.T) {
 	}
 	dir := caddyDirs(t)
 	accessLog := filepath.Join(dir, "access.log")
+	// Issue 8 secret scan: debug logs on, and a real JWT on every request
+	// that neither the logs nor any response may echo.
+	debugLog := filepath.Join(dir, "caddy.log")
+	scan := secretscan.New()
+	scan.WatchFile(debugLog)
+	scan.WatchFile(accessLog)
+	is := testissuer.New()
+	defer is.Close()
+	bearer := is.Mint(is.OIDCAccessClaims("sse-user", "https://mcp.example/mcp"))
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
 	tester.InitServer(fmt.Sprintf(`{
 		admin localhost:%d
@@ -78,6 +90,11 @@ func TestSSEThroughCaddyWithEncodeAndAccessLog(t *testing.T) {
 		https_port 9442
 		skip_install_trust
 		persist_config off
+		debug
+		log {
+			output file %s
+			format json
+		}
 	}
 	http://localhost:%d {
 		log {
@@ -89,10 +106,10 @@ func TestSSEThroughCaddyWithEncodeAndAccessLog(t *testing.T) {
 				tools transport_testkit
 			}
 		}
-	}`, adminPort, httpPort, httpPort, accessLog), "caddyfile")
+	}`, adminPort, httpPort, debugLog, httpPort, accessLog), "caddyfile")
 
 	endpoint := fmt.Sprintf("http://localhost:%d/mcp", httpPort)
-	cl := &http.Client{} // no overall timeout: streams stay open
+	cl := &http.Client{Transport: scan.Transport(nil)} // no overall timeout: streams stay open
 	do := func(method, session, body string, hdr ...string) *http.Response {
 		t.Helper()
 		req, err := http.NewRequest(method, endpoint, strings.NewReader(body))
@@ -105,6 +122,7 @@ func TestSSEThroughCaddyWithEncodeAndAccessLog(t *testing.T) {
 			req.Header.Set("Mcp-Session-Id", session)
 			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
 		}
+		req.Header.Set("Authorization", "Bearer "+bearer)
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
@@ -206,5 +224,11 @@ func TestSSEThroughCaddyWithEncodeAndAccessLog(t *testing.T) {
 	}
 	if n := strings.Count(string(logged), `"uri":"/mcp"`); n < 5 {
 		t.Fatalf("access log has %d /mcp entries:\n%s", n, logged)
+	}
+	if !strings.Contains(string(logged), `"Authorization":["REDACTED"]`) {
+		t.Fatal("the access log does not show the Authorization header redacted; the scan below would prove less")
+	}
+	if found := scan.Check(t); len(found) == 0 {
+		t.Logf("secret scan: %v", scan.Stats())
 	}
 }

@@ -3,6 +3,7 @@ package cloudwatchmcp
 import (
 	"container/list"
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/caddyserver/caddy/v2"
 )
 
 // version is reported in the AWS user agent.
@@ -31,6 +33,38 @@ type clientCache struct {
 
 	profMu   sync.Mutex
 	profiles map[string]aws.CredentialsProvider
+
+	release func() // drops the shared HTTP client, nil when not shared
+}
+
+// awsHTTPClients holds the one HTTP client (and so the one keep-alive
+// pool) that every config's AWS clients share. Caddy cleans up the old
+// config while its last requests may still run, so a pool per config could
+// not be closed reliably: each reload left its idle connections (two
+// goroutines each) behind for the 90 s idle timeout. Shared, the pool
+// survives reloads warm, and the last config to go closes it. It is built
+// from the first config's SDK defaults, which come from the process
+// environment and are the same for every config.
+var awsHTTPClients = caddy.NewUsagePool()
+
+type pooledHTTPClient struct{ *http.Client }
+
+// Destruct closes the idle connections once no config uses the client.
+func (p pooledHTTPClient) Destruct() error {
+	p.CloseIdleConnections()
+	return nil
+}
+
+func sharedHTTPClient(bc *awshttp.BuildableClient) (aws.HTTPClient, func()) {
+	v, _, _ := awsHTTPClients.LoadOrNew("aws", func() (caddy.Destructor, error) {
+		hc, ok := bc.Freeze().(*http.Client)
+		if !ok {
+			hc = &http.Client{}
+		}
+		return pooledHTTPClient{hc}, nil
+	})
+	var once sync.Once
+	return v.(pooledHTTPClient).Client, func() { once.Do(func() { _, _ = awsHTTPClients.Delete("aws") }) }
 }
 
 type cacheEntry struct {
@@ -42,6 +76,10 @@ func newClientCache(base aws.Config, max int) *clientCache {
 	if base.HTTPClient == nil {
 		base.HTTPClient = awshttp.NewBuildableClient()
 	}
+	var release func()
+	if bc, ok := base.HTTPClient.(*awshttp.BuildableClient); ok {
+		base.HTTPClient, release = sharedHTTPClient(bc)
+	}
 	base.APIOptions = append(append([]func(*middleware.Stack) error{}, base.APIOptions...),
 		awsmiddleware.AddUserAgentKeyValue("caddy-cloudwatch-mcp", version),
 		// Every attempt's request id goes to the calling tool's audit entry.
@@ -49,7 +87,7 @@ func newClientCache(base aws.Config, max int) *clientCache {
 	if max <= 0 {
 		max = 1024
 	}
-	return &clientCache{base: base, max: max, ll: list.New(), items: map[string]*list.Element{}, profiles: map[string]aws.CredentialsProvider{}}
+	return &clientCache{base: base, max: max, ll: list.New(), items: map[string]*list.Element{}, profiles: map[string]aws.CredentialsProvider{}, release: release}
 }
 
 // boundCalls caps every SDK operation (all its retries included) at d. The
@@ -89,6 +127,13 @@ func (c *clientCache) get(key string, build func() any) any {
 		delete(c.items, old.Value.(*cacheEntry).key)
 	}
 	return cl
+}
+
+// close releases the shared HTTP client; Cleanup calls it.
+func (c *clientCache) close() {
+	if c.release != nil {
+		c.release()
+	}
 }
 
 // len reports how many clients are cached.

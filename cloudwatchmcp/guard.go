@@ -95,11 +95,11 @@ func (g *rebindingGuard) check(r *http.Request) error {
 			port = requestDefaultPort(r)
 		}
 		if !g.hostAllowed(name, port) {
-			return caddyhttp.Error(http.StatusForbidden, fmt.Errorf("host %q is not in allowed_hosts", r.Host))
+			return caddyhttp.Error(http.StatusForbidden, fmt.Errorf("host %.256q is not in allowed_hosts", r.Host))
 		}
 	} else if loopbackConnection(r) && !isLoopbackHost(r.Host) {
 		return caddyhttp.Error(http.StatusForbidden,
-			fmt.Errorf("host %q arrived on a loopback connection; list public names in allowed_hosts", r.Host))
+			fmt.Errorf("host %.256q arrived on a loopback connection; list public names in allowed_hosts", r.Host))
 	}
 
 	origin := r.Header.Get("Origin")
@@ -109,7 +109,7 @@ func (g *rebindingGuard) check(r *http.Request) error {
 	if g.originAllowed(r, origin) {
 		return nil
 	}
-	return caddyhttp.Error(http.StatusForbidden, fmt.Errorf("origin %q is not allowed", origin))
+	return caddyhttp.Error(http.StatusForbidden, fmt.Errorf("origin %.256q is not allowed", origin))
 }
 
 func (g *rebindingGuard) hostAllowed(name, port string) bool {

@@ -302,6 +302,7 @@ func (h *Handler) Cleanup() error {
 	if h.sessions != nil {
 		h.sessions.clear()
 	}
+	h.env.clients.close()
 	return err
 }
 

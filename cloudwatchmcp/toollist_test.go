@@ -30,6 +30,8 @@ func TestToolListIsAwslabsParity(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
+	// list_accounts is a documented extra outside every group: served only
+	// when `account` is configured (see TestListAccountsAndSchemas).
 	if !slices.Equal(names, awslabsTools) {
 		t.Fatalf("tool list differs from awslabs 0.1.8:\n got  %v\n want %v", names, awslabsTools)
 	}

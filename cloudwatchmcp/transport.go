@@ -56,7 +56,7 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	version := r.Header.Get(mcp.HeaderProtocolVersion)
 	if version != "" && !mcp.IsValidProtocolVersion(version) {
 		return caddyhttp.Error(http.StatusBadRequest,
-			fmt.Errorf("unsupported MCP-Protocol-Version %q (supported: %s)", version, strings.Join(mcp.ValidProtocolVersions, ", ")))
+			fmt.Errorf("unsupported MCP-Protocol-Version %.64q (supported: %s)", version, strings.Join(mcp.ValidProtocolVersions, ", ")))
 	}
 
 	var msg peekedMessage

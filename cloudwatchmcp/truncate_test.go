@@ -383,3 +383,40 @@ func TestParseByteSize(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncateBatch(t *testing.T) {
+	be := newBatchEnv(t)
+	names := seedGroups(be.fake, "us-east-1", 10)
+	var rows [][]fakeaws.ResultField
+	for i := range 100 {
+		rows = append(rows, fakeaws.Row("@timestamp", "2026-01-01 01:00:00.000", "@message", fmt.Sprintf("request %d: upstream returned 503 after retries", i)))
+	}
+	fakeaws.LogsOf(be.fake).SetQueryResults("", fakeaws.QueryResult{Rows: rows})
+	v := runCapCase(t, be.testEnv, 8192, capCase{tool: "execute_cwl_insights_batch", args: map[string]any{
+		"log_group_names": names, "regions": []string{"us-east-1"}, "query_string": "fields @timestamp, @message",
+		"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T08:00:00Z",
+	}})
+	if v["summary"] == nil {
+		t.Fatal("the summary must survive")
+	}
+}
+
+func TestTruncateIndexRecommendations(t *testing.T) {
+	te, now := indexEnv(t)
+	const group = "/ecs/orders"
+	fakeaws.LogsOf(te.fake).AddLogGroup(fakeaws.LogGroup{Name: group, StoredBytes: 7_000_000})
+	hist := fakeaws.LogsIndexOf(te.fake)
+	for i := range 80 {
+		hist.AddQueryHistory(fakeaws.HistoricQuery{LogGroupName: group, Language: "CWLI", CreateTime: now.Add(-time.Duration(i%6+1) * day),
+			QueryString: fmt.Sprintf(`filter customerAttribute%02d = "c%d"`, i, i)})
+	}
+	for _, tool := range []string{"recommend_indexes_loggroup", "recommend_indexes_account"} {
+		t.Run(tool, func(t *testing.T) {
+			args := map[string]any{}
+			if tool == "recommend_indexes_loggroup" {
+				args["log_group_identifier"] = group
+			}
+			runCapCase(t, te, 2048, capCase{tool: tool, args: args})
+		})
+	}
+}

@@ -67,11 +67,14 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
-		if _, err := caddyfile.Tokenize([]byte(input), "Testfile"); err != nil {
-			return // NewTestDispenser would log.Fatal on a lexer error
+		// Caddy calls UnmarshalCaddyfile only with the directive's tokens,
+		// its name first; NewTestDispenser would log.Fatal on a lexer error.
+		tokens, err := caddyfile.Tokenize([]byte(input), "Testfile")
+		if err != nil || len(tokens) == 0 || tokens[0].Text != "cognito_auth" {
+			return
 		}
 		var m CognitoAuth
-		err := m.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
+		err = m.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
 		if err != nil {
 			if !caddyfileErrAt.MatchString(err.Error()) {
 				t.Fatalf("error without file:line: %v", err)

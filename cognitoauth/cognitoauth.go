@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -120,6 +121,10 @@ type CognitoAuth struct {
 	keysKey      string
 	cache        *tokenCache
 
+	// lastPRM memoises metadataURL for the last request origin and path,
+	// so requests without a configured resource do not allocate it.
+	lastPRM *atomic.Pointer[derivedPRM]
+
 	logger *zap.Logger
 	now    func() time.Time
 }
@@ -180,6 +185,7 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 	if len(m.authServers) == 0 {
 		m.authServers = []string{m.issuer}
 	}
+	m.lastPRM = new(atomic.Pointer[derivedPRM])
 	if m.Resource != "" {
 		var err error
 		if m.prmURL, m.resourcePath, err = resourceMetadataURL(m.Resource); err != nil {

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -29,15 +30,22 @@ func (k credKey) String() string {
 }
 
 // credCache holds vended credentials per credKey. It is an LRU bounded by
-// max, and it lets at most one exchange per key run at a time: concurrent
-// first requests of one user all wait for the same exchange.
+// max, split into shards by subject (see shardSizes), and it lets at most
+// one exchange per key run at a time: concurrent first requests of one
+// user all wait for the same exchange.
 type credCache struct {
+	shards []credShard
+	seed   maphash.Seed
+
+	flights singleflight.Group
+}
+
+type credShard struct {
 	mu    sync.Mutex
 	max   int
 	ll    *list.List // front = most recently used
 	items map[credKey]*list.Element
-
-	flights singleflight.Group
+	_     [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
 type credEntry struct {
@@ -46,7 +54,19 @@ type credEntry struct {
 }
 
 func newCredCache(max int) *credCache {
-	return &credCache{max: max, ll: list.New(), items: make(map[credKey]*list.Element)}
+	sizes := shardSizes(max)
+	c := &credCache{shards: make([]credShard, len(sizes)), seed: maphash.MakeSeed()}
+	for i, n := range sizes {
+		c.shards[i] = credShard{max: n, ll: list.New(), items: make(map[credKey]*list.Element)}
+	}
+	return c
+}
+
+func (c *credCache) shard(key credKey) *credShard {
+	if len(c.shards) == 1 {
+		return &c.shards[0]
+	}
+	return &c.shards[maphash.String(c.seed, key.subject)%uint64(len(c.shards))]
 }
 
 // get returns the cached credentials of key. fresh is false when they are
@@ -54,51 +74,59 @@ func newCredCache(max int) *credCache {
 // refreshBefore of expiry (then they are returned, still usable, so a
 // failed renewal can fall back on them).
 func (c *credCache) get(key credKey, now time.Time, refreshBefore time.Duration) (creds *Credentials, fresh bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.items[key]
 	if !ok {
 		return nil, false
 	}
 	e := el.Value.(*credEntry)
 	if !now.Before(e.creds.expires) {
-		c.ll.Remove(el)
-		delete(c.items, key)
+		s.ll.Remove(el)
+		delete(s.items, key)
 		return nil, false
 	}
-	c.ll.MoveToFront(el)
+	s.ll.MoveToFront(el)
 	return e.creds, now.Before(e.creds.expires.Add(-refreshBefore))
 }
 
 func (c *credCache) put(key credKey, creds *Credentials) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.items[key]; ok {
 		el.Value.(*credEntry).creds = creds
-		c.ll.MoveToFront(el)
+		s.ll.MoveToFront(el)
 		return
 	}
-	c.items[key] = c.ll.PushFront(&credEntry{key: key, creds: creds})
-	for c.ll.Len() > c.max {
-		last := c.ll.Back()
-		c.ll.Remove(last)
-		delete(c.items, last.Value.(*credEntry).key)
+	s.items[key] = s.ll.PushFront(&credEntry{key: key, creds: creds})
+	for s.ll.Len() > s.max {
+		last := s.ll.Back()
+		s.ll.Remove(last)
+		delete(s.items, last.Value.(*credEntry).key)
 	}
 }
 
 func (c *credCache) remove(key credKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		c.ll.Remove(el)
-		delete(c.items, key)
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.items[key]; ok {
+		s.ll.Remove(el)
+		delete(s.items, key)
 	}
 }
 
 func (c *credCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.ll.Len()
+		s.mu.Unlock()
+	}
+	return n
 }
 
 // exchangeFunc performs one upstream exchange; prev holds the credentials

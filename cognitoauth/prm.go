@@ -68,7 +68,22 @@ func (m *CognitoAuth) metadataURL(r *http.Request) string {
 		return m.prmURL
 	}
 	p := strings.TrimRight(r.URL.EscapedPath(), "/")
-	return requestOrigin(r) + prmPrefix + p
+	tls := r.TLS != nil
+	if m.lastPRM == nil { // not provisioned
+		return requestOrigin(r) + prmPrefix + p
+	}
+	if d := m.lastPRM.Load(); d != nil && d.tls == tls && d.host == r.Host && d.path == p {
+		return d.url
+	}
+	u := requestOrigin(r) + prmPrefix + p
+	m.lastPRM.Store(&derivedPRM{tls: tls, host: r.Host, path: p, url: u})
+	return u
+}
+
+// derivedPRM is a metadata URL derived from a request's origin and path.
+type derivedPRM struct {
+	tls             bool
+	host, path, url string
 }
 
 // resourceMetadataURL inserts the well-known segment between the host and

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -302,4 +303,45 @@ func BenchmarkRateLimitTake(b *testing.B) {
 			i++
 		}
 	})
+}
+
+func TestRateLimitCaddyfile(t *testing.T) {
+	parse := func(line string) (*CognitoAuth, error) {
+		d := caddyfile.NewTestDispenser("cognito_auth {\n\tissuer https://id.example.com\n\t" + line + "\n\taudiences https://mcp.example.com\n}")
+		var m CognitoAuth
+		return &m, m.UnmarshalCaddyfile(d)
+	}
+	for line, want := range map[string]RateLimit{
+		"rate_limit 600 1m":          {Requests: 600, Window: caddy.Duration(time.Minute)},
+		"rate_limit 600 1m burst 50": {Requests: 600, Window: caddy.Duration(time.Minute), Burst: 50},
+		"rate_limit 1 24h":           {Requests: 1, Window: caddy.Duration(24 * time.Hour)},
+	} {
+		m, err := parse(line)
+		if err != nil || m.RateLimit == nil || *m.RateLimit != want || len(m.Audiences) != 1 {
+			t.Errorf("%s: %+v %v", line, m.RateLimit, err)
+		}
+	}
+	for line, msg := range map[string]string{
+		"rate_limit":                       "wrong argument count",
+		"rate_limit 600":                   "wrong argument count",
+		"rate_limit 600 1m burst":          "wrong argument count",
+		"rate_limit 600 1m 50":             "wrong argument count",
+		"rate_limit 600 1m bursts 50":      `unexpected "bursts"`,
+		"rate_limit 0 1m":                  "requests must be a positive integer",
+		"rate_limit many 1m":               "requests must be a positive integer",
+		"rate_limit 600 soon":              `invalid window "soon"`,
+		"rate_limit 600 500ms":             "window must be between 1s and 24h",
+		"rate_limit 600 1m burst 0":        "burst must be a positive integer",
+		"rate_limit 600 1m burst -5":       "burst must be a positive integer",
+		"rate_limit 600 1m {\n burst 5\n}": "rate_limit takes no block",
+	} {
+		_, err := parse(line)
+		at := "Testfile:3"
+		if strings.Contains(line, "{") {
+			at = "Testfile:4" // the first token inside the block
+		}
+		if err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), at) {
+			t.Errorf("%q: error %v, want %q at %s", line, err, msg, at)
+		}
+	}
 }

@@ -11,6 +11,31 @@ import (
 // defaultCacheSize bounds the verified-token cache when cache_size is unset.
 const defaultCacheSize = 10000
 
+// Caches with at least shardMinSize entries are split into cacheShards
+// independent shards, so requests of different users do not queue on one
+// lock (internal/bench P7); smaller ones keep a single shard and exact
+// eviction order.
+const (
+	cacheShards  = 16
+	shardMinSize = 1024
+)
+
+// shardSizes splits a bound over the shards; their sum is max.
+func shardSizes(max int) []int {
+	n := 1
+	if max >= shardMinSize {
+		n = cacheShards
+	}
+	sizes := make([]int, n)
+	for i := range sizes {
+		sizes[i] = max / n
+		if i < max%n {
+			sizes[i]++
+		}
+	}
+	return sizes
+}
+
 // tokenKey is the SHA-256 of a token: the cache never holds tokens, so a
 // heap dump of it cannot be replayed.
 type tokenKey [sha256.Size]byte
@@ -27,33 +52,50 @@ type cacheEntry struct {
 	exp time.Time
 }
 
-// tokenCache is a small LRU of verified identities. An entry is never
-// served at or after its token's exp, whatever the leeway.
+// tokenCache is a small LRU of verified identities, split into shards
+// (see shardSizes), each an LRU of its own. An entry is never served at or
+// after its token's exp, whatever the leeway.
 type tokenCache struct {
+	shards []tokenShard
+}
+
+type tokenShard struct {
 	mu    sync.Mutex
 	max   int
 	ll    *list.List // front = most recently used
 	items map[tokenKey]*list.Element
+	_     [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
 func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, ll: list.New(), items: make(map[tokenKey]*list.Element)}
+	sizes := shardSizes(max)
+	c := &tokenCache{shards: make([]tokenShard, len(sizes))}
+	for i, n := range sizes {
+		c.shards[i] = tokenShard{max: n, ll: list.New(), items: make(map[tokenKey]*list.Element)}
+	}
+	return c
+}
+
+// shard picks by the key's first byte: keys are SHA-256, so uniform.
+func (c *tokenCache) shard(k tokenKey) *tokenShard {
+	return &c.shards[int(k[0])%len(c.shards)]
 }
 
 func (c *tokenCache) get(k tokenKey, now time.Time) *Identity {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[k]
+	s := c.shard(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.items[k]
 	if !ok {
 		return nil
 	}
 	e := el.Value.(*cacheEntry)
 	if !now.Before(e.exp) {
-		c.ll.Remove(el)
-		delete(c.items, k)
+		s.ll.Remove(el)
+		delete(s.items, k)
 		return nil
 	}
-	c.ll.MoveToFront(el)
+	s.ll.MoveToFront(el)
 	return e.id
 }
 
@@ -61,23 +103,29 @@ func (c *tokenCache) put(k tokenKey, id *Identity, now time.Time) {
 	if !now.Before(id.ExpiresAt) {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[k]; ok {
+	s := c.shard(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.items[k]; ok {
 		el.Value = &cacheEntry{key: k, id: id, exp: id.ExpiresAt}
-		c.ll.MoveToFront(el)
+		s.ll.MoveToFront(el)
 		return
 	}
-	c.items[k] = c.ll.PushFront(&cacheEntry{key: k, id: id, exp: id.ExpiresAt})
-	for c.ll.Len() > c.max {
-		last := c.ll.Back()
-		c.ll.Remove(last)
-		delete(c.items, last.Value.(*cacheEntry).key)
+	s.items[k] = s.ll.PushFront(&cacheEntry{key: k, id: id, exp: id.ExpiresAt})
+	for s.ll.Len() > s.max {
+		last := s.ll.Back()
+		s.ll.Remove(last)
+		delete(s.items, last.Value.(*cacheEntry).key)
 	}
 }
 
 func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.ll.Len()
+		s.mu.Unlock()
+	}
+	return n
 }

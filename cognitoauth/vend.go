@@ -98,6 +98,8 @@ type Vending struct {
 	auth          *CognitoAuth
 	mode          exchanger
 	credCache     *credCache
+	credCacheKey  string // in credCaches, shared across reloads
+	releaseHTTP   func() // drops the shared HTTP client
 	ctx           context.Context
 	cancel        context.CancelFunc
 	refreshBefore time.Duration
@@ -200,6 +202,7 @@ func (v *Vending) provisionVending(ctx caddy.Context, m *CognitoAuth) error {
 	if cfg.Region == "" {
 		return errors.New("credential vending: no AWS region: set aws_region (or AWS_REGION)")
 	}
+	cfg.HTTPClient = v.shareHTTPClient(cfg.HTTPClient)
 
 	switch {
 	case v.IdentityPool != nil:
@@ -233,7 +236,9 @@ func (v *Vending) provisionVending(ctx caddy.Context, m *CognitoAuth) error {
 	if size == 0 {
 		size = defaultCredentialsCacheSize
 	}
-	v.credCache = newCredCache(size)
+	if err := v.shareCredCache(cfg, size); err != nil {
+		return err
+	}
 	v.ctx, v.cancel = context.WithCancel(ctx)
 	m.logger.Debug("AWS credential vending enabled", zap.String("mode", v.mode.name()), zap.String("aws_region", cfg.Region))
 	return nil
@@ -354,6 +359,7 @@ func (v *Vending) cleanupVending() error {
 	if v.cancel != nil {
 		v.cancel()
 	}
+	v.releaseShared()
 	return nil
 }
 

@@ -97,6 +97,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (servers and load generator) to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the run to this file")
 	flag.StringVar(&cfg.childProf, "childprof", "", "P6: write heap profiles of the child Caddy (loaded, after the TTL) into this directory")
+	mutexprofile := flag.String("mutexprofile", "", "write a mutex contention profile of the run to this file")
 	serve := flag.String("serve", "", "internal: serve this Caddyfile in this process (child mode for P6 and P8)")
 	flag.Parse()
 	if *serve != "" {
@@ -123,6 +124,9 @@ func main() {
 	}
 	if *memprofile != "" {
 		runtime.MemProfileRate = 64 << 10
+	}
+	if *mutexprofile != "" {
+		runtime.SetMutexProfileFraction(5)
 	}
 
 	start := time.Now()
@@ -152,6 +156,12 @@ func main() {
 	if *memprofile != "" {
 		if f, err := os.Create(*memprofile); err == nil {
 			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	if *mutexprofile != "" {
+		if f, err := os.Create(*mutexprofile); err == nil {
+			_ = pprof.Lookup("mutex").WriteTo(f, 0)
 			f.Close()
 		}
 	}
