@@ -483,3 +483,9 @@ func (h *Handler) auditOptions() []server.ServerOption {
 	}
 	return opts
 }
+
+// Interface guards
+var (
+	_ zapcore.ObjectMarshaler = (*argSummary)(nil)
+	_ aws.HTTPClient          = requestIDRecordingClient{}
+)

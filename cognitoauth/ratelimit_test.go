@@ -121,7 +121,7 @@ func TestRateLimitBurst(t *testing.T) {
 
 // Unauthenticated requests never reach the limiter, so they cannot create
 // limiters either.
-func TestRateLimitOrderAndErrorRoutes(t *testing.T) {
+func TestRateLimitIgnoresUnauthenticated(t *testing.T) {
 	is := newCognitoIssuer(t)
 	clock := newFakeClock()
 	m := cognitoModule(t, is, limited(clock, 1, time.Hour, 0))

@@ -234,4 +234,3 @@ http://127.0.0.1:%d {
 		f.afterRaw/mib, f.afterFree/mib, float64(g2.heapInuse)/mib, g2.goroutines)
 	return f, nil
 }
-

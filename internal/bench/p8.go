@@ -112,8 +112,8 @@ http://127.0.0.1:%d {
 	if len(failures) > 0 {
 		errs.note += ". First failures: " + strings.Join(failures[:min(3, len(failures))], "; ")
 	}
-	ratio.note = fmt.Sprintf("%d connections. The servers, the proxy and the load generator all share the machine's %s, "+
-		"so a second instance adds no CPU here: this row shows the cost of spreading load, not a scale-out gain, which needs a second machine",
+	ratio.note = fmt.Sprintf("%d connections. Both instances, the proxy and the load generator share the machine's %s, "+
+		"so this ratio is not a scale-out figure (that needs instances on separate machines); the row is informational, P8a is the goal",
 		cfg.p8Conc, cpuWord())
 	return []*result{errs, ratio}, nil
 }

@@ -36,8 +36,17 @@ const hostileCaddyfile = `
 	skip_install_trust
 	persist_config off
 	storage file_system {$E2E_STORAGE}
+	debug
+	log {
+		output file {$E2E_LOGS}/caddy.log
+		format json
+	}
 }
 http://localhost:9103 {
+	log {
+		output file {$E2E_LOGS}/access.log
+		format json
+	}
 	%s
 	cognito_auth {
 		issuer {$E2E_ISSUER}
@@ -71,6 +80,9 @@ func startHostile(t *testing.T, siteExtra, mcpOptions string) *caddytest.Tester 
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
 		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
 	})
+	// Debug logs, access logs and every response read through
+	// hostileClient must be free of issued secrets and JWTs (secretscan).
+	scan.Begin(t)
 	tester.InitServer(fmt.Sprintf(hostileCaddyfile, siteExtra, mcpOptions), "caddyfile")
 	return tester
 }
@@ -101,9 +113,11 @@ func (r mcpReply) text() string {
 	return r.msg.Result.Content[0].Text
 }
 
+// hostileClient's responses (status, headers, bodies) are captured for the
+// secret scan.
 var hostileClient = &http.Client{
 	Timeout:   30 * time.Second,
-	Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64},
+	Transport: scan.Transport(&http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}),
 }
 
 // mcpDo sends one raw MCP request. session "" sends none; method is the
@@ -452,13 +466,13 @@ func TestReloadsUnderLoad(t *testing.T) {
 	load := func(gen int) string {
 		return fmt.Sprintf(hostileCaddyfile, fmt.Sprintf("header X-Config-Generation %d", gen), "stateless")
 	}
-	tester := startHostile(t, "header X-Config-Generation 0", "stateless")
-	_ = tester
+	startHostile(t, "header X-Config-Generation 0", "stateless")
+	adminClient := &http.Client{Timeout: 30 * time.Second}
 	reload := func(gen int) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", adminPort), strings.NewReader(load(gen)))
 		req.Header.Set("Content-Type", "text/caddyfile")
-		resp, err := hostileClient.Do(req)
+		resp, err := adminClient.Do(req)
 		if err != nil {
 			t.Fatalf("reload %d: %v", gen, err)
 		}
@@ -469,6 +483,8 @@ func TestReloadsUnderLoad(t *testing.T) {
 		}
 	}
 
+	// Responses of the load are not kept for the secret scan (that would
+	// grow the heap being measured); the debug and access logs are scanned.
 	users := []string{fmt.Sprintf("reload-a-%d", time.Now().UnixNano()), fmt.Sprintf("reload-b-%d", time.Now().UnixNano())}
 	toks := []string{token(users[0]), token(users[1])}
 	// Keep-alive connections to a retiring server can be closed under a
@@ -519,15 +535,21 @@ func TestReloadsUnderLoad(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	// measure settles first: connections of the retired servers and
+	// clients wind down asynchronously, so it takes the lowest goroutine
+	// count over two seconds (a leak stays; stragglers go).
 	measure := func() (int, uint64) {
-		hostileClient.CloseIdleConnections()
-		for range 3 {
-			runtime.GC()
+		adminClient.CloseIdleConnections()
+		g := runtime.NumGoroutine()
+		for range 20 {
 			time.Sleep(100 * time.Millisecond)
+			g = min(g, runtime.NumGoroutine())
 		}
+		runtime.GC()
+		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		return runtime.NumGoroutine(), ms.HeapAlloc
+		return g, ms.HeapAlloc
 	}
 
 	// Warm-up: first use of every path, then a few reloads, so one-time
@@ -550,22 +572,34 @@ func TestReloadsUnderLoad(t *testing.T) {
 	if failed.Load() != 0 {
 		t.Fatalf("warm-up: %d of %d requests failed, first: %v", failed.Load(), sent.Load(), firstErr.Load())
 	}
+	// The fake AWS keeps a log of every call (and the strings in it keep
+	// each request's header block alive); empty the test's own records so
+	// the heap figure is the edge's.
+	forget := func() {
+		f.ResetCalls()
+		tagged.mu.Lock()
+		tagged.calls = nil
+		tagged.mu.Unlock()
+	}
+	forget()
 	g0, h0 := measure()
-	jwks0, exch0 := issuer.JWKSFetches(), f.CallCount("AssumeRoleWithWebIdentity")
+	jwks0 := issuer.JWKSFetches()
 	sent0 := sent.Load()
 
 	phase(11, 11+reloads)
+	exch := f.CallCount("AssumeRoleWithWebIdentity")
+	forget()
 	g1, h1 := measure()
-	jwks1, exch1 := issuer.JWKSFetches(), f.CallCount("AssumeRoleWithWebIdentity")
+	jwks1 := issuer.JWKSFetches()
 	t.Logf("%d reloads under load: %d requests, %d failed; retried: %d resets on connect, %d connections closed before routing; goroutines %d -> %d; heap %d KiB -> %d KiB; JWKS fetches +%d; credential exchanges +%d",
-		reloads, sent.Load()-sent0, failed.Load(), redials.Load(), dropped.Load(), g0, g1, h0>>10, h1>>10, jwks1-jwks0, exch1-exch0)
+		reloads, sent.Load()-sent0, failed.Load(), redials.Load(), dropped.Load(), g0, g1, h0>>10, h1>>10, jwks1-jwks0, exch)
 	if failed.Load() != 0 {
 		t.Errorf("%d requests failed during reloads, first: %v", failed.Load(), firstErr.Load())
 	}
 	if sent.Load()-sent0 < reloads {
 		t.Errorf("only %d requests were sent during %d reloads", sent.Load()-sent0, reloads)
 	}
-	if d := g1 - g0; d*20 > g0 && d > 2 {
+	if d := g1 - g0; d*20 > g0 {
 		t.Errorf("goroutines grew from %d to %d over %d reloads", g0, g1, reloads)
 		var buf bytes.Buffer
 		_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
@@ -577,7 +611,7 @@ func TestReloadsUnderLoad(t *testing.T) {
 	if jwks1 != jwks0 {
 		t.Errorf("reloads caused %d JWKS fetches", jwks1-jwks0)
 	}
-	if exch1 != exch0 {
-		t.Errorf("reloads caused %d credential exchanges (the credential cache did not survive)", exch1-exch0)
+	if exch != 0 {
+		t.Errorf("reloads caused %d credential exchanges (the credential cache did not survive)", exch)
 	}
 }
