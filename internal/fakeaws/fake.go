@@ -101,7 +101,8 @@ type Fake struct {
 	handlers map[string]OpHandler // service + "." + op
 	faults   map[string]*Fault    // op (or service.op)
 	calls    []Call
-	state    map[string]any // per-service state, see State
+	state    map[string]any  // per-service state, see State
+	answered map[string]bool // SDK invocation IDs answered successfully
 	observe  []func(*http.Request, []byte)
 }
 
@@ -122,6 +123,7 @@ func New() *Fake {
 		handlers: map[string]OpHandler{},
 		faults:   map[string]*Fault{},
 		state:    map[string]any{},
+		answered: map[string]bool{},
 	}
 	for _, reg := range registry {
 		reg(f)

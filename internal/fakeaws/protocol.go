@@ -131,9 +131,16 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The SDK keeps amz-sdk-invocation-id across the attempts of one call.
+	// An attempt after one this fake already answered successfully can only
+	// be the SDK retrying its own transport hiccup (aws-sdk-go-v2#2737), so
+	// it is not counted as another call: call counts stay exact.
+	inv := r.Header.Get("Amz-Sdk-Invocation-Id")
 	f.mu.Lock()
 	h := f.handlers[service+"."+op]
-	f.calls = append(f.calls, Call{Service: service, Op: op, Region: req.Region, AccessKeyID: req.AccessKeyID, Owner: req.Owner, Signed: req.AccessKeyID != "", Time: f.clock()})
+	if inv == "" || !f.answered[inv] {
+		f.calls = append(f.calls, Call{Service: service, Op: op, Region: req.Region, AccessKeyID: req.AccessKeyID, Owner: req.Owner, Signed: req.AccessKeyID != "", Time: f.clock()})
+	}
 	f.mu.Unlock()
 
 	if fl := f.takeFault(service, op); fl != nil {
@@ -165,6 +172,14 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, proto, e)
 		return
+	}
+	if inv != "" {
+		f.mu.Lock()
+		if len(f.answered) >= 100_000 {
+			clear(f.answered)
+		}
+		f.answered[inv] = true
+		f.mu.Unlock()
 	}
 	writeResult(w, proto, op, out)
 }
