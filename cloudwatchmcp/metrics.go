@@ -2,13 +2,14 @@ package cloudwatchmcp
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/promreg"
 )
 
 // The collectors are package-level, like Caddy's own admin and config
@@ -65,19 +66,7 @@ var collectors = []prometheus.Collector{toolCallsTotal, toolDuration, sessionsAc
 // cloudwatch_mcp handlers provision against the same registry, so finding
 // our own collectors already there is fine; anything else is a clash.
 func registerMetrics(reg *prometheus.Registry) error {
-	if reg == nil {
-		return nil
-	}
-	for _, c := range collectors {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) && are.ExistingCollector == c {
-				continue
-			}
-			return err
-		}
-	}
-	return nil
+	return promreg.Register(reg, collectors...)
 }
 
 // toolObservers are one tool's series, resolved once per provision.

@@ -1,11 +1,12 @@
 package cognitoauth
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/promreg"
 )
 
 // The collectors are package-level, like Caddy's own admin and config
@@ -105,19 +106,7 @@ var collectors = []prometheus.Collector{
 // cognito_auth handlers provision against the same registry, so finding
 // our own collectors already there is fine; anything else is a clash.
 func registerMetrics(reg *prometheus.Registry) error {
-	if reg == nil {
-		return nil
-	}
-	for _, c := range collectors {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) && are.ExistingCollector == c {
-				continue
-			}
-			return err
-		}
-	}
-	return nil
+	return promreg.Register(reg, collectors...)
 }
 
 // countRejection records the verdict of a rejected request.
