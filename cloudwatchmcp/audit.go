@@ -143,7 +143,7 @@ func (au *auditor) denied(r *http.Request, msg peekedMessage, d decision) {
 	}
 	now := au.now()
 	au.write(r.Context(), auditEntry{
-		tool: msg.toolName, session: r.Header.Get(server.HeaderKeySessionID), args: args,
+		tool: clip(msg.toolName, 128), session: clip(r.Header.Get(server.HeaderKeySessionID), 128), args: args,
 		start: now, outcome: auditDenied, denied: &d,
 	})
 }
