@@ -7,7 +7,6 @@ package fakeaws
 // actions write Action items, and creation writes a ConfigurationUpdate.
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -883,24 +882,19 @@ func alarmTypesFilter(r *Request) (map[string]bool, error) {
 	return types, nil
 }
 
-// Page tokens are opaque to clients; inside they carry the list offset.
-func alarmPageToken(kind string, offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("fakeaws/%s/%d", kind, offset)))
-}
+func alarmPageToken(kind string, offset int) string { return encodePageToken("alarms/"+kind, offset) }
 
 func alarmPageOffset(r *Request) (int, error) {
 	tok := r.String("NextToken")
 	if tok == "" {
 		return 0, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
 	kind := "alarms"
 	if r.Op == "DescribeAlarmHistory" {
 		kind = "history"
 	}
-	rest, ok := strings.CutPrefix(string(b), "fakeaws/"+kind+"/")
-	n, aerr := strconv.Atoi(rest)
-	if err != nil || !ok || aerr != nil || n < 0 {
+	n, ok := decodePageToken(tok, "alarms/"+kind)
+	if !ok {
 		return 0, Errorf("InvalidNextToken", "The service returned an invalid NextToken.")
 	}
 	return n, nil

@@ -1,7 +1,6 @@
 package fakeaws
 
 import (
-	"encoding/base64"
 	"fmt"
 	"math"
 	"regexp"
@@ -451,9 +450,8 @@ func (m *Metrics) page(r *Request, all []resultSeries) (any, error) {
 	}
 	offset := 0
 	if tok := r.String("NextToken"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		off, perr := strconv.Atoi(strings.TrimPrefix(string(b), "gmd:"))
-		if err != nil || perr != nil || !strings.HasPrefix(string(b), "gmd:") || off < 0 || off > total {
+		off, ok := decodePageToken(tok, "GetMetricData")
+		if !ok || off > total {
 			return nil, Errorf("InvalidNextToken", "The service found that the NextToken is invalid.")
 		}
 		offset = off
@@ -496,7 +494,7 @@ func (m *Metrics) page(r *Request, all []resultSeries) (any, error) {
 		outp["Messages"] = msgs
 	}
 	if endOff < total {
-		outp["NextToken"] = base64.RawURLEncoding.EncodeToString([]byte("gmd:" + strconv.Itoa(endOff)))
+		outp["NextToken"] = encodePageToken("GetMetricData", endOff)
 	}
 	return outp, nil
 }

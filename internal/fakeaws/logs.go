@@ -1,7 +1,6 @@
 package fakeaws
 
 import (
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"slices"
@@ -409,24 +408,15 @@ func (l *Logs) pageLimit(r *Request, member string, def, max int64) (int, error)
 	return int(n), nil
 }
 
-// Tokens are opaque to clients; inside they name the operation and offset so
-// a token from one listing is refused by another.
-func pageToken(op string, offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(op + ":" + strconv.Itoa(offset)))
-}
+func pageToken(op string, offset int) string { return encodePageToken(op, offset) }
 
 func pageOffset(r *Request, op string) (int, error) {
 	tok := r.String("nextToken")
 	if tok == "" {
 		return 0, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil {
-		if rest, ok := strings.CutPrefix(string(b), op+":"); ok {
-			if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
-				return n, nil
-			}
-		}
+	if n, ok := decodePageToken(tok, op); ok {
+		return n, nil
 	}
 	return 0, invalidParam("The specified nextToken is invalid.")
 }
