@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,40 +13,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/promreg"
 )
 
 // scrape gathers reg the way the metrics endpoint does and flattens our
 // series to `name{label="value",...}` -> value (histograms as _count).
 func scrape(t testing.TB, reg prometheus.Gatherer) map[string]float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	out, err := promreg.Flatten(reg, "caddy_cloudwatch_mcp_")
 	if err != nil {
 		t.Fatalf("gather: %v", err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		if !strings.HasPrefix(mf.GetName(), "caddy_cloudwatch_mcp_") {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
-			}
-			sort.Strings(labels)
-			name := mf.GetName()
-			var v float64
-			switch {
-			case m.GetHistogram() != nil:
-				name += "_count"
-				v = float64(m.GetHistogram().GetSampleCount())
-			case m.GetGauge() != nil:
-				v = m.GetGauge().GetValue()
-			default:
-				v = m.GetCounter().GetValue()
-			}
-			out[name+"{"+strings.Join(labels, ",")+"}"] = v
-		}
 	}
 	return out
 }

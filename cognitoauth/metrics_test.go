@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/promreg"
 	ti "github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
 
@@ -21,29 +22,9 @@ import (
 // series to `name{label="value",...}` -> value (histograms as _count).
 func scrape(t testing.TB, reg prometheus.Gatherer) map[string]float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	out, err := promreg.Flatten(reg, "caddy_cognito_auth_")
 	if err != nil {
 		t.Fatalf("gather: %v", err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		if !strings.HasPrefix(mf.GetName(), "caddy_cognito_auth_") {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
-			}
-			sort.Strings(labels)
-			name := mf.GetName()
-			v := m.GetCounter().GetValue()
-			if h := m.GetHistogram(); h != nil {
-				name += "_count"
-				v = float64(h.GetSampleCount())
-			}
-			out[name+"{"+strings.Join(labels, ",")+"}"] = v
-		}
 	}
 	return out
 }

@@ -5,6 +5,8 @@ package promreg
 
 import (
 	"errors"
+	"sort"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -27,4 +29,40 @@ func Register(reg *prometheus.Registry, collectors ...prometheus.Collector) erro
 		}
 	}
 	return nil
+}
+
+// Flatten gathers g the way a metrics endpoint does and returns the series
+// whose names start with prefix as `name{label="value",...}` -> value, with
+// histograms as `name_count`. Tests use it to assert exact deltas.
+func Flatten(g prometheus.Gatherer, prefix string) (map[string]float64, error) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), prefix) {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+			}
+			sort.Strings(labels)
+			name := mf.GetName()
+			var v float64
+			switch {
+			case m.GetHistogram() != nil:
+				name += "_count"
+				v = float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				v = m.GetGauge().GetValue()
+			default:
+				v = m.GetCounter().GetValue()
+			}
+			out[name+"{"+strings.Join(labels, ",")+"}"] = v
+		}
+	}
+	return out, nil
 }
