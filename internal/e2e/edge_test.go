@@ -19,20 +19,7 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
 
-const edgeCaddyfile = `
-{
-	admin localhost:2103
-	http_port 9103
-	https_port 9443
-	skip_install_trust
-	persist_config off
-	storage file_system {$E2E_STORAGE}
-	debug
-	log {
-		output file {$E2E_LOGS}/caddy.log
-		format json
-	}
-}
+const edgeCaddyfile = globalOptions + `
 http://localhost:9103 {
 	log {
 		output file {$E2E_LOGS}/access.log

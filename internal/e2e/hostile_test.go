@@ -28,20 +28,7 @@ import (
 
 // hostileCaddyfile is the edge with short, test-sized timeouts. The %s
 // holes take cloudwatch_mcp options and extra site directives.
-const hostileCaddyfile = `
-{
-	admin localhost:2103
-	http_port 9103
-	https_port 9443
-	skip_install_trust
-	persist_config off
-	storage file_system {$E2E_STORAGE}
-	debug
-	log {
-		output file {$E2E_LOGS}/caddy.log
-		format json
-	}
-}
+const hostileCaddyfile = globalOptions + `
 http://localhost:9103 {
 	log {
 		output file {$E2E_LOGS}/access.log

@@ -19,6 +19,25 @@ const (
 	roleARN   = "arn:aws:iam::123456789012:role/cloudwatch-readers"
 )
 
+// globalOptions is the global block every edge config of this package
+// shares: the test binary's own admin and HTTP ports, throwaway storage, and
+// debug logs to a file the secret scan reads.
+const globalOptions = `
+{
+	admin localhost:2103
+	http_port 9103
+	https_port 9443
+	skip_install_trust
+	persist_config off
+	storage file_system {$E2E_STORAGE}
+	debug
+	log {
+		output file {$E2E_LOGS}/caddy.log
+		format json
+	}
+}
+`
+
 var (
 	issuer *testissuer.Issuer
 	fake   *fakeaws.Fake

@@ -29,20 +29,7 @@ import (
 // cognito_auth publishes about the caller. The access log drops
 // access_token query parameters: a client that misplaces its token there
 // is refused, but Caddy would otherwise log the URI with it.
-const securityCaddyfile = `
-{
-	admin localhost:2103
-	http_port 9103
-	https_port 9443
-	skip_install_trust
-	persist_config off
-	storage file_system {$E2E_STORAGE}
-	debug
-	log {
-		output file {$E2E_LOGS}/caddy.log
-		format json
-	}
-}
+const securityCaddyfile = globalOptions + `
 http://localhost:9103 {
 	log {
 		output file {$E2E_LOGS}/access.log

@@ -14,20 +14,7 @@ import (
 // Two independent cloudwatch_mcp instances (separate servers, separate
 // handler state) behind the same identity provider, as two Caddy instances
 // behind a load balancer would be.
-const twoInstances = `
-{
-	admin localhost:2103
-	http_port 9103
-	https_port 9443
-	skip_install_trust
-	persist_config off
-	storage file_system {$E2E_STORAGE}
-	debug
-	log {
-		output file {$E2E_LOGS}/caddy.log
-		format json
-	}
-}
+const twoInstances = globalOptions + `
 http://localhost:9106, http://localhost:9107 {
 	log {
 		output file {$E2E_LOGS}/access.log
