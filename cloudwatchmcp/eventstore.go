@@ -174,6 +174,15 @@ func (s *eventStore) PurgeSession(_ context.Context, sessionID string) error {
 	return nil
 }
 
+// clear forgets every event.
+func (s *eventStore) clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions = map[string]*sessionEvents{}
+	s.order = nil
+	s.totalBytes, s.live = 0, 0
+}
+
 // sessionCount reports how many sessions have events recorded.
 func (s *eventStore) sessionCount() int {
 	s.mu.Lock()

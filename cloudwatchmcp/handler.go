@@ -121,14 +121,16 @@ type Handler struct {
 	env       *toolEnv
 	mcp       *server.MCPServer
 	transport *server.StreamableHTTPServer
-	sessions  *sessionRegistry // nil when stateless
-	events    *eventStore      // nil when stateless
-	toolsList *cachedToolsList
-	authz     *authorizer // nil without authorize rules
-	audit     *auditor
-	guard     *rebindingGuard
-	bodyLimit int64
-	cleaned   bool
+	sessions  *sessionRegistry // nil when stateless; shared across reloads
+	events    *eventStore      // nil when stateless; shared across reloads
+	// sessionKey names this configuration in sessionPools.
+	sessionKey string
+	toolsList  *cachedToolsList
+	authz      *authorizer // nil without authorize rules
+	audit      *auditor
+	guard      *rebindingGuard
+	bodyLimit  int64
+	cleaned    bool
 
 	// auditLogger is http.handlers.cloudwatch_mcp.audit (tests observe it).
 	auditLogger *zap.Logger
@@ -148,6 +150,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision sets up the AWS configuration, the tools and the MCP server.
 func (h *Handler) Provision(ctx caddy.Context) error {
+	// The configuration as given, before defaults, names the session table.
+	key, err := sessionPoolKey(ctx, h)
+	if err != nil {
+		return err
+	}
 	if h.logger == nil {
 		h.logger = ctx.Logger()
 	}
@@ -244,7 +251,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	if !h.Stateless {
-		h.sessions = newSessionRegistry(time.Duration(h.SessionIdleTimeout), h.now)
+		h.sessionKey = key
+		if err := h.loadSessions(); err != nil {
+			return err
+		}
 	}
 	h.transport = h.newTransport(ctx)
 	return nil
@@ -289,8 +299,9 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// Cleanup ends every session and stream this instance holds, so a config
-// reload leaves no goroutines behind.
+// Cleanup ends every stream this instance holds, so a config reload leaves
+// no goroutines behind. The sessions themselves stay while another loaded
+// config uses the same handler configuration (sessionpool.go).
 func (h *Handler) Cleanup() error {
 	if h.transport == nil || h.cleaned {
 		return nil
@@ -299,9 +310,7 @@ func (h *Handler) Cleanup() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := h.transport.Shutdown(ctx)
-	if h.sessions != nil {
-		h.sessions.clear()
-	}
+	h.releaseSessions()
 	h.env.clients.close()
 	return err
 }

@@ -55,12 +55,11 @@ func (h *Handler) newTransport(ctx caddy.Context) *server.StreamableHTTPServer {
 		// event store keyed on the empty session would grow forever.
 		opts = append(opts, server.WithStateLess(true), server.WithDisableStreaming(true))
 	} else {
-		h.events = newEventStore(maxEventsPerSession, maxEventBytesPerSession)
 		opts = append(opts,
 			server.WithSessionIdManagerResolver(h.sessions),
 			// Without a store, a notification taken off the channel while
 			// the response is being written is dropped (mcp-go PR #969).
-			server.WithEventStore(h.events),
+			server.WithEventStore(registeredEvents{h.events, h.sessions}),
 			server.WithSessionIdleTTL(time.Duration(h.SessionIdleTimeout)),
 		)
 	}

@@ -46,6 +46,9 @@ type sessionRegistry struct {
 	maxTotal       int
 	maxPerIdentity int
 
+	// onEnd, when set, learns of every session that ends (under mu).
+	onEnd func(id string)
+
 	mu          sync.Mutex
 	lru         *list.List // of *sessionEntry, most recently used first
 	byID        map[string]*list.Element
@@ -158,6 +161,14 @@ func (s *sessionRegistry) endIdle(id string) {
 	}
 }
 
+// holds reports whether id is a live session.
+func (s *sessionRegistry) holds(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byID[id]
+	return ok
+}
+
 // len reports how many sessions are held.
 func (s *sessionRegistry) len() int {
 	s.mu.Lock()
@@ -165,14 +176,15 @@ func (s *sessionRegistry) len() int {
 	return s.lru.Len()
 }
 
-// clear drops every session (Cleanup).
+// clear drops every session (the last config using the registry is gone).
 func (s *sessionRegistry) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sessionsActive.Sub(float64(s.lru.Len()))
 	s.lru.Init()
-	clear(s.byID)
-	clear(s.perIdentity)
+	// Fresh maps rather than clear(): Go maps never shrink.
+	s.byID = map[string]*list.Element{}
+	s.perIdentity = map[string]int{}
 }
 
 func (s *sessionRegistry) expired(e *sessionEntry, now time.Time) bool {
@@ -191,6 +203,9 @@ func (s *sessionRegistry) removeLocked(el *list.Element) {
 	e := s.lru.Remove(el).(*sessionEntry)
 	delete(s.byID, e.id)
 	sessionsActive.Dec()
+	if s.onEnd != nil {
+		s.onEnd(e.id)
+	}
 	if n := s.perIdentity[e.owner] - 1; n > 0 {
 		s.perIdentity[e.owner] = n
 	} else {

@@ -164,6 +164,9 @@ func provisionTestHandler(t testing.TB, h *Handler, f *fakeaws.Fake) *Handler {
 	if err := h.Provision(ctx); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
+	// Handlers with equal configurations share sessions until the last is
+	// cleaned up (sessionpool.go); a test must not see the last one's.
+	t.Cleanup(func() { _ = h.Cleanup() })
 	if err := h.Validate(); err != nil {
 		t.Fatalf("validate: %v", err)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,11 +111,16 @@ var hostileClient = &http.Client{
 // mcpDo sends one raw MCP request. session "" sends none; method is the
 // HTTP method. The JSON-RPC answer is read from JSON or from an SSE stream.
 func mcpDo(client *http.Client, method, tok, session, body string) (mcpReply, error) {
+	return mcpDoAt(client, endpoint(), method, tok, session, body)
+}
+
+// mcpDoAt is mcpDo against another URL of the edge.
+func mcpDoAt(client *http.Client, url, method, tok, session, body string) (mcpReply, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, endpoint(), rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		return mcpReply{}, err
 	}
@@ -441,19 +447,38 @@ func TestAWSOutageAndThrottling(t *testing.T) {
 }
 
 // TestReloadsUnderLoad reloads the config 50 times while two users keep
-// calling a tool (stateless MCP, so no request depends on a session the
-// reload ends). No request may fail, goroutines and heap must come back to
-// where they were, and the caches must survive: no JWKS fetch and no
-// credential exchange because of a reload.
+// calling a tool, once with MCP sessions (the default: each user keeps one
+// session through every reload) and once stateless. No request may fail,
+// goroutines and heap must come back to where they were, and the caches
+// must survive: no JWKS fetch and no credential exchange because of a
+// reload.
 func TestReloadsUnderLoad(t *testing.T) {
+	t.Run("sessions", func(t *testing.T) { testReloadsUnderLoad(t, "", false) })
+	t.Run("stateless", func(t *testing.T) { testReloadsUnderLoad(t, "stateless", false) })
+	t.Run("sessions over HTTP/2", func(t *testing.T) { testReloadsUnderLoad(t, "", true) })
+}
+
+func testReloadsUnderLoad(t *testing.T, mcpOptions string, h2 bool) {
 	const reloads = 50
 	f := privateFake(t)
 	tagged := &taggedLogGroups{}
 	tagged.install(f)
+	url := endpoint()
 	load := func(gen int) string {
-		return fmt.Sprintf(hostileCaddyfile, fmt.Sprintf("header X-Config-Generation %d", gen), "stateless")
+		cf := fmt.Sprintf(hostileCaddyfile, fmt.Sprintf("header X-Config-Generation %d", gen), mcpOptions)
+		if h2 {
+			cf = strings.Replace(cf, fmt.Sprintf("http://localhost:%d {", httpPort), fmt.Sprintf("https://localhost:%d {\n\ttls internal", httpsPort), 1)
+		}
+		return cf
 	}
-	startHostile(t, "header X-Config-Generation 0", "stateless")
+	if h2 {
+		url = fmt.Sprintf("https://localhost:%d/mcp", httpsPort)
+	}
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
+		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
+	})
+	scan.Begin(t)
+	tester.InitServer(load(0), "caddyfile")
 	adminClient := &http.Client{Timeout: 30 * time.Second}
 	reload := func(gen int) {
 		t.Helper()
@@ -474,10 +499,37 @@ func TestReloadsUnderLoad(t *testing.T) {
 	// grow the heap being measured); the debug and access logs are scanned.
 	users := []string{fmt.Sprintf("reload-a-%d", time.Now().UnixNano()), fmt.Sprintf("reload-b-%d", time.Now().UnixNano())}
 	toks := []string{token(users[0]), token(users[1])}
+	// With sessions, each user initializes once; every later request of
+	// the run, across all reloads, carries that session.
+	sessions := []string{"", ""}
 	// Keep-alive connections to a retiring server can be closed under a
 	// request in flight; a client that does not retry POSTs would see that
-	// as a failure. The load uses a fresh connection per request.
+	// as a failure. Over HTTP/1.1 the load uses a fresh connection per
+	// request. Over HTTP/2 it keeps one connection, as MCP clients do: the
+	// retiring server's GOAWAY tells the client which requests it never
+	// processed, and Go's client retries exactly those.
 	loadClient := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	if h2 {
+		loadClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			ForceAttemptHTTP2: true,
+			// Caddy's internal CA is not in the system pool (skip_install_trust).
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // test only
+		}}
+	}
+	if mcpOptions == "" {
+		for u := range users {
+			r, err := mcpDoAt(loadClient, url, http.MethodPost, toks[u], "", hostileInit)
+			// Caddy issues the internal certificate in the background.
+			for try := 0; err != nil && h2 && try < 50; try++ {
+				time.Sleep(100 * time.Millisecond)
+				r, err = mcpDoAt(loadClient, url, http.MethodPost, toks[u], "", hostileInit)
+			}
+			if err != nil || r.status != http.StatusOK || r.session == "" {
+				t.Fatalf("initialize: %v %d %q %s", err, r.status, r.session, r.body)
+			}
+			sessions[u] = r.session
+		}
+	}
 	var sent, failed, redials, dropped atomic.Int64
 	var firstErr atomic.Value
 	runLoad := func(stop <-chan struct{}, done *sync.WaitGroup) {
@@ -493,7 +545,7 @@ func TestReloadsUnderLoad(t *testing.T) {
 			var err error
 			for attempt := 0; attempt < 3; attempt++ {
 				prefix := fmt.Sprintf("/tenant/%s/%d/%d", users[u], i, attempt)
-				r, err = mcpDo(loadClient, http.MethodPost, toks[u], "", describeCall(i+1, prefix))
+				r, err = mcpDoAt(loadClient, url, http.MethodPost, toks[u], sessions[u], describeCall(i+1, prefix))
 				if err == nil {
 					break
 				}
@@ -527,6 +579,7 @@ func TestReloadsUnderLoad(t *testing.T) {
 	// count over two seconds (a leak stays; stragglers go).
 	measure := func() (int, uint64) {
 		adminClient.CloseIdleConnections()
+		loadClient.CloseIdleConnections()
 		g := runtime.NumGoroutine()
 		for range 20 {
 			time.Sleep(100 * time.Millisecond)
