@@ -143,10 +143,12 @@ func TestMCPGETStreamDeliversNotifications(t *testing.T) {
 	c := ts.newClient(t, "alice", transport.WithContinuousListening())
 	got := make(chan mcp.JSONRPCNotification, 4)
 	c.OnNotification(func(n mcp.JSONRPCNotification) { got <- n })
-	if err := ts.h.mcp.SendNotificationToSpecificClient(c.GetSessionId(), "notifications/message",
-		map[string]any{"level": "info", "data": "hello over GET"}); err != nil {
-		t.Fatal(err)
-	}
+	// An idle session holds no mcp-go state (sessionrelease.go); the
+	// client's GET stream, opened after initialize, registers it.
+	waitUntil(t, "the GET stream to register the session", func() bool {
+		return ts.h.mcp.SendNotificationToSpecificClient(c.GetSessionId(), "notifications/message",
+			map[string]any{"level": "info", "data": "hello over GET"}) == nil
+	})
 	select {
 	case n := <-got:
 		if n.Params.AdditionalFields["data"] != "hello over GET" {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -53,6 +54,10 @@ type sessionRegistry struct {
 	lru         *list.List // of *sessionEntry, most recently used first
 	byID        map[string]*list.Element
 	perIdentity map[string]int
+	// peak is the most sessions held since the maps were last rebuilt: Go
+	// maps keep their buckets when emptied, so after a crowd has left they
+	// are rebuilt at their new size.
+	peak int
 }
 
 type sessionEntry struct {
@@ -104,6 +109,7 @@ func (s *sessionRegistry) create(owner string) string {
 	}
 	s.byID[id] = s.lru.PushFront(&sessionEntry{id: id, owner: owner, lastSeen: now})
 	s.perIdentity[owner]++
+	s.peak = max(s.peak, len(s.byID))
 	sessionsActive.Inc()
 	return id
 }
@@ -211,6 +217,10 @@ func (s *sessionRegistry) removeLocked(el *list.Element) {
 	} else {
 		delete(s.perIdentity, e.owner)
 	}
+	if s.peak > 1024 && len(s.byID) < s.peak/4 {
+		s.byID, s.perIdentity = maps.Collect(maps.All(s.byID)), maps.Collect(maps.All(s.perIdentity))
+		s.peak = len(s.byID)
+	}
 }
 
 // ResolveSessionIdManager implements server.SessionIdManagerResolver: a
@@ -219,6 +229,9 @@ func (s *sessionRegistry) removeLocked(el *list.Element) {
 func (s *sessionRegistry) ResolveSessionIdManager(r *http.Request) server.SessionIdManager {
 	if r == nil {
 		return systemSessions{s}
+	}
+	if r.Context().Value(releaseOnlyKey{}) != nil {
+		return keptSessions{}
 	}
 	return &boundSessions{reg: s, owner: identityOf(r)}
 }

@@ -338,3 +338,15 @@ func wantStatus(t testing.TB, resp *http.Response, want int) {
 		t.Fatalf("status %d, want %d (headers %s)", resp.StatusCode, want, buf)
 	}
 }
+
+// waitUntil polls cond for up to 5 s.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

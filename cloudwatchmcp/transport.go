@@ -92,6 +92,10 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
+	if h.sessions != nil && msg.method == string(mcp.MethodInitialize) {
+		h.serveInitialize(w, r)
+		return nil
+	}
 	h.transport.ServeHTTP(newFlushWriter(w), r)
 	return nil
 }

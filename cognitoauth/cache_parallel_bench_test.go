@@ -45,7 +45,7 @@ func BenchmarkCredCacheHitParallel(b *testing.B) {
 			keys := make([]credKey, users)
 			for i := range keys {
 				keys[i] = credKey{issuer: "https://issuer.example", subject: fmt.Sprintf("user-%d", i), scope: "role_arn\x00arn"}
-				c.put(keys[i], &Credentials{accessKeyID: "AKIA", expires: now.Add(time.Hour)})
+				c.put(keys[i], &Credentials{accessKeyID: "AKIA", expires: now.Add(time.Hour)}, now)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -23,6 +23,7 @@ import (
 //		authorization_servers <url>...
 //		enabled <bool>
 //		cache_size <entries>
+//		cache_idle <duration>|off
 //		rate_limit <requests> <window> [burst <n>]
 //	}
 //
@@ -135,6 +136,22 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("cache_size: %q is not an integer", d.Val())
 			}
 			m.CacheSize = n
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "cache_idle":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if d.Val() == "off" {
+				m.CacheIdle = -1
+			} else {
+				dur, err := caddy.ParseDuration(d.Val())
+				if err != nil || dur <= 0 {
+					return d.Errf("cache_idle: invalid duration %q (a positive duration, or off)", d.Val())
+				}
+				m.CacheIdle = caddy.Duration(dur)
+			}
 			if d.NextArg() {
 				return d.ArgErr()
 			}

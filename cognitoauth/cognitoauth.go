@@ -100,6 +100,14 @@ type CognitoAuth struct {
 	// never outlive the token's exp. Default: 10000; negative disables it.
 	CacheSize int `json:"cache_size,omitempty"`
 
+	// CacheIdle is how long an identity's verified token and vended
+	// credentials stay cached without a request; after it the next request
+	// verifies the token again and, with vending, makes one exchange.
+	// Bounds the memory of users who went away well before their tokens
+	// and credentials expire. Default: 30m; negative keeps entries until
+	// they expire or are evicted by size.
+	CacheIdle caddy.Duration `json:"cache_idle,omitempty"`
+
 	// RateLimit bounds the requests of each verified identity; over it,
 	// 429 with Retry-After. Default: no limit.
 	RateLimit *RateLimit `json:"rate_limit,omitempty"`
@@ -120,6 +128,7 @@ type CognitoAuth struct {
 	keys         *keySource
 	keysKey      string
 	cache        *tokenCache
+	sweeper      *idleSweeper // nil when cache_idle is negative
 
 	// lastPRM memoises metadataURL for the last request origin and path,
 	// so requests without a configured resource do not allocate it.
@@ -220,7 +229,15 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 		m.logger.Warn("no client_ids configured: tokens of every app client of the user pool are accepted",
 			zap.String("issuer", m.issuer))
 	}
-	return m.Vending.provisionVending(ctx, m)
+	if err := m.Vending.provisionVending(ctx, m); err != nil {
+		return err
+	}
+	idle := time.Duration(m.CacheIdle)
+	if idle == 0 {
+		idle = defaultCacheIdle
+	}
+	m.startIdleSweeper(idle)
+	return nil
 }
 
 // Validate checks the configuration.
@@ -287,6 +304,7 @@ func (m *CognitoAuth) Cleanup() error {
 		_, err = keySources.Delete(m.keysKey)
 		m.keysKey = ""
 	}
+	m.stopIdleSweeper()
 	return errors.Join(err, m.RateLimit.cleanup(), m.Vending.cleanupVending())
 }
 

@@ -51,6 +51,7 @@ type credShard struct {
 type credEntry struct {
 	key   credKey
 	creds *Credentials
+	used  time.Time // last lookup, for cache_idle
 }
 
 func newCredCache(max int) *credCache {
@@ -87,20 +88,22 @@ func (c *credCache) get(key credKey, now time.Time, refreshBefore time.Duration)
 		delete(s.items, key)
 		return nil, false
 	}
+	e.used = now
 	s.ll.MoveToFront(el)
 	return e.creds, now.Before(e.creds.expires.Add(-refreshBefore))
 }
 
-func (c *credCache) put(key credKey, creds *Credentials) {
+func (c *credCache) put(key credKey, creds *Credentials, now time.Time) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.items[key]; ok {
-		el.Value.(*credEntry).creds = creds
+		e := el.Value.(*credEntry)
+		e.creds, e.used = creds, now
 		s.ll.MoveToFront(el)
 		return
 	}
-	s.items[key] = s.ll.PushFront(&credEntry{key: key, creds: creds})
+	s.items[key] = s.ll.PushFront(&credEntry{key: key, creds: creds, used: now})
 	for s.ll.Len() > s.max {
 		last := s.ll.Back()
 		s.ll.Remove(last)
@@ -115,6 +118,25 @@ func (c *credCache) remove(key credKey) {
 	if el, ok := s.items[key]; ok {
 		s.ll.Remove(el)
 		delete(s.items, key)
+	}
+}
+
+// forgetIdle drops entries last used before cutoff (they are at the back
+// of each shard's list).
+func (c *credCache) forgetIdle(cutoff time.Time) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n := 0
+		for el := s.ll.Back(); el != nil && el.Value.(*credEntry).used.Before(cutoff); el = s.ll.Back() {
+			s.ll.Remove(el)
+			delete(s.items, el.Value.(*credEntry).key)
+			n++
+		}
+		if shrunk(n, len(s.items)) {
+			s.items = compact(s.items)
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -167,7 +189,7 @@ func (c *credCache) fetch(reqCtx, base context.Context, key credKey, cur *Creden
 		if !now().Before(creds.expires) {
 			return nil, errors.New("AWS returned credentials that have already expired")
 		}
-		c.put(key, creds)
+		c.put(key, creds, now())
 		return creds, nil
 	})
 	if cur != nil && now().Before(cur.expires) {

@@ -47,9 +47,10 @@ func hashToken(tok string) tokenKey {
 }
 
 type cacheEntry struct {
-	key tokenKey
-	id  *Identity
-	exp time.Time
+	key  tokenKey
+	id   *Identity
+	exp  time.Time
+	used time.Time // last lookup, for cache_idle
 }
 
 // tokenCache is a small LRU of verified identities, split into shards
@@ -95,6 +96,7 @@ func (c *tokenCache) get(k tokenKey, now time.Time) *Identity {
 		delete(s.items, k)
 		return nil
 	}
+	e.used = now
 	s.ll.MoveToFront(el)
 	return e.id
 }
@@ -107,15 +109,34 @@ func (c *tokenCache) put(k tokenKey, id *Identity, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.items[k]; ok {
-		el.Value = &cacheEntry{key: k, id: id, exp: id.ExpiresAt}
+		el.Value = &cacheEntry{key: k, id: id, exp: id.ExpiresAt, used: now}
 		s.ll.MoveToFront(el)
 		return
 	}
-	s.items[k] = s.ll.PushFront(&cacheEntry{key: k, id: id, exp: id.ExpiresAt})
+	s.items[k] = s.ll.PushFront(&cacheEntry{key: k, id: id, exp: id.ExpiresAt, used: now})
 	for s.ll.Len() > s.max {
 		last := s.ll.Back()
 		s.ll.Remove(last)
 		delete(s.items, last.Value.(*cacheEntry).key)
+	}
+}
+
+// forgetIdle drops entries last used before cutoff. The list is in
+// last-use order, so they are all at the back.
+func (c *tokenCache) forgetIdle(cutoff time.Time) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n := 0
+		for el := s.ll.Back(); el != nil && el.Value.(*cacheEntry).used.Before(cutoff); el = s.ll.Back() {
+			s.ll.Remove(el)
+			delete(s.items, el.Value.(*cacheEntry).key)
+			n++
+		}
+		if shrunk(n, len(s.items)) {
+			s.items = compact(s.items)
+		}
+		s.mu.Unlock()
 	}
 }
 

@@ -19,8 +19,8 @@ import (
 //   - one session per user, cfg.p6Sessions distinct users: the sessions plus
 //     one verified-token and one credential cache entry per user. Those
 //     caches are bounded (cache_size, credentials_cache_size: 10,000 by
-//     default) and keep an entry until its token or credentials expire, so
-//     they are still there after the session TTL;
+//     default) and forget a user idle for cache_idle, which the run sets to
+//     the session idle timeout (the defaults are equal too: 30m);
 //   - 50 sessions per user: the sessions alone, almost no cache.
 //
 // Every session is a full initialize + notifications/initialized through
@@ -86,8 +86,8 @@ func measureP6(e *benchEnv, cfg config) ([]*result, error) {
 		v.after.note = fmt.Sprintf("Measured %s after the last session was opened (idle TTL + mcp-go's sweep interval + 1 s) and after `debug.FreeOSMemory()`, like the baseline, "+
 			"so the figure is memory still held, not pages the Go runtime has yet to hand back (it does so by itself, more slowly); the RSS before that call is in the notes of the row above", wait)
 		if v.perUser == 1 {
-			v.after.note += ". What stays are the per-user caches (verified tokens, vended credentials), one entry each per user, kept until the token or the credentials expire (1 h here); " +
-				"the mcp-go session state itself is gone (heap profiles: `-childprof DIR`)"
+			v.after.note += fmt.Sprintf(". cognito_auth's `cache_idle` is %s, like the session idle timeout (both default to 30m), so the per-user verified-token and credential entries go with the sessions; "+
+				"without it they would stay until the token or the credentials expire (1 h here). Heap profiles: `-childprof DIR`", cfg.p6TTL)
 		}
 		out = append(out, v.added, v.after)
 	}
@@ -114,7 +114,7 @@ http://127.0.0.1:%d {
 		session_idle_timeout %s
 	}
 }
-`, port, e.authBlock("role_arn "+benchRole), cfg.p6TTL)
+`, port, e.authBlock(fmt.Sprintf("role_arn %s\n\t\tcache_idle %s", benchRole, cfg.p6TTL)), cfg.p6TTL)
 	var env []string
 	if cfg.childProf != "" {
 		env = append(env, "BENCH_CHILD_MEMPROFILERATE=4096")
