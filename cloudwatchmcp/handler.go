@@ -224,6 +224,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		logger:          h.logger,
 		now:             h.now,
 		sleep:           defaultSleep,
+		watch:           newRunningWatch(h.now),
 	}
 	tools, err := h.env.toolsFor(h.Tools)
 	if err != nil {

@@ -67,6 +67,11 @@ type insightsWait struct {
 	Schedule insightsSchedule
 	// OnPoll, if set, sees every poll that did not finish the query.
 	OnPoll func(out *cloudwatchlogs.GetQueryResultsOutput, elapsed time.Duration, polls int)
+	// Running, if set, lists the queries running now (a shared, recent
+	// DescribeQueries: insights_watch.go). After watchAfter, the wait looks
+	// there every watchGap instead of polling the query itself; on an
+	// error it goes back to polling.
+	Running func(ctx context.Context) (map[string]struct{}, error)
 }
 
 // insightsOutcome is how a wait ended when it did not fail.
@@ -140,13 +145,54 @@ func (e *toolEnv) waitInsightsQuery(ctx context.Context, api insightsAPI, queryI
 		if w.OnPoll != nil {
 			w.OnPoll(out, res.Elapsed, res.Polls)
 		}
-		gap := w.Schedule.next(res.Elapsed)
+		if err := e.awaitNextPoll(ctx, &w, queryID, out.Status, start, deadline, &res); err != nil {
+			e.stopInsightsQuery(ctx, api, queryID, "client cancelled")
+			return res, err
+		}
+	}
+}
+
+// awaitNextPoll sleeps until the query's status is worth asking for again:
+// the schedule's gap, or, once watching, the moment the shared list of
+// running queries no longer shows it (or watchDirectEvery has passed, or
+// the deadline). Only ctx's cancellation is an error.
+func (e *toolEnv) awaitNextPoll(ctx context.Context, w *insightsWait, queryID string, last types.QueryStatus, start, deadline time.Time, res *insightsOutcome) error {
+	lastPoll := e.now()
+	for {
+		now := e.now()
+		watching := w.Running != nil && now.Sub(start) >= watchAfter
+		gap := w.Schedule.next(now.Sub(start))
+		if watching {
+			gap = watchGap
+		}
 		if left := deadline.Sub(now); gap > left {
 			gap = left
 		}
 		if err := e.sleep(ctx, gap); err != nil {
-			e.stopInsightsQuery(ctx, api, queryID, "client cancelled")
-			return res, err
+			return err
+		}
+		now = e.now()
+		res.Elapsed = now.Sub(start)
+		if !watching || !now.Before(deadline) || now.Sub(lastPoll) >= watchDirectEvery {
+			return nil
+		}
+		ids, err := w.Running(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// No logs:DescribeQueries permission, throttling, …: this wait
+			// polls the query itself from here on.
+			w.Running = nil
+			return nil
+		}
+		if _, running := ids[queryID]; running {
+			continue
+		}
+		// Not running: done, or still Scheduled (a queued query is not in
+		// the list either, so that one is asked on the schedule's pace).
+		if last != types.QueryStatusScheduled || now.Sub(lastPoll) >= w.Schedule.next(res.Elapsed) {
+			return nil
 		}
 	}
 }

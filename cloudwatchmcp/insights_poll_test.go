@@ -34,21 +34,34 @@ func TestInsightsScheduleNext(t *testing.T) {
 	}
 }
 
-// The wait polls fast while a query is young and backs off to 1 s, so a
-// query that completes within its first 2 s is seen within 250 ms, and a
-// long one costs about one call per second (awslabs: always 1 s).
+// The wait polls fast while a query is young, so a query that completes
+// within its first 2 s is seen within 250 ms. After that it watches the
+// shared list of running queries every 250 ms (insights_watch.go), so a
+// long query is seen within 250 ms too while its own GetQueryResults is
+// asked only every 5 s. Without the watch (no DescribeQueries permission),
+// it backs off to 1 s: about one call per second (awslabs: always 1 s).
 func TestInsightsAdaptivePolling(t *testing.T) {
 	for _, c := range []struct {
-		runFor           time.Duration
-		maxLag, maxPolls int // lag in ms between completion and the poll that saw it
+		runFor             time.Duration
+		watch              bool
+		maxLag, maxPolls   int // lag in ms between completion and the poll that saw it
+		maxDescribeQueries int
 	}{
-		{300 * time.Millisecond, 150, 3},
-		{1900 * time.Millisecond, 250, 13},
-		{3 * time.Second, 375, 17},
-		{60 * time.Second, 1000, 80},
+		{300 * time.Millisecond, true, 150, 3, 0},
+		{1900 * time.Millisecond, true, 250, 13, 0},
+		{3 * time.Second, true, 250, 15, 4},
+		// The fake keeps a query Scheduled for its first fifth (12 s here);
+		// a Scheduled query is not in the running list, so it is polled on
+		// the backing-off schedule until it runs: 13 + 10 + 12 / 5 s + 1.
+		{60 * time.Second, true, 250, 40, 233},
+		{3 * time.Second, false, 375, 17, 0},
+		{60 * time.Second, false, 1000, 80, 0},
 	} {
-		t.Run(c.runFor.String(), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%v watch %v", c.runFor, c.watch), func(t *testing.T) {
 			te := newTestEnv(t)
+			if !c.watch {
+				te.watch = nil
+			}
 			clk := withInsightsClock(te)
 			fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: c.runFor})
 			res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{
@@ -64,7 +77,12 @@ func TestInsightsAdaptivePolling(t *testing.T) {
 			if lag < 0 || lag > time.Duration(c.maxLag)*time.Millisecond || q.Polls > c.maxPolls {
 				t.Fatalf("completion seen %v late after %d polls (want ≤ %dms, ≤ %d polls)", lag, q.Polls, c.maxLag, c.maxPolls)
 			}
-			t.Logf("seen %v after completion, %d polls", lag, q.Polls)
+			dq := len(te.fake.Calls("DescribeQueries"))
+			if dq > c.maxDescribeQueries {
+				t.Fatalf("%d DescribeQueries calls, want ≤ %d", dq, c.maxDescribeQueries)
+			}
+			assertOwner(t, te, "DescribeQueries", dq)
+			t.Logf("seen %v after completion, %d polls, %d DescribeQueries", lag, q.Polls, dq)
 			gaps := clk.gaps()
 			if gaps[0] != 150*time.Millisecond {
 				t.Fatalf("first gap %v", gaps[0])

@@ -39,6 +39,8 @@ func newTestEnv(t testing.TB) *testEnv {
 		now:             time.Now,
 		sleep:           defaultSleep,
 	}
+	// The watch reads the env's clock, which tests may swap.
+	e.watch = newRunningWatch(func() time.Time { return e.now() })
 	return &testEnv{toolEnv: e, fake: f, alice: f.IssueCredentials("alice", time.Now().Add(time.Hour))}
 }
 

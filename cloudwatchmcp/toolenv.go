@@ -28,6 +28,10 @@ type toolEnv struct {
 	// none are configured.
 	accounts *accountChainer
 
+	// watch shares the running-queries list among long Insights waits
+	// (insights_watch.go); nil polls every query on its own.
+	watch *runningWatch
+
 	// sleep waits between polls; tests and benchmarks may shorten it. It
 	// returns early with ctx's error.
 	sleep func(ctx context.Context, d time.Duration) error

@@ -177,6 +177,9 @@ func (e *toolEnv) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Clien
 	}
 	id := aws.ToString(started.QueryId)
 	w := insightsWait{Timeout: r.Timeout, OnPoll: insightsPollProgress(r.Progress, r.Label+" "+id, r.Timeout)}
+	if e.watch != nil {
+		w.Running = e.watch.forClient(cl)
+	}
 	out, err := e.waitInsightsQuery(ctx, cl, id, w)
 	if ctx.Err() != nil {
 		return insightsQueryResult{}, false, ctx.Err()

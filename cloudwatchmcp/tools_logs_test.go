@@ -28,6 +28,9 @@ type insightsClock struct {
 
 func (c *insightsClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
+// advance moves the clock without recording a sleep.
+func (c *insightsClock) advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
 func (c *insightsClock) sleep(ctx context.Context, d time.Duration) error {
 	c.mu.Lock()
 	c.sleeps = append(c.sleeps, d)

@@ -97,9 +97,10 @@ func measureP5(e *benchEnv, cfg config) ([]*result, error) {
 		r.note = fmt.Sprintf("Per round, the median of %d concurrent queries; all %d samples: min %.0f, max %.0f ms",
 			cfg.p5PerDuration, len(all[i]), all[i][0], all[i][len(all[i])-1])
 		if i == len(results)-1 {
-			r.note += ". The poller waits max(150 ms, elapsed/8) between GetQueryResults calls, capped at 1 s, " +
-				"so a query that runs longer than about 2 s is noticed up to elapsed/8 (then up to 1 s) after it completes: " +
-				"the bound keeps GetQueryResults within its low per-account TPS quota"
+			r.note += ". A young query is polled every 150–250 ms; after 2 s every long wait of the identity shares one " +
+				"DescribeQueries (status Running) per 250 ms and polls its own GetQueryResults when the query leaves that list (or every 5 s), " +
+				"so the cost is at most 4 list calls per second per identity and region however many queries wait " +
+				"(here all " + strconv.Itoa(len(cfg.p5Durations)*cfg.p5PerDuration) + " queries of a round run at once, for one user)"
 		}
 	}
 	return results, nil

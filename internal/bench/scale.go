@@ -66,11 +66,12 @@ func scaleOnPaper(results []*result) string {
 		"`lb_policy header Authorization` (hash of the token) keeps a user on one instance without sessions and restores one exchange per user.\n\n")
 	b.WriteString("### What grows with users\n\n")
 	fmt.Fprintf(&b, "| state | bound (config) | cost per entry (this run) |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| verified-token cache | `cache_size`, default 10,000 tokens; entries end at the token's `exp` | with the credential cache: %s per user (P6b: RSS kept after the sessions are gone, per user) |\n", perEntry("P6b", sessions))
-	b.WriteString("| credential cache | `credentials_cache_size`, default 10,000 identities; entries end at the credentials' expiry | (included above) |\n")
-	fmt.Fprintf(&b, "| MCP sessions | 10,000 per instance, 64 per identity; reclaimed after `session_idle_timeout` (default 30m) | %s per idle session, RSS as it stands (P6c) |\n", perEntry("P6c", sessions))
+	fmt.Fprintf(&b, "| verified-token cache | `cache_size`, default 10,000 tokens; an entry ends at the token's `exp` or after `cache_idle` without use (default 30m) | with the credential cache and a session: %s per user, RSS as it stands (P6a) |\n", perEntry("P6a", sessions))
+	b.WriteString("| credential cache | `credentials_cache_size`, default 10,000 identities; an entry ends at the credentials' expiry or after `cache_idle` without use | (included above) |\n")
+	fmt.Fprintf(&b, "| MCP sessions | 10,000 per instance, 64 per identity; reclaimed after `session_idle_timeout` (default 30m); an idle session is a registry entry only (mcp-go's per-session object is released after initialize) | %s per idle session, RSS as it stands (P6c) |\n", perEntry("P6c", sessions))
 	b.WriteString("| SDK clients | 1,024 (identity × region × service), least recently used dropped | a few KB |\n\n")
-	b.WriteString("All four are LRU-bounded, so memory is bounded by configuration, not by traffic (P6a measures the defaults' worst case: every session a different user). " +
+	b.WriteString("All four are LRU-bounded, so memory is bounded by configuration, not by traffic (P6a measures the defaults' worst case: every session a different user), " +
+		"and the first three also let go of users who went idle, so memory follows recent users, not everyone seen within a token's lifetime (P6b). " +
 		"The token and credential caches are split into 16 shards above 1,024 entries, so many users do not queue on one lock.\n\n")
 	b.WriteString("### The AWS limits that bind first\n\n")
 	b.WriteString("AWS request quotas are per account and Region, shared by every instance and every other workload in the account; check the current values in Service Quotas.\n\n")
@@ -87,8 +88,9 @@ func scaleOnPaper(results []*result) string {
 		"Roll restarts and keep credential lifetimes long (`session_duration` up to the role's maximum) to keep the rate down.\n")
 	b.WriteString("- **Logs Insights.** Concurrent queries are an account-wide quota (30 per account and Region in the StartQuery reference), shared by all users and dashboards; " +
 		"no cache can help, since every query is a user's own. `StartQuery` beyond it fails with `LimitExceededException`, which the tools report as a tool error. " +
-		"`GetQueryResults` has a low TPS quota too: the poller asks at most every 150 ms early in a query and backs off to once a second (P5), " +
-		"so 30 concurrent young queries poll at up to 200 calls/s for their first second; the SDK retries throttled polls, which delays results rather than failing them.\n")
+		"`GetQueryResults` and `DescribeQueries` have low TPS quotas too: a query is polled every 150–250 ms in its first 2 s, then all long waits of one identity and region share " +
+		"one `DescribeQueries` per 250 ms and ask `GetQueryResults` when their query is done (P5), so the steady cost is 4 calls/s per identity and region that has a long query in flight, " +
+		"not per query; 30 queries started together still poll at up to 200 calls/s in their first second. The SDK retries throttled calls, and a wait whose list call fails falls back to polling its own query, backing off to once a second.\n")
 	b.WriteString("- **CloudWatch and Logs read APIs** (DescribeLogGroups, GetMetricData, …) have their own per-account TPS quotas; every call is the user's own and signed with their credentials, " +
 		"so they scale with what agents ask for, not with the edge.\n")
 	return b.String()

@@ -376,6 +376,23 @@ func (l *Logs) Queries() []StartedQuery {
 	return out
 }
 
+// inFlight lists the started queries in region whose status is status
+// now, newest first, as DescribeQueries entries. Looking does not count as
+// a poll.
+func (l *Logs) inFlight(region, status string) []HistoricQuery {
+	now := l.f.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []HistoricQuery
+	for i := len(l.order) - 1; i >= 0; i-- {
+		q := l.queries[l.order[i]]
+		if q.Region == region && l.statusAt(q, now, false) == status {
+			out = append(out, HistoricQuery{ID: q.ID, QueryString: q.QueryString, Language: "CWLI", Status: status, CreateTime: q.StartedAt, Region: region})
+		}
+	}
+	return out
+}
+
 // Query returns a snapshot of one query.
 func (l *Logs) Query(id string) (StartedQuery, bool) {
 	l.mu.Lock()

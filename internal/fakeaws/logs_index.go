@@ -15,7 +15,9 @@ import (
 // Insights query history), DescribeIndexPolicies and DescribeAccountPolicies.
 // Seed it through LogsIndexOf(f). The history is only what the test seeds;
 // queries started against the fake are not added to it, so a test controls
-// exactly what the recommender sees.
+// exactly what the recommender sees. The one exception is a status filter
+// of Scheduled or Running: those also list the queries started against the
+// fake that have that status now (the Insights poller watches them).
 
 func init() {
 	Register(func(f *Fake) {
@@ -177,6 +179,9 @@ func (x *LogsIndex) describeQueries(r *Request) (any, error) {
 		return nil, err
 	}
 	var match []HistoricQuery
+	if status == "Scheduled" || status == "Running" {
+		match = LogsOf(r.Fake()).inFlight(r.Region, status)
+	}
 	for _, q := range x.history {
 		if q.Region != r.Region || (status != "" && q.Status != status) || (group != "" && q.LogGroupName != group) || (lang != "" && q.Language != lang) {
 			continue

@@ -1,0 +1,86 @@
+package cloudwatchmcp
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+)
+
+// Every waiter of one identity and region shares one DescribeQueries per
+// watchGap, signed with that identity's key; another identity has its own.
+func TestRunningWatchIsShared(t *testing.T) {
+	te := newTestEnv(t)
+	clk := withInsightsClock(te)
+	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Hour})
+	cl, err := te.logsClient(userCtx(te.alice), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	q, err := cl.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{QueryString: aws.String("fields @message"), StartTime: aws.Int64(1), EndTime: aws.Int64(2), LogGroupNames: []string{lambdaGroup.Name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(20 * time.Minute) // past the fake's Scheduled phase
+	id := aws.ToString(q.QueryId)
+
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids, err := te.watch.running(ctx, cl)
+			if _, ok := ids[id]; err != nil || !ok {
+				t.Errorf("running list %v, %v: want it to hold %s", ids, err, id)
+			}
+		}()
+	}
+	wg.Wait()
+	calls := func() int { return len(te.fake.Calls("DescribeQueries")) }
+	if n := calls(); n != 1 {
+		t.Fatalf("20 concurrent waiters made %d DescribeQueries calls, want 1", n)
+	}
+	clk.advance(watchGap - time.Millisecond)
+	_, _ = te.watch.running(ctx, cl)
+	if n := calls(); n != 1 {
+		t.Fatalf("a list younger than watchGap was refreshed (%d calls)", n)
+	}
+	clk.advance(time.Millisecond)
+	_, _ = te.watch.running(ctx, cl)
+	if n := calls(); n != 2 {
+		t.Fatalf("a list watchGap old was not refreshed (%d calls)", n)
+	}
+	assertOwner(t, te, "DescribeQueries", 2)
+
+	// Once the query completes it leaves the list.
+	clk.advance(time.Hour)
+	if ids, _ := te.watch.running(ctx, cl); len(ids) != 0 {
+		t.Fatalf("completed query still listed: %v", ids)
+	}
+}
+
+// Without logs:DescribeQueries a wait polls on its own schedule and still
+// gets its results.
+func TestInsightsWaitWithoutDescribeQueries(t *testing.T) {
+	te := newTestEnv(t)
+	withInsightsClock(te)
+	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: 20 * time.Second})
+	te.fake.SetFault("DescribeQueries", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeQueries"})
+	res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{
+		"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
+		"query_string": "fields @message | limit 5", "max_timeout": 120,
+	})
+	d := insightsDict(t, res)
+	if d.Status != "Complete" {
+		t.Fatalf("status %s", d.Status)
+	}
+	if n := len(te.fake.Calls("DescribeQueries")); n != 1 {
+		t.Fatalf("%d DescribeQueries calls after the first refusal, want 1", n)
+	}
+}
