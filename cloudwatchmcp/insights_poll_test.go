@@ -63,15 +63,7 @@ func TestInsightsAdaptivePolling(t *testing.T) {
 				te.watch = nil
 			}
 			clk := withInsightsClock(te)
-			fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: c.runFor})
-			res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{
-				"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
-				"query_string": "fields @message | limit 5", "max_timeout": 120,
-			})
-			d := insightsDict(t, res)
-			if d.Status != "Complete" {
-				t.Fatalf("status %s", d.Status)
-			}
+			d := runCompleteQuery(t, te, c.runFor)
 			q, _ := fakeaws.LogsOf(te.fake).Query(d.QueryID)
 			lag := q.ReportedDoneAt.Sub(q.CompleteAt)
 			if lag < 0 || lag > time.Duration(c.maxLag)*time.Millisecond || q.Polls > c.maxPolls {
@@ -98,21 +90,44 @@ func TestInsightsAdaptivePolling(t *testing.T) {
 	}
 }
 
-func TestInsightsWaitStopOnTimeout(t *testing.T) {
-	te := newTestEnv(t)
-	clk := withInsightsClock(te)
+// runCompleteQuery runs execute_log_insights_query as alice on a query the
+// fake completes after runFor, and requires it to complete.
+func runCompleteQuery(t *testing.T, te *testEnv, runFor time.Duration) insightsDictView {
+	t.Helper()
+	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: runFor})
+	res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{
+		"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
+		"query_string": "fields @message | limit 5", "max_timeout": 120,
+	})
+	d := insightsDict(t, res)
+	if d.Status != "Complete" {
+		t.Fatalf("status %s", d.Status)
+	}
+	return d
+}
+
+// startHourLongQuery starts, as alice, a query the fake runs for an hour.
+func startHourLongQuery(t *testing.T, te *testEnv) (*cloudwatchlogs.Client, string) {
+	t.Helper()
 	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Hour})
 	cl, err := te.logsClient(userCtx(te.alice), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	q, err := cl.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{QueryString: aws.String("fields @message"), StartTime: aws.Int64(1), EndTime: aws.Int64(2), LogGroupNames: []string{lambdaGroup.Name}})
+	q, err := cl.StartQuery(context.Background(), &cloudwatchlogs.StartQueryInput{QueryString: aws.String("fields @message"), StartTime: aws.Int64(1), EndTime: aws.Int64(2), LogGroupNames: []string{lambdaGroup.Name}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cl, aws.ToString(q.QueryId)
+}
+
+func TestInsightsWaitStopOnTimeout(t *testing.T) {
+	te := newTestEnv(t)
+	clk := withInsightsClock(te)
+	cl, id := startHourLongQuery(t, te)
+	ctx := context.Background()
 	var seen []int
-	out, err := te.waitInsightsQuery(ctx, cl, aws.ToString(q.QueryId), insightsWait{
+	out, err := te.waitInsightsQuery(ctx, cl, id, insightsWait{
 		Timeout: 10 * time.Second, StopOnTimeout: true,
 		Schedule: insightsSchedule{Initial: time.Second, Max: 4 * time.Second, Fraction: 0.5},
 		OnPoll:   func(_ *cloudwatchlogs.GetQueryResultsOutput, _ time.Duration, polls int) { seen = append(seen, polls) },
@@ -128,7 +143,7 @@ func TestInsightsWaitStopOnTimeout(t *testing.T) {
 		t.Fatalf("OnPoll saw %v of %d polls", seen, out.Polls)
 	}
 	assertOwner(t, te, "StopQuery", 1)
-	if sq, _ := fakeaws.LogsOf(te.fake).Query(aws.ToString(q.QueryId)); !sq.Stopped {
+	if sq, _ := fakeaws.LogsOf(te.fake).Query(id); !sq.Stopped {
 		t.Fatal("query still running after a stopping timeout")
 	}
 }

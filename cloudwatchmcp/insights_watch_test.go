@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 )
 
@@ -17,18 +14,9 @@ import (
 func TestRunningWatchIsShared(t *testing.T) {
 	te := newTestEnv(t)
 	clk := withInsightsClock(te)
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Hour})
-	cl, err := te.logsClient(userCtx(te.alice), "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, id := startHourLongQuery(t, te)
 	ctx := context.Background()
-	q, err := cl.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{QueryString: aws.String("fields @message"), StartTime: aws.Int64(1), EndTime: aws.Int64(2), LogGroupNames: []string{lambdaGroup.Name}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk.advance(20 * time.Minute) // past the fake's Scheduled phase
-	id := aws.ToString(q.QueryId)
 
 	var wg sync.WaitGroup
 	for range 20 {
@@ -70,16 +58,8 @@ func TestRunningWatchIsShared(t *testing.T) {
 func TestInsightsWaitWithoutDescribeQueries(t *testing.T) {
 	te := newTestEnv(t)
 	withInsightsClock(te)
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: 20 * time.Second})
 	te.fake.SetFault("DescribeQueries", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeQueries"})
-	res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{
-		"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
-		"query_string": "fields @message | limit 5", "max_timeout": 120,
-	})
-	d := insightsDict(t, res)
-	if d.Status != "Complete" {
-		t.Fatalf("status %s", d.Status)
-	}
+	runCompleteQuery(t, te, 20*time.Second)
 	if n := len(te.fake.Calls("DescribeQueries")); n != 1 {
 		t.Fatalf("%d DescribeQueries calls after the first refusal, want 1", n)
 	}

@@ -1,6 +1,7 @@
 package cognitoauth
 
 import (
+	"container/list"
 	"sync"
 	"time"
 )
@@ -67,6 +68,26 @@ func (m *CognitoAuth) stopIdleSweeper() {
 	close(m.sweeper.stop)
 	m.sweeper.done.Wait()
 	m.sweeper = nil
+}
+
+// dropIdle removes the entries at the back of an LRU list (last used
+// first) that were last used before cutoff, and returns items, rebuilt if
+// it shrank a lot. entry reads an element's key and last use.
+func dropIdle[K comparable](ll *list.List, items map[K]*list.Element, cutoff time.Time, entry func(any) (K, time.Time)) map[K]*list.Element {
+	n := 0
+	for el := ll.Back(); el != nil; el = ll.Back() {
+		k, used := entry(el.Value)
+		if !used.Before(cutoff) {
+			break
+		}
+		ll.Remove(el)
+		delete(items, k)
+		n++
+	}
+	if shrunk(n, len(items)) {
+		return compact(items)
+	}
+	return items
 }
 
 // shrunk reports whether a map that lost removed entries and keeps left

@@ -121,21 +121,15 @@ func (c *credCache) remove(key credKey) {
 	}
 }
 
-// forgetIdle drops entries last used before cutoff (they are at the back
-// of each shard's list).
+// forgetIdle drops entries last used before cutoff.
 func (c *credCache) forgetIdle(cutoff time.Time) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		n := 0
-		for el := s.ll.Back(); el != nil && el.Value.(*credEntry).used.Before(cutoff); el = s.ll.Back() {
-			s.ll.Remove(el)
-			delete(s.items, el.Value.(*credEntry).key)
-			n++
-		}
-		if shrunk(n, len(s.items)) {
-			s.items = compact(s.items)
-		}
+		s.items = dropIdle(s.ll, s.items, cutoff, func(v any) (credKey, time.Time) {
+			e := v.(*credEntry)
+			return e.key, e.used
+		})
 		s.mu.Unlock()
 	}
 }

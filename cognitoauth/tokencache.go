@@ -121,21 +121,15 @@ func (c *tokenCache) put(k tokenKey, id *Identity, now time.Time) {
 	}
 }
 
-// forgetIdle drops entries last used before cutoff. The list is in
-// last-use order, so they are all at the back.
+// forgetIdle drops entries last used before cutoff.
 func (c *tokenCache) forgetIdle(cutoff time.Time) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		n := 0
-		for el := s.ll.Back(); el != nil && el.Value.(*cacheEntry).used.Before(cutoff); el = s.ll.Back() {
-			s.ll.Remove(el)
-			delete(s.items, el.Value.(*cacheEntry).key)
-			n++
-		}
-		if shrunk(n, len(s.items)) {
-			s.items = compact(s.items)
-		}
+		s.items = dropIdle(s.ll, s.items, cutoff, func(v any) (tokenKey, time.Time) {
+			e := v.(*cacheEntry)
+			return e.key, e.used
+		})
 		s.mu.Unlock()
 	}
 }
