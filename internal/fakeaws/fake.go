@@ -168,6 +168,11 @@ func (f *Fake) Close() {
 	}
 }
 
+// CloseClientConnections drops every open connection to the fake (idle
+// keep-alive ones included), e.g. before counting goroutines: the clients
+// under test keep idle pools of varying size.
+func (f *Fake) CloseClientConnections() { f.srv.CloseClientConnections() }
+
 // SetClock replaces the fake's clock (expiry, query state machines).
 func (f *Fake) SetClock(now func() time.Time) {
 	f.mu.Lock()

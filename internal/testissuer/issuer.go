@@ -147,6 +147,10 @@ func New(opts ...Option) *Issuer {
 // Close shuts the HTTP server down.
 func (i *Issuer) Close() { i.srv.Close() }
 
+// CloseClientConnections drops every open connection to the issuer, idle
+// keep-alive ones included.
+func (i *Issuer) CloseClientConnections() { i.srv.CloseClientConnections() }
+
 // URL is the base URL of the HTTP server.
 func (i *Issuer) URL() string { return i.srv.URL }
 
