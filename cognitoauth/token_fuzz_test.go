@@ -264,18 +264,24 @@ func FuzzVerifiedClaimsRoundTrip(f *testing.F) {
 		tok := is.Mint(c)
 		res := serve(t, m, bearerRequest(tok))
 		// Control characters grow sixfold in JSON (\u0010), so fuzzed
-		// claims can outgrow the token size cap, which refuses them
-		// before any parsing.
-		tooLarge := len(tok) > maxTokenBytes
-		if tooLarge && !strings.Contains(res.rec.Body.String(), "token too large") {
-			t.Fatalf("%d-byte token: status %d %s", len(tok), res.rec.Code, res.rec.Body)
+		// claims can outgrow the size caps, which refuse them before any
+		// parsing: 431 over the header cap, else 401 over the token cap.
+		wantStatus, wantReason := http.StatusUnauthorized, ""
+		switch {
+		case len("Bearer ")+len(tok) > maxAuthorizationBytes:
+			wantStatus, wantReason = http.StatusRequestHeaderFieldsTooLarge, "authorization header too large"
+		case len(tok) > maxTokenBytes:
+			wantReason = "token too large"
 		}
-		wantOK := sub != "" && expIn > -int64(defaultLeeway/time.Second) && !tooLarge
+		if wantReason != "" && (res.rec.Code != wantStatus || !strings.Contains(res.rec.Body.String(), wantReason)) {
+			t.Fatalf("%d-byte token: status %d %s, want %d %q", len(tok), res.rec.Code, res.rec.Body, wantStatus, wantReason)
+		}
+		wantOK := sub != "" && expIn > -int64(defaultLeeway/time.Second) && wantReason == ""
 		if (res.rec.Code == http.StatusOK) != wantOK {
 			t.Fatalf("sub=%q exp in %ds: status %d %s", sub, expIn, res.rec.Code, res.rec.Body)
 		}
 		if !wantOK {
-			if res.rec.Code != http.StatusUnauthorized {
+			if res.rec.Code != wantStatus {
 				t.Fatalf("status %d", res.rec.Code)
 			}
 			return
