@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/mark3labs/mcp-go/server"
 )
 
 // sessionPools keeps each handler configuration's MCP sessions and their
@@ -130,3 +131,9 @@ func (e registeredEvents) PurgeSession(ctx context.Context, sessionID string) er
 	}
 	return e.eventStore.PurgeSession(ctx, sessionID)
 }
+
+// Interface guards
+var (
+	_ caddy.Destructor  = (*sessionState)(nil)
+	_ server.EventStore = registeredEvents{}
+)
