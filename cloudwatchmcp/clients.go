@@ -3,17 +3,16 @@ package cloudwatchmcp
 import (
 	"container/list"
 	"context"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go/middleware"
-	"github.com/caddyserver/caddy/v2"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/sharedhttp"
 )
 
 // version is reported in the AWS user agent.
@@ -34,37 +33,7 @@ type clientCache struct {
 	profMu   sync.Mutex
 	profiles map[string]aws.CredentialsProvider
 
-	release func() // drops the shared HTTP client, nil when not shared
-}
-
-// awsHTTPClients holds the one HTTP client (and so the one keep-alive
-// pool) that every config's AWS clients share. Caddy cleans up the old
-// config while its last requests may still run, so a pool per config could
-// not be closed reliably: each reload left its idle connections (two
-// goroutines each) behind for the 90 s idle timeout. Shared, the pool
-// survives reloads warm, and the last config to go closes it. It is built
-// from the first config's SDK defaults, which come from the process
-// environment and are the same for every config.
-var awsHTTPClients = caddy.NewUsagePool()
-
-type pooledHTTPClient struct{ *http.Client }
-
-// Destruct closes the idle connections once no config uses the client.
-func (p pooledHTTPClient) Destruct() error {
-	p.CloseIdleConnections()
-	return nil
-}
-
-func sharedHTTPClient(bc *awshttp.BuildableClient) (aws.HTTPClient, func()) {
-	v, _, _ := awsHTTPClients.LoadOrNew("aws", func() (caddy.Destructor, error) {
-		hc, ok := bc.Freeze().(*http.Client)
-		if !ok {
-			hc = &http.Client{}
-		}
-		return pooledHTTPClient{hc}, nil
-	})
-	var once sync.Once
-	return v.(pooledHTTPClient).Client, func() { once.Do(func() { _, _ = awsHTTPClients.Delete("aws") }) }
+	release func() // gives back the shared HTTP client
 }
 
 type cacheEntry struct {
@@ -73,13 +42,9 @@ type cacheEntry struct {
 }
 
 func newClientCache(base aws.Config, max int) *clientCache {
-	if base.HTTPClient == nil {
-		base.HTTPClient = awshttp.NewBuildableClient()
-	}
+	// One keep-alive pool for every config's tool calls (internal/sharedhttp).
 	var release func()
-	if bc, ok := base.HTTPClient.(*awshttp.BuildableClient); ok {
-		base.HTTPClient, release = sharedHTTPClient(bc)
-	}
+	base.HTTPClient, release = sharedhttp.Client("cloudwatch_mcp", base.HTTPClient)
 	base.APIOptions = append(append([]func(*middleware.Stack) error{}, base.APIOptions...),
 		awsmiddleware.AddUserAgentKeyValue("caddy-cloudwatch-mcp", version),
 		// Every attempt's request id goes to the calling tool's audit entry.
@@ -130,11 +95,7 @@ func (c *clientCache) get(key string, build func() any) any {
 }
 
 // close releases the shared HTTP client; Cleanup calls it.
-func (c *clientCache) close() {
-	if c.release != nil {
-		c.release()
-	}
-}
+func (c *clientCache) close() { c.release() }
 
 // len reports how many clients are cached.
 func (c *clientCache) len() int {

@@ -15,6 +15,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/sharedhttp"
 )
 
 // Vending exchanges a verified identity for short-lived AWS credentials
@@ -202,7 +204,8 @@ func (v *Vending) provisionVending(ctx caddy.Context, m *CognitoAuth) error {
 	if cfg.Region == "" {
 		return errors.New("credential vending: no AWS region: set aws_region (or AWS_REGION)")
 	}
-	cfg.HTTPClient = v.shareHTTPClient(cfg.HTTPClient)
+	// One keep-alive pool for every config's exchanges (internal/sharedhttp).
+	cfg.HTTPClient, v.releaseHTTP = sharedhttp.Client("cognito_auth", cfg.HTTPClient)
 
 	switch {
 	case v.IdentityPool != nil:
