@@ -1,7 +1,6 @@
 package cognitoauth
 
 import (
-	"container/list"
 	"sync"
 	"time"
 )
@@ -68,40 +67,4 @@ func (m *CognitoAuth) stopIdleSweeper() {
 	close(m.sweeper.stop)
 	m.sweeper.done.Wait()
 	m.sweeper = nil
-}
-
-// dropIdle removes the entries at the back of an LRU list (last used
-// first) that were last used before cutoff, and returns items, rebuilt if
-// it shrank a lot. entry reads an element's key and last use.
-func dropIdle[K comparable](ll *list.List, items map[K]*list.Element, cutoff time.Time, entry func(any) (K, time.Time)) map[K]*list.Element {
-	n := 0
-	for el := ll.Back(); el != nil; el = ll.Back() {
-		k, used := entry(el.Value)
-		if !used.Before(cutoff) {
-			break
-		}
-		ll.Remove(el)
-		delete(items, k)
-		n++
-	}
-	if shrunk(n, len(items)) {
-		return compact(items)
-	}
-	return items
-}
-
-// shrunk reports whether a map that lost removed entries and keeps left
-// should be rebuilt (compact): Go maps never give back their buckets.
-func shrunk(removed, left int) bool {
-	return removed > 64 && removed > 2*left
-}
-
-// compact copies m into a map sized for what it holds (maps.Clone would
-// copy the buckets too).
-func compact[K comparable, V any](m map[K]V) map[K]V {
-	out := make(map[K]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

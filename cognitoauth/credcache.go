@@ -1,11 +1,9 @@
 package cognitoauth
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"hash/maphash"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -29,121 +27,40 @@ func (k credKey) String() string {
 	return k.issuer + "\x00" + k.subject + "\x00" + k.scope + "\x00" + k.flow + "\x00" + k.groups
 }
 
-// credCache holds vended credentials per credKey. It is an LRU bounded by
-// max, split into shards by subject (see shardSizes), and it lets at most
-// one exchange per key run at a time: concurrent first requests of one
-// user all wait for the same exchange.
+// credCache holds vended credentials per credKey in an expiringLRU
+// (sharded by subject), and it lets at most one exchange per key run at a
+// time: concurrent first requests of one user all wait for the same
+// exchange.
 type credCache struct {
-	shards []credShard
-	seed   maphash.Seed
-
+	lru     *expiringLRU[credKey, *Credentials]
 	flights singleflight.Group
 }
 
-type credShard struct {
-	mu    sync.Mutex
-	max   int
-	ll    *list.List // front = most recently used
-	items map[credKey]*list.Element
-	_     [64]byte // keeps neighbouring shards' locks off one cache line
-}
-
-type credEntry struct {
-	key   credKey
-	creds *Credentials
-	used  time.Time // last lookup, for cache_idle
-}
-
 func newCredCache(max int) *credCache {
-	sizes := shardSizes(max)
-	c := &credCache{shards: make([]credShard, len(sizes)), seed: maphash.MakeSeed()}
-	for i, n := range sizes {
-		c.shards[i] = credShard{max: n, ll: list.New(), items: make(map[credKey]*list.Element)}
-	}
-	return c
-}
-
-func (c *credCache) shard(key credKey) *credShard {
-	if len(c.shards) == 1 {
-		return &c.shards[0]
-	}
-	return &c.shards[maphash.String(c.seed, key.subject)%uint64(len(c.shards))]
+	seed := maphash.MakeSeed()
+	return &credCache{lru: newExpiringLRU[credKey, *Credentials](max, func(k credKey) uint64 { return maphash.String(seed, k.subject) })}
 }
 
 // get returns the cached credentials of key. fresh is false when they are
-// missing, expired (then they are dropped and nil is returned) or within
-// refreshBefore of expiry (then they are returned, still usable, so a
-// failed renewal can fall back on them).
+// missing or due for renewal: within refreshBefore of expiry (then they
+// are returned, still usable, so a failed renewal can fall back on them).
 func (c *credCache) get(key credKey, now time.Time, refreshBefore time.Duration) (creds *Credentials, fresh bool) {
-	s := c.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	el, ok := s.items[key]
+	creds, expires, ok := c.lru.get(key, now)
 	if !ok {
 		return nil, false
 	}
-	e := el.Value.(*credEntry)
-	if !now.Before(e.creds.expires) {
-		s.ll.Remove(el)
-		delete(s.items, key)
-		return nil, false
-	}
-	e.used = now
-	s.ll.MoveToFront(el)
-	return e.creds, now.Before(e.creds.expires.Add(-refreshBefore))
+	return creds, now.Before(expires.Add(-refreshBefore))
 }
 
 func (c *credCache) put(key credKey, creds *Credentials, now time.Time) {
-	s := c.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if el, ok := s.items[key]; ok {
-		e := el.Value.(*credEntry)
-		e.creds, e.used = creds, now
-		s.ll.MoveToFront(el)
-		return
-	}
-	s.items[key] = s.ll.PushFront(&credEntry{key: key, creds: creds, used: now})
-	for s.ll.Len() > s.max {
-		last := s.ll.Back()
-		s.ll.Remove(last)
-		delete(s.items, last.Value.(*credEntry).key)
-	}
+	c.lru.put(key, creds, creds.expires, now)
 }
 
-func (c *credCache) remove(key credKey) {
-	s := c.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if el, ok := s.items[key]; ok {
-		s.ll.Remove(el)
-		delete(s.items, key)
-	}
-}
+func (c *credCache) remove(key credKey) { c.lru.remove(key) }
 
-// forgetIdle drops entries last used before cutoff.
-func (c *credCache) forgetIdle(cutoff time.Time) {
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		s.items = dropIdle(s.ll, s.items, cutoff, func(v any) (credKey, time.Time) {
-			e := v.(*credEntry)
-			return e.key, e.used
-		})
-		s.mu.Unlock()
-	}
-}
+func (c *credCache) forgetIdle(cutoff time.Time) { c.lru.forgetIdle(cutoff) }
 
-func (c *credCache) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += s.ll.Len()
-		s.mu.Unlock()
-	}
-	return n
-}
+func (c *credCache) len() int { return c.lru.len() }
 
 // exchangeFunc performs one upstream exchange; prev holds the credentials
 // being renewed, if any (modes reuse e.g. the identity ID from them).
