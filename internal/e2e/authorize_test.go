@@ -104,14 +104,8 @@ func TestStepUpAndAuditThroughEdge(t *testing.T) {
 	// A tools/call without logs:read: 403 insufficient_scope with the
 	// scope to ask for and the metadata that says where.
 	sid := openSession(t, plain)
-	req, _ := http.NewRequest(http.MethodPost, endpoint(), strings.NewReader(
-		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"describe_log_groups","arguments":{"log_group_name_prefix":"/aws"}}}`))
-	req.Header.Set("Authorization", "Bearer "+plain)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Session-Id", sid)
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(mcpRequest(http.MethodPost, endpoint(), plain, sid, strings.NewReader(
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"describe_log_groups","arguments":{"log_group_name_prefix":"/aws"}}}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,12 +194,8 @@ func TestStepUpAndAuditThroughEdge(t *testing.T) {
 // openSession initializes a session over plain HTTP and returns its ID.
 func openSession(t *testing.T, tok string) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, endpoint(), strings.NewReader(
-		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}`))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(mcpRequest(http.MethodPost, endpoint(), tok, "", strings.NewReader(
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}`)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,26 @@ func startEdge(t *testing.T) *caddytest.Tester {
 
 func endpoint() string { return fmt.Sprintf("http://localhost:%d/mcp", httpPort) }
 
+// mcpRequest is an MCP Streamable HTTP request as a client sends it: JSON
+// in, JSON or SSE out, the bearer token when tok is set, and the session
+// with its protocol version when session is set.
+func mcpRequest(method, url, tok, session string, body io.Reader) *http.Request {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		panic(err) // the tests' URLs are constants
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if session != "" {
+		req.Header.Set("Mcp-Session-Id", session)
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	}
+	return req
+}
+
 // token mints an RFC 9068 access token for sub, audience-bound to our MCP
 // endpoint.
 func token(sub string) string {
@@ -202,11 +222,7 @@ func TestEdgeChallengesWithoutToken(t *testing.T) {
 func TestSessionBelongsToItsCreator(t *testing.T) {
 	startEdge(t)
 	init := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}`
-	req, _ := http.NewRequest(http.MethodPost, endpoint(), strings.NewReader(init))
-	req.Header.Set("Authorization", "Bearer "+token("alice"))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(mcpRequest(http.MethodPost, endpoint(), token("alice"), "", strings.NewReader(init)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,13 +231,8 @@ func TestSessionBelongsToItsCreator(t *testing.T) {
 	if resp.StatusCode != 200 || sid == "" {
 		t.Fatalf("initialize: %d, session %q", resp.StatusCode, sid)
 	}
-	req, _ = http.NewRequest(http.MethodPost, endpoint(), strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
-	req.Header.Set("Authorization", "Bearer "+token("bob"))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Session-Id", sid)
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(mcpRequest(http.MethodPost, endpoint(), token("bob"), sid,
+		strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)))
 	if err != nil {
 		t.Fatal(err)
 	}

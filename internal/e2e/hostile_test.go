@@ -121,20 +121,7 @@ func mcpDoAt(client *http.Client, url, method, tok, session, body string) (mcpRe
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return mcpReply{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	if session != "" {
-		req.Header.Set("Mcp-Session-Id", session)
-		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	}
-	resp, err := client.Do(req)
+	resp, err := client.Do(mcpRequest(method, url, tok, session, rd))
 	if err != nil {
 		return mcpReply{}, err
 	}

@@ -262,18 +262,11 @@ func spoofDo(t *testing.T, method, path, tok, session, body string, hdr map[stri
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, fmt.Sprintf("http://localhost:%d%s", httpPort, path), rd)
+	req := mcpRequest(method, fmt.Sprintf("http://localhost:%d%s", httpPort, path), tok, session, rd)
 	for k, v := range hdr {
-		req.Header[k] = []string{v} // as given, not canonicalized
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	if session != "" {
-		req.Header.Set("Mcp-Session-Id", session)
-		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		if _, set := req.Header[k]; !set { // the client's own headers win
+			req.Header[k] = []string{v} // as given, not canonicalized
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -420,13 +413,7 @@ func TestRequestSizeLimitsThroughEdge(t *testing.T) {
 		if chunked {
 			body = io.MultiReader(strings.NewReader(big)) // hides the length: chunked
 		}
-		req, _ := http.NewRequest("POST", endpoint(), body)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Session-Id", session)
-		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(mcpRequest(http.MethodPost, endpoint(), tok, session, body))
 		if err != nil {
 			t.Fatal(err)
 		}

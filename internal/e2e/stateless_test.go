@@ -43,14 +43,9 @@ func startInstances(t *testing.T, opts string) {
 // session header and body.
 func post(t *testing.T, port int, tok, session, body string) (int, string, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/mcp", port), strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
+	req := mcpRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/mcp", port), tok, session, strings.NewReader(body))
+	// Stateless requests carry the version without a session.
 	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	if session != "" {
-		req.Header.Set("Mcp-Session-Id", session)
-	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
