@@ -1,9 +1,12 @@
 package cloudwatchmcp
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,5 +122,82 @@ func TestSessionTablePerHandler(t *testing.T) {
 	unload1()
 	if a2.sessions != a1.sessions || b2.sessions != b1.sessions {
 		t.Fatal("a reload did not hand each handler its table back")
+	}
+}
+
+// A client resumes an SSE stream of the old config on the new one: the
+// events after its Last-Event-ID are replayed.
+func TestStreamResumesAcrossReload(t *testing.T) {
+	f := fakeaws.Start()
+	t.Cleanup(f.Close)
+	creds := map[string]aws.Credentials{"alice": f.IssueCredentials("alice", time.Now().Add(time.Hour))}
+	var cur atomic.Pointer[Handler]
+	cur.Store(provisionTestHandler(t, &Handler{}, f))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveLikeCaddy(cur.Load(), creds, w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, fake: f, creds: creds}
+	session := ts.rawInit(t, "alice")
+
+	// The call's answer streams as SSE: two notifications, then the result.
+	resp := ts.rawRequest(t, http.MethodPost, "alice", session,
+		`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"test_notify","arguments":{"count":2}}}`)
+	events := readSSE(t, resp.Body, func([]sseEvent) bool { return false })
+	resp.Body.Close()
+	if len(events) != 3 || events[0].id == "" || !strings.Contains(events[2].data, "sent 2") {
+		t.Fatalf("stream before the reload: %+v", events)
+	}
+
+	old := cur.Swap(provisionTestHandler(t, &Handler{}, f))
+	if err := old.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	resume := ts.rawRequest(t, http.MethodGet, "alice", session, "", "Last-Event-ID", events[0].id)
+	defer resume.Body.Close()
+	if resume.StatusCode != http.StatusOK {
+		t.Fatalf("resume: %d", resume.StatusCode)
+	}
+	replayed := readSSE(t, resume.Body, func(got []sseEvent) bool { return len(got) == 2 })
+	if replayed[0].data != events[1].data || replayed[1].data != events[2].data {
+		t.Fatalf("replayed %+v, want the two events after %s: %+v", replayed, events[0].id, events[1:])
+	}
+}
+
+type sseEvent struct{ id, data string }
+
+// readSSE reads events from an SSE body until done says so, the body ends,
+// or 5 s pass.
+func readSSE(t *testing.T, body io.Reader, done func([]sseEvent) bool) []sseEvent {
+	t.Helper()
+	ch := make(chan []sseEvent, 1)
+	go func() {
+		var got []sseEvent
+		var ev sseEvent
+		sc := bufio.NewScanner(body)
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				ev.id = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "data: "):
+				ev.data = strings.TrimPrefix(line, "data: ")
+			case line == "" && ev.data != "":
+				got = append(got, ev)
+				ev = sseEvent{}
+				if done(got) {
+					ch <- got
+					return
+				}
+			}
+		}
+		ch <- got
+	}()
+	select {
+	case got := <-ch:
+		return got
+	case <-time.After(5 * time.Second):
+		t.Fatal("SSE stream stalled")
+		return nil
 	}
 }
