@@ -92,9 +92,14 @@ func TestConfig(f *Fake, creds aws.CredentialsProvider) aws.Config {
 		Credentials:  creds,
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 3
+				// Under a loaded -race run the race can strike a call three
+				// times running; five attempts a few milliseconds apart
+				// (as production backs off too) absorb it.
+				o.MaxAttempts = 5
 				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+					return time.Duration(attempt) * 5 * time.Millisecond, nil
+				})
 				o.RateLimiter = ratelimit.None
 			})
 		},
