@@ -12,11 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/buildinfo"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/sharedhttp"
 )
 
-// version is reported in the AWS user agent.
-const version = "0.1.0"
+// version is this module's version from the build information
+// (buildinfo): the MCP server's implementation version and the user agent
+// of every AWS and PromQL request.
+var version = buildinfo.Version()
 
 // clientCache holds SDK clients per (credentials identity, region, service)
 // in a bounded LRU. awslabs builds a new session and client on every call;
