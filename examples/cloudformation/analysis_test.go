@@ -417,6 +417,32 @@ var promqlActions = map[string][]string{
 	promqlLabelValues: {"cloudwatch:ListMetrics"},                             // GetLabels
 }
 
+// resourceScope is, for every IAM action the tools call, the resource
+// type IAM can scope it by, from the Service Authorization Reference
+// ("Actions, resources, and condition keys", the Resource types column):
+// "" means the action has none, so its statement must say "*". Actions
+// scoped by log group must be granted only on the log groups the stack's
+// LogGroupNamePrefix names. A new action fails the policy test until it
+// is classified here.
+var resourceScope = map[string]string{
+	"logs:StartQuery":                 "log-group",
+	"logs:GetQueryResults":            "log-group",
+	"logs:DescribeAccountPolicies":    "",
+	"logs:DescribeIndexPolicies":      "",
+	"logs:DescribeLogGroups":          "",
+	"logs:DescribeQueries":            "",
+	"logs:DescribeQueryDefinitions":   "",
+	"logs:StopQuery":                  "",
+	"logs:ListAnomalies":              "anomaly-detector",
+	"logs:ListLogAnomalyDetectors":    "anomaly-detector",
+	"cloudwatch:GetMetricData":        "",
+	"cloudwatch:ListMetrics":          "",
+	"cloudwatch:DescribeAlarms":       "alarm",
+	"cloudwatch:DescribeAlarmHistory": "alarm",
+	"sts:AssumeRole":                  "role",
+	"sts:SetSourceIdentity":           "role",
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

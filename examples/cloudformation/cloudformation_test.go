@@ -25,10 +25,12 @@ type cfnTemplate struct {
 }
 
 type cfnResource struct {
-	Type       string
-	Condition  string
-	DependsOn  any
-	Properties map[string]any
+	Type                string
+	Condition           string
+	DependsOn           any
+	DeletionPolicy      string
+	UpdateReplacePolicy string
+	Properties          map[string]any
 }
 
 type cfnOutput struct {
@@ -503,4 +505,158 @@ func refersTo(v any, name string) bool {
 		return true
 	}
 	return false
+}
+
+// TestInsightsOnlyOnTheChosenLogGroups: the actions IAM can scope by log
+// group (Logs Insights StartQuery and GetQueryResults) are granted only on
+// the log groups LogGroupNamePrefix names, and "Resource": "*" carries
+// only actions IAM cannot scope by log group. Every action the tools call
+// must be classified in resourceScope.
+func TestInsightsOnlyOnTheChosenLogGroups(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, action := range sortedKeys(requiredToolActions(t)) {
+		if _, ok := resourceScope[action]; !ok {
+			t.Errorf("%s has no entry in resourceScope: look up its resource types in the Service Authorization Reference", action)
+		}
+	}
+	scoped := 0
+	for _, st := range statements(t, tpl.Resources["CloudWatchReadPolicy"].Properties["PolicyDocument"], "CloudWatchReadPolicy") {
+		everywhere := st.Resource == "*"
+		for _, action := range st.Actions {
+			if resourceScope[action] != "log-group" {
+				continue
+			}
+			scoped++
+			if everywhere {
+				t.Errorf("statement %s grants %s on every log group (\"Resource\": \"*\"); grant it on the LogGroupNamePrefix log groups", st.Sid, action)
+				continue
+			}
+			for _, arn := range resourceStrings(st.Resource) {
+				if !strings.Contains(arn, ":log-group:") {
+					t.Errorf("statement %s grants %s on %q, which is not a log group ARN", st.Sid, action, arn)
+				}
+			}
+			if !mentions(st.Resource, "LogGroupNamePrefix") {
+				t.Errorf("statement %s grants %s on log groups that do not depend on LogGroupNamePrefix: %v", st.Sid, action, st.Resource)
+			}
+		}
+	}
+	if scoped == 0 {
+		t.Fatal("CloudWatchReadPolicy grants no log-group-scoped action: logs:StartQuery is missing")
+	}
+
+	p := tpl.Parameters["LogGroupNamePrefix"]
+	if p == nil {
+		t.Fatal("template has no LogGroupNamePrefix parameter")
+	}
+	if _, ok := p["Default"]; ok {
+		t.Error("LogGroupNamePrefix has a Default: the whole account must be a choice the deployer makes explicitly (*)")
+	}
+	pattern, _ := p["AllowedPattern"].(string)
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		t.Fatalf("LogGroupNamePrefix AllowedPattern %q: %v", pattern, err)
+	}
+	for v, want := range map[string]bool{"/aws/lambda/": true, "/app/prod": true, "*": true, "": false, "/aws/*": false, "a b": false} {
+		if re.MatchString(v) != want {
+			t.Errorf("LogGroupNamePrefix %q accepted = %v, want %v", v, !want, want)
+		}
+	}
+}
+
+// resourceStrings returns the ARN templates in a Resource value: plain
+// strings, Fn::Sub strings and both branches of Fn::If.
+func resourceStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, resourceStrings(x)...)
+		}
+		return out
+	case map[string]any:
+		if s, ok := v["Fn::Sub"].(string); ok {
+			return []string{s}
+		}
+		if l, ok := v["Fn::If"].([]any); ok && len(l) == 3 {
+			return append(resourceStrings(l[1]), resourceStrings(l[2])...)
+		}
+	}
+	return []string{fmt.Sprint(v)}
+}
+
+// mentions reports whether v refers to parameter name, through a Ref, a
+// ${name} in Fn::Sub or a condition on it.
+func mentions(v any, name string) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.Contains(v, "${"+name+"}")
+	case []any:
+		for _, x := range v {
+			if mentions(x, name) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, x := range v {
+			if k == "Ref" && x == name || mentions(x, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestUserPoolIsHardToLose: the user pool holds every user and their MFA
+// devices. Deleting the stack, or an update that replaces the pool, must
+// not delete it, and neither may an API call without first switching
+// deletion protection off.
+func TestUserPoolIsHardToLose(t *testing.T) {
+	pool := loadTemplate(t).Resources["UserPool"]
+	if pool.DeletionPolicy != "Retain" {
+		t.Errorf("UserPool DeletionPolicy = %q, want Retain", pool.DeletionPolicy)
+	}
+	if pool.UpdateReplacePolicy != "Retain" {
+		t.Errorf("UserPool UpdateReplacePolicy = %q, want Retain", pool.UpdateReplacePolicy)
+	}
+	if got := pool.Properties["DeletionProtection"]; got != "ACTIVE" {
+		t.Errorf("UserPool DeletionProtection = %v, want ACTIVE", got)
+	}
+}
+
+// TestUserPoolOffersMFA: users can turn on TOTP (software token) MFA; it is
+// optional so the first sign-in works without a device.
+func TestUserPoolOffersMFA(t *testing.T) {
+	props := loadTemplate(t).Resources["UserPool"].Properties
+	if got := props["MfaConfiguration"]; got != "OPTIONAL" {
+		t.Errorf("UserPool MfaConfiguration = %v, want OPTIONAL", got)
+	}
+	mfas, _ := props["EnabledMfas"].([]any)
+	found := false
+	for _, m := range mfas {
+		found = found || m == "SOFTWARE_TOKEN_MFA"
+	}
+	if !found {
+		t.Errorf("UserPool EnabledMfas = %v, want SOFTWARE_TOKEN_MFA", props["EnabledMfas"])
+	}
+}
+
+// TestPasswordAuthIsOptIn: USER_PASSWORD_AUTH sends the password itself to
+// Cognito; it is for scripts and tests, so a deployer turns it on, never
+// gets it by default.
+func TestPasswordAuthIsOptIn(t *testing.T) {
+	tpl := loadTemplate(t)
+	if got := tpl.Parameters["AllowPasswordAuth"]["Default"]; got != "false" {
+		t.Errorf("AllowPasswordAuth Default = %v, want false", got)
+	}
+	flows, _ := tpl.Resources["UserPoolClient"].Properties["ExplicitAuthFlows"].(map[string]any)
+	branches, _ := flows["Fn::If"].([]any)
+	if len(branches) != 3 || branches[0] != "PasswordAuth" {
+		t.Fatalf("UserPoolClient ExplicitAuthFlows = %v, want Fn::If on PasswordAuth", flows)
+	}
+	if strings.Contains(fmt.Sprint(branches[2]), "ALLOW_USER_PASSWORD_AUTH") {
+		t.Errorf("without AllowPasswordAuth the client still allows USER_PASSWORD_AUTH: %v", branches[2])
+	}
 }
