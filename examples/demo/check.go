@@ -35,7 +35,8 @@ func mcpCall(endpoint, token string) (string, error) {
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
 	init.Params.ClientInfo = mcp.Implementation{Name: "demo-check", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
+	initialized, err := c.Initialize(ctx, init)
+	if err != nil {
 		return "", fmt.Errorf("initialize: %w", err)
 	}
 	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
@@ -61,5 +62,6 @@ func mcpCall(endpoint, token string) (string, error) {
 	if len(text) > 300 {
 		text = text[:300] + "..."
 	}
-	return fmt.Sprintf("demo check ok: %d tools; describe_log_groups (demo data): %s", len(tools.Tools), text), nil
+	return fmt.Sprintf("demo check ok at %s: server %s %s, %d tools; describe_log_groups (demo data): %s",
+		endpoint, initialized.ServerInfo.Name, initialized.ServerInfo.Version, len(tools.Tools), text), nil
 }

@@ -212,13 +212,16 @@ func seed(f *fakeaws.Fake, issuer *testissuer.Issuer) {
 	_ = a.Flap("web-cpu-high", now.Add(-2*time.Hour), 10*time.Minute, 6)
 }
 
-// selfCheck lists the tools and calls describe_log_groups through Caddy.
+// selfCheck lists the tools and calls describe_log_groups through Caddy,
+// at the endpoint and with the trailing slash some clients add.
 func selfCheck(endpoint, token string) error {
-	out, err := mcpCall(endpoint, token)
-	if err != nil {
-		return err
+	for _, url := range []string{endpoint, endpoint + "/"} {
+		out, err := mcpCall(url, token)
+		if err != nil {
+			return fmt.Errorf("%s: %w", url, err)
+		}
+		fmt.Println(out)
 	}
-	fmt.Println(out)
 	return nil
 }
 
