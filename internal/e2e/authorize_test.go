@@ -152,6 +152,8 @@ func TestStepUpAndAuditThroughEdge(t *testing.T) {
 	type entry struct {
 		Logger        string   `json:"logger"`
 		Msg           string   `json:"msg"`
+		TS            any      `json:"ts"`
+		Time          any      `json:"time"`
 		Tool          string   `json:"tool"`
 		Outcome       string   `json:"outcome"`
 		Sub           string   `json:"sub"`
@@ -173,6 +175,14 @@ func TestStepUpAndAuditThroughEdge(t *testing.T) {
 		}
 		if e.Logger != "http.handlers.cloudwatch_mcp.audit" || e.Msg != "tool call" {
 			t.Fatalf("foreign line in the audit log: %s", sc.Bytes())
+		}
+		// README "Audit trail": with Caddy's JSON encoder both ts and the
+		// call's start time are unix seconds (numbers), unless the log
+		// sets another time_format.
+		ts, ok1 := e.TS.(float64)
+		at, ok2 := e.Time.(float64)
+		if !ok1 || !ok2 || at > ts || ts-at > 60 {
+			t.Fatalf("audit ts %v and time %v: want unix seconds, time (the call's start) at or before ts", e.TS, e.Time)
 		}
 		got[e.Sub] = e
 	}
