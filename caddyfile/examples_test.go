@@ -5,13 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -281,7 +282,7 @@ func TestProductionExamplesRequireTheirSettings(t *testing.T) {
 				t.Errorf("%s: {$%s} has a default but is not listed as Optional", f, name)
 			}
 		}
-		for _, name := range sortedNames(doc.required) {
+		for _, name := range slices.Sorted(maps.Keys(doc.required)) {
 			if _, used := doc.uses[name]; !used {
 				t.Errorf("%s documents %s as required but never reads it", f, name)
 				continue
@@ -323,15 +324,6 @@ func errorLine(err error, file string) int {
 	}
 	n, _ := strconv.Atoi(m[1])
 	return n
-}
-
-func sortedNames(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // TestExamplesHaveNoAuthSwitch: no example may let the environment turn

@@ -2,11 +2,11 @@ package docs
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -275,7 +275,7 @@ func TestReadmePoliciesMatchTemplate(t *testing.T) {
 			}
 		}
 	}
-	if got, want := keys(documented), keys(granted); !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(documented)), slices.Sorted(maps.Keys(granted)); !slices.Equal(got, want) {
 		t.Errorf("README tool group policies grant %v,\nthe template (checked against the code) %v", got, want)
 	}
 }
@@ -309,14 +309,5 @@ func policyStatements(t *testing.T, raw []byte, where string) []stmt {
 		}
 		out = append(out, st)
 	}
-	return out
-}
-
-func keys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
