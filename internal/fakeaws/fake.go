@@ -8,6 +8,7 @@ package fakeaws
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -94,6 +95,10 @@ type Fake struct {
 	URL string
 
 	srv *httptest.Server
+	// closing is closed by Close, so long-lived streams (Live Tail) end
+	// and let the server shut down.
+	closing   chan struct{}
+	closeOnce sync.Once
 
 	mu       sync.Mutex
 	clock    func() time.Time
@@ -107,17 +112,61 @@ type Fake struct {
 }
 
 // Start starts a fake on a loopback port with the default operations of
-// every service registered.
+// every service registered. It speaks plain HTTP: HTTP/1.1, and HTTP/2
+// to clients that start with the HTTP/2 preface (h2c with prior
+// knowledge, see HTTPClient).
 func Start() *Fake {
 	f := New()
-	f.srv = httptest.NewServer(f)
+	f.srv = httptest.NewUnstartedServer(f)
+	f.srv.Config.Protocols = new(http.Protocols)
+	f.srv.Config.Protocols.SetHTTP1(true)
+	f.srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	f.srv.Start()
 	f.URL = f.srv.URL
 	return f
+}
+
+// StartTLS starts a fake that serves HTTPS with a self-signed certificate
+// and negotiates HTTP/2 by ALPN, as AWS endpoints do. Clients must trust
+// CertPool (or use HTTPClient).
+func StartTLS() *Fake {
+	f := New()
+	f.srv = httptest.NewUnstartedServer(f)
+	f.srv.EnableHTTP2 = true
+	f.srv.StartTLS()
+	f.URL = f.srv.URL
+	return f
+}
+
+// HTTPClient returns an HTTP client that speaks HTTP/2 to the fake: over
+// TLS (trusting its certificate) for a StartTLS fake, over cleartext
+// (h2c, prior knowledge) for a Start fake. Put it in aws.Config.HTTPClient
+// to run the SDK over HTTP/2 as it runs against AWS.
+func (f *Fake) HTTPClient() *http.Client {
+	if f.srv.TLS != nil {
+		return f.srv.Client()
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: tr}
+}
+
+// CertPool returns a pool holding the certificate of a StartTLS fake (nil
+// for a plain one), for clients that build their own transport.
+func (f *Fake) CertPool() *x509.CertPool {
+	if f.srv.TLS == nil {
+		return nil
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(f.srv.Certificate())
+	return pool
 }
 
 // New returns a fake that is not listening; serve it with any http.Server.
 func New() *Fake {
 	f := &Fake{
+		closing:  make(chan struct{}),
 		clock:    time.Now,
 		keys:     map[string]key{},
 		handlers: map[string]OpHandler{},
@@ -161,8 +210,9 @@ var registry []func(*Fake)
 // Fake. Service files call it from init.
 func Register(fn func(*Fake)) { registry = append(registry, fn) }
 
-// Close stops the server.
+// Close stops the server. Open Live Tail streams end first.
 func (f *Fake) Close() {
+	f.closeOnce.Do(func() { close(f.closing) })
 	if f.srv != nil {
 		f.srv.Close()
 	}

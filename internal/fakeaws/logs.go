@@ -60,6 +60,18 @@ type LogGroup struct {
 	// member a client wrongly treats as required (e.g. "storedBytes",
 	// "metricFilterCount", "logGroupArn").
 	Omit []string
+	// MaskPatterns stand for the group's data protection policy: regular
+	// expressions (e.g. MaskEmailAddress) whose matches are replaced by
+	// asterisks wherever the group's events leave the fake
+	// (FilterLogEvents, GetLogRecord, StartLiveTail, FromEvents Insights
+	// rows) unless the call asks to unmask and its caller may (see
+	// AllowUnmask). Setting them implies DataProtectionStatus ACTIVATED.
+	MaskPatterns []string
+	// Readers, when set, are the only key owners (see IssueCredentials)
+	// allowed to read the group's events with FilterLogEvents,
+	// GetLogRecord and StartLiveTail; anyone else gets
+	// AccessDeniedException, as IAM would refuse them.
+	Readers []string
 }
 
 // ARN is the log group ARN without the trailing ":*" (logGroupArn).
@@ -157,6 +169,18 @@ type QueryResult struct {
 	Stats *QueryStats
 	// Plan overrides the default plan for queries this result applies to.
 	Plan *QueryPlan
+	// FromEvents replaces Rows with the stored events (AppendEvents) of the
+	// query's log groups in its time range, newest first, as rows of
+	// @timestamp, @message, @logStream, @log and a @ptr that GetLogRecord
+	// resolves, masked as the groups' data protection says. The query's
+	// `filter @message like /re/` (or "text", or not like) clauses filter
+	// them, its `| limit N` caps them (default 1000), then StartQuery's
+	// limit.
+	FromEvents bool
+	// MessageLimit cuts @message of FromEvents rows to this many bytes, as
+	// Insights shortens very long messages (0 = whole); GetLogRecord still
+	// returns them whole.
+	MessageLimit int
 }
 
 // StartedQuery is a snapshot of a query the fake accepted.
@@ -212,12 +236,20 @@ type Logs struct {
 	pageSize      int
 	maxConcurrent int
 	seq           int
+
+	// Log events (logs_events.go) and Live Tail (logs_livetail.go).
+	events   map[string][]storedEvent // by group ARN, in append order
+	masks    map[string][]*regexp.Regexp
+	unmask   map[string]bool // owners with logs:Unmask
+	eventSeq int64
+	live     liveTail
 }
 
 // LogsOf returns f's CloudWatch Logs state.
 func LogsOf(f *Fake) *Logs {
 	return f.State("logs", func() any {
-		return &Logs{f: f, queries: map[string]*query{}, plan: QueryPlan{Polls: 2}}
+		return &Logs{f: f, queries: map[string]*query{}, plan: QueryPlan{Polls: 2},
+			events: map[string][]storedEvent{}, masks: map[string][]*regexp.Regexp{}, unmask: map[string]bool{}}
 	}).(*Logs)
 }
 
@@ -238,6 +270,16 @@ func (l *Logs) AddLogGroup(groups ...LogGroup) *Logs {
 		}
 		if g.Class == "" {
 			g.Class = "STANDARD"
+		}
+		if len(g.MaskPatterns) > 0 {
+			if g.DataProtectionStatus == "" {
+				g.DataProtectionStatus = "ACTIVATED"
+			}
+			res := make([]*regexp.Regexp, len(g.MaskPatterns))
+			for i, p := range g.MaskPatterns {
+				res[i] = regexp.MustCompile(p)
+			}
+			l.masks[g.ARN()] = res
 		}
 		l.groups = append(l.groups, g)
 	}
@@ -592,11 +634,12 @@ var sourceCommand = regexp.MustCompile(`^\s*SOURCE\s`)
 
 var logGroupNamePattern = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
 
-// resolveGroup finds the log group a name or ARN identifies in region.
-func (l *Logs) resolveGroup(id, region string, arnAllowed bool) (*LogGroup, *Error) {
+// resolveGroup finds the log group a name or ARN identifies in region;
+// param names the input member in error messages.
+func (l *Logs) resolveGroup(id, region, param string, arnAllowed bool) (*LogGroup, *Error) {
 	if strings.HasPrefix(id, "arn:") {
 		if !arnAllowed {
-			return nil, invalidParam("1 validation error detected: Value '[%s]' at 'logGroupNames' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", id)
+			return nil, invalidParam("1 validation error detected: Value '[%s]' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", id, param)
 		}
 		if strings.HasSuffix(id, ":*") {
 			return nil, invalidParam("Log group ARN %q must not end with ':*'; use the logGroupArn form", id)
@@ -612,7 +655,7 @@ func (l *Logs) resolveGroup(id, region string, arnAllowed bool) (*LogGroup, *Err
 		return nil, Errorf("ResourceNotFoundException", "Log group '%s' does not exist", id)
 	}
 	if !logGroupNamePattern.MatchString(id) {
-		return nil, invalidParam("1 validation error detected: Value '%s' at 'logGroupNames' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", id)
+		return nil, invalidParam("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", id, param)
 	}
 	for i := range l.groups {
 		g := &l.groups[i]
@@ -668,7 +711,7 @@ func (l *Logs) startQuery(r *Request) (any, error) {
 		return nil, invalidParam("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length less than or equal to 50", param)
 	}
 	for _, id := range groups {
-		if _, err := l.resolveGroup(id, r.Region, param == "logGroupIdentifiers"); err != nil {
+		if _, err := l.resolveGroup(id, r.Region, param, param == "logGroupIdentifiers"); err != nil {
 			return nil, err
 		}
 	}
@@ -723,6 +766,9 @@ func (l *Logs) resolve(sq StartedQuery) (QueryResult, QueryPlan) {
 	}
 	if res.Status == "" {
 		res.Status = "Complete"
+	}
+	if res.FromEvents {
+		res.Rows = l.eventRows(sq, res)
 	}
 	if sq.Limit > 0 && len(res.Rows) > sq.Limit {
 		res.Rows = res.Rows[:sq.Limit]

@@ -26,3 +26,36 @@ func decodePageToken(tok, listing string) (offset int, ok bool) {
 	}
 	return n, true
 }
+
+// encodeCursorToken is a page token holding several positions (e.g. a
+// snapshot bound and an offset) for listing.
+func encodeCursorToken(listing string, vals ...int64) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = strconv.FormatInt(v, 10)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(listing + ":" + strings.Join(parts, ",")))
+}
+
+// decodeCursorToken returns the n non-negative positions a token of
+// listing carries; ok is false for anything else.
+func decodeCursorToken(tok, listing string, n int) ([]int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return nil, false
+	}
+	rest, found := strings.CutPrefix(string(b), listing+":")
+	parts := strings.Split(rest, ",")
+	if !found || len(parts) != n {
+		return nil, false
+	}
+	out := make([]int64, n)
+	for i, p := range parts {
+		v, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || v < 0 {
+			return nil, false
+		}
+		out[i] = v
+	}
+	return out, true
+}

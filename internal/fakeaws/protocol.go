@@ -181,7 +181,25 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.answered[inv] = true
 		f.mu.Unlock()
 	}
+	if s, ok := out.(streamResponse); ok {
+		s.serveStream(w, r)
+		return
+	}
 	writeResult(w, proto, op, out)
+}
+
+// streamResponse is an answer its handler writes itself for as long as it
+// lasts, e.g. a Live Tail event stream.
+type streamResponse interface {
+	serveStream(w http.ResponseWriter, r *http.Request)
+}
+
+// rawBody is a response body written as-is with its content type, for
+// the rare operations that answer outside their protocol (an image/png
+// GetMetricWidgetImage).
+type rawBody struct {
+	contentType string
+	body        []byte
 }
 
 func route(r *http.Request, body []byte) (protocol, string, string) {
@@ -251,6 +269,11 @@ func decodeInput(req *Request, proto protocol) error {
 
 func writeResult(w http.ResponseWriter, proto protocol, op string, out any) {
 	w.Header().Set("X-Amzn-RequestId", randHex(16))
+	if rb, ok := out.(rawBody); ok {
+		w.Header().Set("Content-Type", rb.contentType)
+		_, _ = w.Write(rb.body)
+		return
+	}
 	if hr, ok := out.(HTTPResponse); ok {
 		b, err := json.Marshal(jsonTimes(hr.Body))
 		if err != nil {
