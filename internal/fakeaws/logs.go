@@ -120,6 +120,11 @@ type Anomaly struct {
 	Samples   []LogSample
 	// Suppressed anomalies are listed only for suppressionState SUPPRESSED.
 	Suppressed bool
+	// SuppressedAt and SuppressedUntil (zero: omitted) say when and until
+	// when a suppressed anomaly is suppressed; PatternLevelSuppression that
+	// the whole pattern is.
+	SuppressedAt, SuppressedUntil time.Time
+	PatternLevelSuppression      bool
 	// State: Active (default), Suppressed, Baseline.
 	State string
 }
@@ -946,6 +951,23 @@ func (l *Logs) listLogAnomalyDetectors(r *Request) (any, error) {
 	return res, nil
 }
 
+// anomalyDetectorARNPattern is the member's constraint in the API model.
+var anomalyDetectorARNPattern = regexp.MustCompile(`^[\w#+=/:,.@-]+$`)
+
+// detectorRegion is the region of a detector ARN: the seeded detector's,
+// or the ARN's own region field. Callers hold l.mu.
+func (l *Logs) detectorRegion(arn string) string {
+	for _, d := range l.detectors {
+		if d.ARN == arn {
+			return d.Region
+		}
+	}
+	if parts := strings.Split(arn, ":"); len(parts) > 3 {
+		return parts[3]
+	}
+	return ""
+}
+
 func (l *Logs) listAnomalies(r *Request) (any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -956,20 +978,25 @@ func (l *Logs) listAnomalies(r *Request) (any, error) {
 	default:
 		return nil, invalidParam("1 validation error detected: Value '%s' at 'suppressionState' failed to satisfy constraint: Member must satisfy enum value set: [SUPPRESSED, UNSUPPRESSED]", state)
 	}
-	if det != "" && !slices.ContainsFunc(l.detectors, func(d AnomalyDetector) bool { return d.ARN == det }) {
+	if det != "" && !anomalyDetectorARNPattern.MatchString(det) {
+		return nil, invalidParam("1 validation error detected: Value '%s' at 'anomalyDetectorArn' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w#+=/:,.@-]*", det)
+	}
+	if det != "" && !slices.ContainsFunc(l.detectors, func(d AnomalyDetector) bool { return d.ARN == det && d.Region == r.Region }) {
 		return nil, Errorf("ResourceNotFoundException", "Anomaly detector %s does not exist", det)
 	}
 	limit, err := l.pageLimit(r, "limit", 50, 50)
 	if err != nil {
 		return nil, err
 	}
-	offset, err := pageOffset(r, "ListAnomalies")
+	// A token continues only the listing (detector and state) it came from.
+	listing := "ListAnomalies/" + det + "/" + state
+	offset, err := pageOffset(r, listing)
 	if err != nil {
 		return nil, err
 	}
 	var match []Anomaly
 	for _, a := range l.anomalies {
-		if det != "" && a.DetectorARN != det {
+		if det != "" && a.DetectorARN != det || l.detectorRegion(a.DetectorARN) != r.Region {
 			continue
 		}
 		if (state == "SUPPRESSED" && !a.Suppressed) || (state == "UNSUPPRESSED" && a.Suppressed) {
@@ -977,7 +1004,7 @@ func (l *Logs) listAnomalies(r *Request) (any, error) {
 		}
 		match = append(match, a)
 	}
-	pg, next := page(match, "ListAnomalies", offset, limit)
+	pg, next := page(match, listing, offset, limit)
 	out := make([]any, 0, len(pg))
 	for _, a := range pg {
 		hist := map[string]any{}
@@ -988,9 +1015,17 @@ func (l *Logs) listAnomalies(r *Request) (any, error) {
 		for _, s := range a.Samples {
 			samples = append(samples, map[string]any{"timestamp": s.Time.UnixMilli(), "message": s.Message})
 		}
+		// dynamicTokenPosition numbers the dynamic tokens 1, 2, ...; static
+		// tokens have none.
 		var tokens []any
-		for i, tok := range strings.Fields(a.PatternString) {
-			tokens = append(tokens, map[string]any{"dynamicTokenPosition": i, "isDynamic": strings.HasPrefix(tok, "<*"), "tokenString": tok})
+		dyn := 0
+		for _, tok := range strings.Fields(a.PatternString) {
+			t := map[string]any{"isDynamic": strings.HasPrefix(tok, "<*"), "tokenString": tok}
+			if strings.HasPrefix(tok, "<*") {
+				dyn++
+				t["dynamicTokenPosition"] = dyn
+			}
+			tokens = append(tokens, t)
 		}
 		m := map[string]any{
 			"anomalyId":          a.ID,
@@ -1013,6 +1048,15 @@ func (l *Logs) listAnomalies(r *Request) (any, error) {
 		}
 		if a.Priority != "" {
 			m["priority"] = a.Priority
+		}
+		if !a.SuppressedAt.IsZero() {
+			m["suppressedDate"] = a.SuppressedAt.UnixMilli()
+		}
+		if !a.SuppressedUntil.IsZero() {
+			m["suppressedUntil"] = a.SuppressedUntil.UnixMilli()
+		}
+		if a.PatternLevelSuppression {
+			m["isPatternLevelSuppression"] = true
 		}
 		out = append(out, m)
 	}

@@ -3,6 +3,7 @@ package fakeaws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -317,6 +318,69 @@ func TestLogsAnomalies(t *testing.T) {
 		t.Fatalf("anomaly decoded wrong: %+v", a)
 	}
 	_, err = cl.ListLogAnomalyDetectors(ctx, &cloudwatchlogs.ListLogAnomalyDetectorsInput{FilterLogGroupArn: aws.String("/app/api")})
+	assertCode(t, err, "InvalidParameterException")
+}
+
+// TestLogsListAnomaliesFilters covers what list_log_anomalies relies on:
+// the detector and suppression filters (the API has no time filter),
+// region scoping, paging and the suppression details.
+func TestLogsListAnomaliesFilters(t *testing.T) {
+	f, cl := logsClient(t)
+	ctx := context.Background()
+	l := LogsOf(f)
+	d1 := l.AddAnomalyDetector(AnomalyDetector{Name: "d1"})
+	d2 := l.AddAnomalyDetector(AnomalyDetector{Name: "d2"})
+	dEU := l.AddAnomalyDetector(AnomalyDetector{Name: "eu", Region: "eu-west-1"})
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		l.AddAnomaly(Anomaly{DetectorARN: d1, FirstSeen: t0, LastSeen: t0, Description: fmt.Sprintf("d1-%d", i), PatternString: "ERROR <*> in <*>"})
+	}
+	l.AddAnomaly(
+		Anomaly{DetectorARN: d2, FirstSeen: t0, LastSeen: t0, Description: "d2-suppressed", Suppressed: true, SuppressedAt: t0.Add(time.Hour), SuppressedUntil: t0.Add(25 * time.Hour), PatternLevelSuppression: true},
+		Anomaly{DetectorARN: dEU, FirstSeen: t0, LastSeen: t0, Description: "eu"},
+	)
+	l.SetPageSize(2)
+	list := func(in cloudwatchlogs.ListAnomaliesInput) (descs []string, pages int) {
+		p := cloudwatchlogs.NewListAnomaliesPaginator(cl, &in)
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, a := range out.Anomalies {
+				descs = append(descs, aws.ToString(a.Description))
+			}
+		}
+		return descs, pages
+	}
+	if got, pages := list(cloudwatchlogs.ListAnomaliesInput{}); len(got) != 6 || pages != 3 || slices.Contains(got, "eu") {
+		t.Fatalf("all in us-east-1: %d pages %v", pages, got)
+	}
+	if got, _ := list(cloudwatchlogs.ListAnomaliesInput{AnomalyDetectorArn: aws.String(d1), SuppressionState: types.SuppressionStateUnsuppressed}); len(got) != 5 || got[4] != "d1-4" {
+		t.Fatalf("d1 unsuppressed: %v", got)
+	}
+	out, err := cl.ListAnomalies(ctx, &cloudwatchlogs.ListAnomaliesInput{SuppressionState: types.SuppressionStateSuppressed})
+	if err != nil || len(out.Anomalies) != 1 {
+		t.Fatalf("suppressed: %+v %v", out, err)
+	}
+	a := out.Anomalies[0]
+	if !aws.ToBool(a.Suppressed) || a.SuppressedDate != t0.Add(time.Hour).UnixMilli() || a.SuppressedUntil != t0.Add(25*time.Hour).UnixMilli() || !aws.ToBool(a.IsPatternLevelSuppression) || a.State != types.StateSuppressed {
+		t.Fatalf("suppression details %+v", a)
+	}
+	out, _ = cl.ListAnomalies(ctx, &cloudwatchlogs.ListAnomaliesInput{AnomalyDetectorArn: aws.String(d1), Limit: aws.Int32(1)})
+	toks := out.Anomalies[0].PatternTokens
+	if len(toks) != 4 || toks[0].DynamicTokenPosition != 0 || toks[1].DynamicTokenPosition != 1 || toks[3].DynamicTokenPosition != 2 || !aws.ToBool(toks[3].IsDynamic) {
+		t.Fatalf("pattern tokens %+v", toks)
+	}
+	// A token continues only its own listing.
+	_, err = cl.ListAnomalies(ctx, &cloudwatchlogs.ListAnomaliesInput{AnomalyDetectorArn: aws.String(d2), NextToken: out.NextToken})
+	assertCode(t, err, "InvalidParameterException")
+	_, err = cl.ListAnomalies(ctx, &cloudwatchlogs.ListAnomaliesInput{AnomalyDetectorArn: aws.String(dEU)})
+	assertCode(t, err, "ResourceNotFoundException")
+	_, err = cl.ListAnomalies(ctx, &cloudwatchlogs.ListAnomaliesInput{AnomalyDetectorArn: aws.String("not an arn")})
+	assertCode(t, err, "InvalidParameterException")
+	_, err = cl.ListAnomalies(ctx, &cloudwatchlogs.ListAnomaliesInput{Limit: aws.Int32(51)})
 	assertCode(t, err, "InvalidParameterException")
 }
 
