@@ -51,6 +51,7 @@ type Metrics struct {
 	pageSize    int
 	messages    [][2]string
 	expressions []string
+	widgets     []WidgetImage // GetMetricWidgetImage calls answered
 }
 
 // MetricsOf returns f's metric store.

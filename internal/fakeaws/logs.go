@@ -124,7 +124,7 @@ type Anomaly struct {
 	// when a suppressed anomaly is suppressed; PatternLevelSuppression that
 	// the whole pattern is.
 	SuppressedAt, SuppressedUntil time.Time
-	PatternLevelSuppression      bool
+	PatternLevelSuppression       bool
 	// State: Active (default), Suppressed, Baseline.
 	State string
 }
