@@ -15,7 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -61,6 +60,12 @@ func run(caddyBin string, port int, check bool) error {
 	fake := fakeaws.Start()
 	defer fake.Close()
 	seed(fake, issuer)
+	// New lines keep arriving in the live-tailable demo group.
+	stopTail, err := fakeaws.LogsOf(fake).StartDemoGenerator(2 * time.Second)
+	if err != nil {
+		return err
+	}
+	defer stopTail()
 
 	state, err := os.MkdirTemp("", "cwmcp-demo")
 	if err != nil {
@@ -172,21 +177,11 @@ Press Ctrl-C to stop.
 func seed(f *fakeaws.Fake, issuer *testissuer.Issuer) {
 	f.AddOIDCProvider(fakeaws.OIDCProvider{Issuer: issuer.Issuer(), Keys: issuer.JWKS()})
 	f.AddRole(fakeaws.Role{ARN: demoRole, WebIdentityIssuers: []string{issuer.Issuer()}, MaxSessionDuration: 12 * time.Hour})
-	fakeaws.LogsOf(f).SeedDemo()
-
-	// Two weeks of metrics with a daily rhythm, and a queue that keeps
-	// growing, so analyze_metric has something to find.
-	m := fakeaws.MetricsOf(f)
-	m.PutGenerated("AWS/EC2", "CPUUtilization", map[string]string{"InstanceId": "i-0abc123def4567890"}, 5*time.Minute, func(t time.Time) (float64, bool) {
-		h := float64(t.Hour()) + float64(t.Minute())/60
-		return 35 + 25*math.Sin(2*math.Pi*(h-9)/24) + float64(t.Minute()%7), true
-	})
-	m.PutGenerated("AWS/Lambda", "Errors", map[string]string{"FunctionName": "checkout-api"}, time.Minute, func(t time.Time) (float64, bool) {
-		return float64((t.Minute()*7 + t.Hour()) % 3), true
-	})
-	m.PutGenerated("AWS/SQS", "ApproximateAgeOfOldestMessage", map[string]string{"QueueName": "orders"}, time.Minute, func(t time.Time) (float64, bool) {
-		return 30 + float64(t.Unix()%86400)/300, true
-	})
+	// demo-user may unmask /ecs/orders-service's masked data (logs:Unmask).
+	fakeaws.LogsOf(f).SeedDemo().AllowUnmask("demo-user")
+	// Metrics with a daily rhythm and a queue that keeps growing, so
+	// analyze_metric has something to find and charts something to show.
+	fakeaws.MetricsOf(f).SeedDemo()
 
 	a := fakeaws.AlarmsOf(f)
 	now := time.Now().UTC()

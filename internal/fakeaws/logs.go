@@ -1068,10 +1068,13 @@ func (l *Logs) listAnomalies(r *Request) (any, error) {
 }
 
 // SeedDemo fills the state with a small, realistic account: Lambda, ECS, API
-// Gateway and VPC log groups (one in a linked source account), saved
-// queries, an anomaly detector with two anomalies, and canned Insights
-// results for pattern, error and count queries that finish after about a
-// second of fake-clock time.
+// Gateway and VPC log groups (one in a linked source account), log events
+// in four of them (see seedDemoEvents; /ecs/orders-service masks e-mail
+// addresses and card numbers, DemoLiveTailGroup is the one to tail), saved
+// queries, two anomaly detectors with active and suppressed anomalies,
+// Insights results drawn from the events (with @ptr for GetLogRecord) and
+// canned ones for pattern, error and count queries, all finishing after
+// about a second of fake-clock time.
 func (l *Logs) SeedDemo() *Logs {
 	now := l.f.now().UTC().Truncate(time.Minute)
 	day := 24 * time.Hour
@@ -1079,7 +1082,8 @@ func (l *Logs) SeedDemo() *Logs {
 		LogGroup{Name: "/aws/lambda/checkout-api", RetentionInDays: 30, StoredBytes: 48_213_377, MetricFilterCount: 2, CreationTime: now.Add(-400 * day)},
 		LogGroup{Name: "/aws/lambda/payment-processor", RetentionInDays: 90, StoredBytes: 912_004_551, MetricFilterCount: 1, CreationTime: now.Add(-380 * day), KmsKeyID: "arn:aws:kms:us-east-1:123456789012:key/6f1e2c3a-8d7b-4e55-9a0c-2b1d4e6f8a90"},
 		LogGroup{Name: "/aws/lambda/image-resizer", RetentionInDays: 14, StoredBytes: 3_200_118, CreationTime: now.Add(-90 * day)},
-		LogGroup{Name: "/ecs/orders-service", RetentionInDays: 30, StoredBytes: 7_402_337_812, MetricFilterCount: 3, CreationTime: now.Add(-200 * day), DataProtectionStatus: "ACTIVATED"},
+		LogGroup{Name: "/ecs/orders-service", RetentionInDays: 30, StoredBytes: 7_402_337_812, MetricFilterCount: 3, CreationTime: now.Add(-200 * day), MaskPatterns: []string{MaskEmailAddress, MaskCreditCardNumber}},
+		LogGroup{Name: DemoLiveTailGroup, RetentionInDays: 14, StoredBytes: 2_118_409_776, MetricFilterCount: 1, CreationTime: now.Add(-150 * day)},
 		LogGroup{Name: "API-Gateway-Execution-Logs_a1b2c3d4e5/prod", RetentionInDays: 7, StoredBytes: 150_993_201, CreationTime: now.Add(-300 * day)},
 		LogGroup{Name: "/vpc/flow-logs/prod", RetentionInDays: 365, StoredBytes: 88_120_554_001, Class: "INFREQUENT_ACCESS", CreationTime: now.Add(-500 * day)},
 		LogGroup{Name: "/aws/lambda/ledger-sync", AccountID: "210987654321", RetentionInDays: 30, StoredBytes: 12_554_902, CreationTime: now.Add(-60 * day)},
@@ -1109,13 +1113,25 @@ func (l *Logs) SeedDemo() *Logs {
 			PatternString: "WARN retrying ledger write attempt=<*>", Histogram: h(4320, 2880),
 			Samples: []LogSample{{now.Add(-2 * day), "WARN retrying ledger write attempt=3"}}},
 	)
+	webARN := LogGroup{Name: DemoLiveTailGroup, Region: "us-east-1", AccountID: DefaultAccountID}.ARN()
+	webDet := l.AddAnomalyDetector(AnomalyDetector{Name: "checkout-web-anomalies", LogGroupARNs: []string{webARN}, EvaluationFrequency: "FIVE_MIN"})
+	l.AddAnomaly(
+		Anomaly{DetectorARN: webDet, LogGroupARNs: []string{webARN}, FirstSeen: now.Add(-40 * time.Minute), LastSeen: now.Add(-2 * time.Minute),
+			Description: "24 occurrences of a new pattern were found", Priority: "HIGH",
+			PatternString: `{"level":"ERROR","method":"POST","path":"/api/checkout","status":502,"latency":<*>,"requestId":<*>,"msg":"upstream payment-processor timed out"}`,
+			Histogram:     h(40, 25, 10, 2),
+			Samples:       []LogSample{{now.Add(-2 * time.Minute), demoAccessLine(16, now.Add(-2*time.Minute), true).Message}}},
+		Anomaly{DetectorARN: webDet, LogGroupARNs: []string{webARN}, FirstSeen: now.Add(-6 * day), LastSeen: now.Add(-5 * day),
+			Description: "Occurrences of a known pattern increased by 250%", Priority: "MEDIUM",
+			PatternString: `{"level":"WARN","method":"GET","path":<*>,"status":200,"latency":<*>,"requestId":<*>,"msg":"slow request"}`,
+			Histogram:     h(8640, 7200), Suppressed: true, SuppressedAt: now.Add(-5 * day), SuppressedUntil: now.Add(2 * day)},
+	)
+	l.seedDemoEvents(now)
+
 	ts := func(ago time.Duration) string { return now.Add(-ago).Format("2006-01-02 15:04:05.000") }
 	second := QueryPlan{Duration: 1200 * time.Millisecond}
 	l.SetQueryPlan(second)
-	l.SetQueryResults("", QueryResult{Rows: [][]ResultField{
-		Row("@timestamp", ts(2*time.Minute), "@message", "START RequestId: 8f2c0b9e-7d1a-4c3e-b6a5-1e2f3a4b5c6d Version: $LATEST", "@ptr", "CmAKJgoiMTIzNDU2Nzg5MDEyOi9hd3MvbGFtYmRhL2NoZWNrb3V0LWFwaRAFEjIaGAIGZ2f"),
-		Row("@timestamp", ts(3*time.Minute), "@message", "INFO order 58211 accepted total=129.90 currency=EUR", "@ptr", "CmAKJgoiMTIzNDU2Nzg5MDEyOi9hd3MvbGFtYmRhL2NoZWNrb3V0LWFwaRAFEjIaGAIGZ2g"),
-	}})
+	l.SetQueryResults("", QueryResult{FromEvents: true})
 	l.SetQueryResults("stats count(*)", QueryResult{Rows: [][]ResultField{
 		Row("bin(5m)", ts(10*time.Minute), "count(*)", "412"),
 		Row("bin(5m)", ts(5*time.Minute), "count(*)", "389"),

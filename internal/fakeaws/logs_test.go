@@ -389,7 +389,7 @@ func TestLogsSeedDemo(t *testing.T) {
 	LogsOf(f).SeedDemo().SetQueryPlan(QueryPlan{})
 	ctx := context.Background()
 	out, err := cl.DescribeLogGroups(ctx, nil)
-	if err != nil || len(out.LogGroups) != 6 {
+	if err != nil || len(out.LogGroups) != 7 {
 		t.Fatalf("demo groups: %d %v", len(out.LogGroups), err)
 	}
 	q, err := cl.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{QueryString: aws.String("pattern @message | sort @sampleCount desc | limit 5"), StartTime: aws.Int64(1), EndTime: aws.Int64(2), LogGroupNames: []string{"/aws/lambda/checkout-api"}})
