@@ -28,8 +28,8 @@ import (
 // shorthands, and [{"expression": "...", "id": ..., "label": ...}] entries
 // (metric math over other entries' ids, or Metrics Insights SELECT);
 // options stat, period, label, id, visible, color; top-level view
-// (timeSeries, singleValue, bar, pie, gauge — all drawn as lines), stacked,
-// stat (default Average), period (default 300), start (default -PT3H) and
+// (timeSeries, singleValue, bar, pie, gauge — all drawn as lines), stacked
+// (accepted, drawn unstacked), stat (default Average), period (default 300), start (default -PT3H) and
 // end (default now) as ISO 8601 times or negative durations (-PT3H, -P1D,
 // -P1W), width (default 600), height (default 400), title,
 // annotations.horizontal [{value, label, color}] (a band is a pair of
