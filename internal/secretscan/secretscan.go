@@ -1,6 +1,7 @@
 // Package secretscan is the test kit's leak detector: it knows every
 // secret the fakes have handed out (AWS secret keys and session tokens
-// from fakeaws, JWTs from testissuer) and fails a test when any of them,
+// from fakeaws, JWTs from testissuer, codes, refresh tokens and secrets
+// from fakecognito) and fails a test when any of them,
 // or any 16-character piece of one, appears in captured logs, response
 // bodies or response headers.
 //
@@ -24,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakecognito"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
 
@@ -76,6 +78,7 @@ func New() *Scanner {
 	s := &Scanner{static: map[string]string{}}
 	s.Track("AWS secret key or session token", fakeaws.AllSecrets)
 	s.Track("raw JWT", func() []string { return signatures(testissuer.AllMinted()) })
+	s.Track("fake Cognito code, refresh token, PKCE verifier, client secret or password", fakecognito.AllSecrets)
 	return s
 }
 
