@@ -12,10 +12,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/lestrrat-go/httpcc"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -254,14 +254,22 @@ func (s *Server) clientFromDocument(clientID string, doc *cimdDocument) (*client
 // and no-cache mean not at all, max-age wins over Expires, and a document
 // without either gets a short heuristic lifetime.
 func freshness(h http.Header, now time.Time) time.Duration {
-	if cc := h.Get("Cache-Control"); cc != "" {
-		d, err := httpcc.ParseResponse(cc)
-		if err != nil || d.NoStore() || d.NoCache() != nil {
+	maxAge := -1
+	for _, d := range strings.Split(strings.Join(h.Values("Cache-Control"), ","), ",") {
+		name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+		switch strings.ToLower(name) {
+		case "no-store", "no-cache":
 			return 0
+		case "max-age":
+			age, err := strconv.ParseUint(strings.Trim(val, `"`), 10, 64)
+			if err != nil {
+				return 0 // a malformed max-age is treated as stale (RFC 9111 §4.2.1)
+			}
+			maxAge = int(min(age, uint64(maxFreshness/time.Second)))
 		}
-		if age, ok := d.MaxAge(); ok {
-			return min(time.Duration(min(age, uint64(maxFreshness/time.Second)))*time.Second, maxFreshness)
-		}
+	}
+	if maxAge >= 0 {
+		return time.Duration(maxAge) * time.Second
 	}
 	if e := h.Get("Expires"); e != "" {
 		t, err := http.ParseTime(e)

@@ -66,6 +66,9 @@ func checkGrantTypes(grants, responses []string) error {
 // on the consent page (escaped by html/template) and in logs.
 func cleanName(n string) string {
 	n = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
 		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u200b' || r == '\ufeff' {
 			return -1
 		}

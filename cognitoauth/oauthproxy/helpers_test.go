@@ -313,3 +313,28 @@ func wantOAuthError(t testing.TB, status int, body map[string]any, wantStatus in
 		t.Fatalf("got %d %v, want %d %s", status, body, wantStatus, wantCode)
 	}
 }
+
+// secondInstance is another proxy with the same configuration and key
+// but its own memory (used-code set, caches), on its own server: a second
+// member of a cluster.
+func (e *env) secondInstance() *env {
+	e.t.Helper()
+	kr, _ := NewKeyRing(e.resource, e.key)
+	cfg := e.proxy.cfg
+	cfg.Keys = kr
+	cfg.UsedCodes = nil
+	p, err := New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(p.Close)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !p.ServeHTTP(w, r) {
+			http.Error(w, "not a proxy endpoint", http.StatusTeapot)
+		}
+	}))
+	e.t.Cleanup(srv.Close)
+	o := *e
+	o.proxy, o.srv, o.origin = p, srv, srv.URL
+	return &o
+}

@@ -70,7 +70,7 @@ func (m *memoryUsedCodes) Claim(_ context.Context, id string, exp time.Time) (bo
 	if e, ok := m.ids[id]; ok && now.Before(e) {
 		return false, nil
 	}
-	if len(m.ids) >= m.sweepAt {
+	if len(m.ids) >= m.sweepAt || len(m.ids) >= m.max {
 		for k, e := range m.ids {
 			if !now.Before(e) {
 				delete(m.ids, k)
