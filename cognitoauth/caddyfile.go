@@ -25,6 +25,7 @@ import (
 //		cache_size <entries>
 //		cache_idle <duration>|off
 //		rate_limit <requests> <window> [burst <n>]
+//		oauth_proxy { ... }
 //	}
 //
 // Exactly one of user_pool and issuer is required. Credential vending
@@ -34,6 +35,7 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	var proxySeg *caddyfile.Dispenser
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		name := d.Val()
 		switch name {
@@ -161,6 +163,13 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			m.RateLimit = rl
+		case "oauth_proxy":
+			proxySeg = d.NewFromNextSegment()
+			p, err := unmarshalOAuthProxy(proxySeg)
+			if err != nil {
+				return err
+			}
+			m.OAuthProxy = p
 		default:
 			ok, err := m.Vending.unmarshalVendingOption(d)
 			if err != nil {
@@ -176,6 +185,9 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		d.Reset()
 		d.Next()
 		return d.Err("one of user_pool or issuer is required")
+	}
+	if m.OAuthProxy != nil && m.Resource == "" {
+		return oauthProxyNeedsResource(proxySeg)
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func (m *CognitoAuth) checkClaims(c map[string]any, typ string, now time.Time) (
 	}
 	if len(m.audiences) > 0 && !slices.ContainsFunc(id.Audience, func(a string) bool {
 		return slices.Contains(m.audiences, normalizeAudience(a))
-	}) {
+	}) && !m.boundByClientID(c, id) {
 		return fail("audience mismatch")
 	}
 	return id, nil
@@ -223,4 +223,17 @@ func hasAnyGroup(groups, required []string) bool {
 		return true
 	}
 	return slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(required, g) })
+}
+
+// boundByClientID accepts a token without any aud claim whose client_id
+// claim names a configured client, when the audience was only defaulted
+// from resource. Cognito-shaped access tokens (a Cognito-like issuer in
+// issuer mode, e.g. through oauth_proxy) carry no aud; client_ids binds
+// them to this server's own app clients, as user_pool mode does.
+func (m *CognitoAuth) boundByClientID(c map[string]any, id *Identity) bool {
+	if !m.audienceFromResource || len(id.Audience) != 0 || len(m.ClientIDs) == 0 {
+		return false
+	}
+	cid, _ := c["client_id"].(string)
+	return slices.Contains(m.ClientIDs, cid)
 }

@@ -63,7 +63,10 @@ type CognitoAuth struct {
 	// Audiences lists accepted aud values (the claim may be a string or an
 	// array). For MCP, this is the server's canonical URL; URL values match
 	// regardless of scheme/host case and a trailing slash. Required with
-	// issuer unless resource is set, which then serves as the audience.
+	// issuer unless resource is set, which then serves as the audience;
+	// with that default and client_ids set, an access token that has no
+	// aud at all (Cognito's shape) is accepted when its client_id claim
+	// is one of client_ids.
 	Audiences []string `json:"audiences,omitempty"`
 
 	// TokenUse is the accepted Cognito token_use: "access" (default), "id"
@@ -112,6 +115,11 @@ type CognitoAuth struct {
 	// 429 with Retry-After. Default: no limit.
 	RateLimit *RateLimit `json:"rate_limit,omitempty"`
 
+	// OAuthProxy makes this handler the MCP authorization server in front
+	// of the issuer's login (see OAuthProxy), so MCP clients log in with
+	// nothing but the server's URL. Requires resource.
+	OAuthProxy *OAuthProxy `json:"oauth_proxy,omitempty"`
+
 	// Vending exchanges the verified identity for AWS credentials.
 	Vending
 
@@ -129,6 +137,12 @@ type CognitoAuth struct {
 	keysKey      string
 	cache        *tokenCache
 	sweeper      *idleSweeper // nil when cache_idle is negative
+
+	// audienceFromResource: audiences defaulted to resource, so a token
+	// without any aud is bound by its client_id instead (see checkClaims).
+	audienceFromResource bool
+	// prmScopes is scopes_supported of the resource metadata.
+	prmScopes []string
 
 	// lastPRM memoises metadataURL for the last request origin and path,
 	// so requests without a configured resource do not allocate it.
@@ -184,6 +198,7 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 	auds := m.Audiences
 	if len(auds) == 0 && !m.cognito && m.Resource != "" {
 		auds = []string{m.Resource}
+		m.audienceFromResource = true
 	}
 	m.audiences = make([]string, len(auds))
 	for i, a := range auds {
@@ -200,6 +215,10 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 		if m.prmURL, m.resourcePath, err = resourceMetadataURL(m.Resource); err != nil {
 			return fmt.Errorf("resource: %v", err)
 		}
+	}
+	m.prmScopes = m.Scopes
+	if err := m.OAuthProxy.provision(ctx, m); err != nil {
+		return err
 	}
 	if m.CacheSize >= 0 {
 		size := m.CacheSize
@@ -293,6 +312,9 @@ func (m *CognitoAuth) Validate() error {
 	if err := m.RateLimit.validate(); err != nil {
 		return err
 	}
+	if err := m.OAuthProxy.validate(m); err != nil {
+		return err
+	}
 	return m.Vending.validateVending()
 }
 
@@ -305,6 +327,7 @@ func (m *CognitoAuth) Cleanup() error {
 		m.keysKey = ""
 	}
 	m.stopIdleSweeper()
+	m.OAuthProxy.cleanup()
 	return errors.Join(err, m.RateLimit.cleanup(), m.Vending.cleanupVending())
 }
 
@@ -313,7 +336,7 @@ func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	if m.disabled {
 		return next.ServeHTTP(w, r)
 	}
-	if m.servePRM(w, r) {
+	if m.servePRM(w, r) || m.OAuthProxy.serve(w, r) {
 		return nil
 	}
 	// CORS preflights carry no credentials by design; the CORS handler

@@ -39,10 +39,14 @@ func (m *CognitoAuth) servePRM(w http.ResponseWriter, r *http.Request) bool {
 	} else {
 		resource = requestOrigin(r) + strings.TrimRight(suffix, "/")
 	}
+	scopes := m.prmScopes
+	if scopes == nil { // not provisioned
+		scopes = m.Scopes
+	}
 	body, err := json.Marshal(protectedResourceMetadata{
 		Resource:               resource,
 		AuthorizationServers:   m.authServers,
-		ScopesSupported:        m.Scopes,
+		ScopesSupported:        scopes,
 		BearerMethodsSupported: []string{"header"},
 	})
 	if err != nil {

@@ -1,0 +1,127 @@
+package cognitoauth
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+// unmarshalOAuthProxy parses the oauth_proxy sub-block:
+//
+//	oauth_proxy {
+//		client_id <id>
+//		client_secret <secret>
+//		authorize_url <url>
+//		token_url <url>
+//		scopes <scope>...
+//		redirect_uris <uri>...
+//		forward_resource [true|false]
+//		key <base64>
+//		previous_keys <base64>...
+//	}
+//
+// Values are checked here, so `caddy adapt` and `caddy validate` report
+// mistakes with file and line.
+func unmarshalOAuthProxy(d *caddyfile.Dispenser) (*OAuthProxy, error) {
+	p := new(OAuthProxy)
+	d.Next() // the subdirective's name
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch name := d.Val(); name {
+		case "client_id", "client_secret", "key":
+			if !d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			v := d.Val()
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			switch name {
+			case "client_id":
+				if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' }) {
+					return nil, d.Errf("oauth_proxy client_id %q must not contain spaces, quotes or backslashes", v)
+				}
+				p.ClientID = v
+			case "client_secret":
+				p.ClientSecret = v
+			case "key":
+				if err := checkKeyArg(v); err != nil {
+					return nil, d.Errf("oauth_proxy key: %v", err)
+				}
+				p.Key = v
+			}
+		case "authorize_url":
+			if err := oneURL(d, &p.AuthorizeURL); err != nil {
+				return nil, err
+			}
+		case "token_url":
+			if err := oneURL(d, &p.TokenURL); err != nil {
+				return nil, err
+			}
+		case "scopes":
+			if err := appendArgs(d, &p.Scopes); err != nil {
+				return nil, err
+			}
+		case "redirect_uris":
+			before := len(p.RedirectURIs)
+			if err := appendArgs(d, &p.RedirectURIs); err != nil {
+				return nil, err
+			}
+			for _, u := range p.RedirectURIs[before:] {
+				if err := validateListedRedirect(u); err != nil {
+					return nil, d.Errf("oauth_proxy redirect_uris: %v", err)
+				}
+			}
+		case "previous_keys":
+			before := len(p.PreviousKeys)
+			if err := appendArgs(d, &p.PreviousKeys); err != nil {
+				return nil, err
+			}
+			for _, k := range p.PreviousKeys[before:] {
+				if err := checkKeyArg(k); err != nil {
+					return nil, d.Errf("oauth_proxy previous_keys: %v", err)
+				}
+			}
+		case "forward_resource":
+			p.ForwardResource = true
+			if d.NextArg() {
+				b, err := strconv.ParseBool(d.Val())
+				if err != nil {
+					return nil, d.Errf("oauth_proxy forward_resource: %q is not a boolean", d.Val())
+				}
+				p.ForwardResource = b
+			}
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+		default:
+			return nil, d.Errf("unrecognized oauth_proxy subdirective %q", name)
+		}
+	}
+	if p.ClientID == "" {
+		d.Reset() // point at the oauth_proxy line, not the closing brace
+		d.Next()
+		return nil, d.Err("oauth_proxy: client_id is required (the proxy's app client at the upstream)")
+	}
+	return p, nil
+}
+
+// checkKeyArg validates a sealing key unless it is a runtime placeholder
+// such as {env.MCP_OAUTH_KEY}.
+func checkKeyArg(v string) error {
+	if strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") {
+		return nil
+	}
+	_, err := decodeSealingKey(v)
+	return err
+}
+
+// oauthProxyNeedsResource points at the oauth_proxy line of seg.
+func oauthProxyNeedsResource(seg *caddyfile.Dispenser) error {
+	seg.Reset()
+	seg.Next()
+	return seg.Err("oauth_proxy requires resource <url> in cognito_auth: the MCP endpoint's URL, whose origin serves the login endpoints and the callback")
+}
