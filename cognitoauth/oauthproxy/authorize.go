@@ -112,7 +112,7 @@ func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, c *clientIn
 			page.ClientHost = u.Host
 		}
 	}
-	page.Title = "Allow " + page.ClientLabel + " to use " + s.serverName + "?"
+	page.Title = "Allow “" + page.ClientLabel + "” to use " + s.serverName + "?"
 	// The sign-in host is shown if known within a moment; the page does
 	// not wait on an upstream that is down (Approve will say so).
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

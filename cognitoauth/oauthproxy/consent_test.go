@@ -25,7 +25,7 @@ func TestConsentPage(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, page)
 	}
 	for _, want := range []string{
-		"Allow &lt;b&gt;Claude&lt;/b&gt; Code to use " + e.proxy.serverName + "?",
+		"Allow “&lt;b&gt;Claude&lt;/b&gt; Code” to use " + e.proxy.serverName + "?",
 		"name chosen by the app, not verified",
 		"<code>127.0.0.1:40123</code>", "an app on this computer",
 		"Use this server&#39;s tools with your own AWS permissions",
