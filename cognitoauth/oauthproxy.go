@@ -135,7 +135,8 @@ func (p *OAuthProxy) provision(ctx caddy.Context, m *CognitoAuth) error {
 		}
 		previous = append(previous, b)
 	}
-	keys, err := oauthproxy.NewKeyRing(m.Resource, current, previous...)
+	// Records are scoped to the resource, so one key can serve many sites.
+	keys, err := oauthproxy.NewKeyRing(normalizeAudience(m.Resource), current, previous...)
 	if err != nil {
 		return fmt.Errorf("oauth_proxy: %v", err)
 	}
