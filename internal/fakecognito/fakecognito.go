@@ -82,7 +82,7 @@ type Fake struct {
 // AuthorizeRequest records what reached /oauth2/authorize.
 type AuthorizeRequest struct {
 	ClientID, RedirectURI, Scope, Resource, CodeChallengeMethod string
-	HasState, HasChallenge                                     bool
+	HasState, HasChallenge                                      bool
 }
 
 // TokenRequest records what reached /oauth2/token.
