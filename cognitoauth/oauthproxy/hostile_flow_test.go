@@ -320,6 +320,8 @@ func TestForgedOrTruncatedClientIDIsRefused(t *testing.T) {
 		"sealed with another key": foreign,
 		"sealed for another site": otherSiteID,
 		"a code sealed as client": e.proxy.seal(purposeCode, &codeRecord{ID: "x", Exp: time.Now().Add(time.Hour).Unix()}),
+		// A well-formed registration, but sealed for another purpose.
+		"registration sealed as state": e.proxy.keys.Seal(purposeState, []byte(`{"r":["http://127.0.0.1:8765/callback"],"i":1}`)),
 	} {
 		a := newAuthRequest(id, clientCB)
 		resp, body := e.get(e.authURL(a))

@@ -127,8 +127,8 @@ func (b *Browser) Login(ctx context.Context, authURL string) (*url.URL, error) {
 
 func (b *Browser) stop(u *url.URL) bool { return b.Stop(u) }
 
-// StopAt stops at redirects to redirectURI: same scheme, host name and
-// path (any port, as loopback clients may come back on another).
+// StopAt stops at redirects to redirectURI: same scheme, host, port and
+// path (the query is the response).
 func StopAt(redirectURI string) func(*url.URL) bool {
 	want, err := url.Parse(redirectURI)
 	if err != nil {
