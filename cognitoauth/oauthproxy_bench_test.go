@@ -18,14 +18,7 @@ func BenchmarkServeHTTPCachedWithOAuthProxy(b *testing.B) {
 	is := testissuer.New()
 	b.Cleanup(is.Close)
 	m := proxyModuleB(b, is)
-	tok := is.Mint(is.CognitoAccessClaims("user-1", proxyClient))
-	r := httptest.NewRequest(http.MethodPost, "https://mcp.example.com/mcp", nil)
-	r.Header.Set("Authorization", "Bearer "+tok)
-	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), nil, nil)
-	w := httptest.NewRecorder()
-	if err := m.ServeHTTP(w, r, okHandler); err != nil || w.Code != 200 {
-		b.Fatal(err, w.Code, w.Header())
-	}
+	w, r := cachedRequest(b, m, is)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -41,14 +34,7 @@ func TestOAuthProxyAddsNoAllocationToTheRequestPath(t *testing.T) {
 	is := testissuer.New()
 	t.Cleanup(is.Close)
 	perRequest := func(m *CognitoAuth) float64 {
-		tok := is.Mint(is.CognitoAccessClaims("user-1", proxyClient))
-		r := httptest.NewRequest(http.MethodPost, "https://mcp.example.com/mcp", nil)
-		r.Header.Set("Authorization", "Bearer "+tok)
-		r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), nil, nil)
-		w := httptest.NewRecorder()
-		if err := m.ServeHTTP(w, r, okHandler); err != nil || w.Code != 200 {
-			t.Fatal(err, w.Code)
-		}
+		w, r := cachedRequest(t, m, is)
 		return testing.AllocsPerRun(200, func() { _ = m.ServeHTTP(w, r, okHandler) })
 	}
 	without := perRequest(provision(t, &CognitoAuth{Issuer: is.Issuer(), ClientIDs: []string{proxyClient}, Resource: proxyResource}))
@@ -65,4 +51,18 @@ func proxyModuleB(tb testing.TB, is *testissuer.Issuer) *CognitoAuth {
 		OAuthProxy: &OAuthProxy{ClientID: proxyClient, Key: testSealingKey,
 			AuthorizeURL: "https://login.example.com/oauth2/authorize", TokenURL: "https://login.example.com/oauth2/token"},
 	})
+}
+
+// cachedRequest is an MCP request with a valid token that m has already
+// verified once (so it is cached).
+func cachedRequest(tb testing.TB, m *CognitoAuth, is *testissuer.Issuer) (*httptest.ResponseRecorder, *http.Request) {
+	tb.Helper()
+	r := httptest.NewRequest(http.MethodPost, "https://mcp.example.com/mcp", nil)
+	r.Header.Set("Authorization", "Bearer "+is.Mint(is.CognitoAccessClaims("user-1", proxyClient)))
+	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), nil, nil)
+	w := httptest.NewRecorder()
+	if err := m.ServeHTTP(w, r, okHandler); err != nil || w.Code != 200 {
+		tb.Fatal(err, w.Code, w.Header())
+	}
+	return w, r
 }

@@ -66,24 +66,12 @@ func unmarshalOAuthProxy(d *caddyfile.Dispenser) (*OAuthProxy, error) {
 				return nil, err
 			}
 		case "redirect_uris":
-			before := len(p.RedirectURIs)
-			if err := appendArgs(d, &p.RedirectURIs); err != nil {
+			if err := appendChecked(d, &p.RedirectURIs, validateListedRedirect); err != nil {
 				return nil, err
-			}
-			for _, u := range p.RedirectURIs[before:] {
-				if err := validateListedRedirect(u); err != nil {
-					return nil, d.Errf("oauth_proxy redirect_uris: %v", err)
-				}
 			}
 		case "previous_keys":
-			before := len(p.PreviousKeys)
-			if err := appendArgs(d, &p.PreviousKeys); err != nil {
+			if err := appendChecked(d, &p.PreviousKeys, checkKeyArg); err != nil {
 				return nil, err
-			}
-			for _, k := range p.PreviousKeys[before:] {
-				if err := checkKeyArg(k); err != nil {
-					return nil, d.Errf("oauth_proxy previous_keys: %v", err)
-				}
 			}
 		case "forward_resource":
 			p.ForwardResource = true
@@ -124,4 +112,20 @@ func oauthProxyNeedsResource(seg *caddyfile.Dispenser) error {
 	seg.Reset()
 	seg.Next()
 	return seg.Err("oauth_proxy requires resource <url> in cognito_auth: the MCP endpoint's URL, whose origin serves the login endpoints and the callback")
+}
+
+// appendChecked appends the arguments to dst, each checked, reporting the
+// first bad one at its line.
+func appendChecked(d *caddyfile.Dispenser, dst *[]string, check func(string) error) error {
+	name := d.Val()
+	before := len(*dst)
+	if err := appendArgs(d, dst); err != nil {
+		return err
+	}
+	for _, v := range (*dst)[before:] {
+		if err := check(v); err != nil {
+			return d.Errf("oauth_proxy %s: %v", name, err)
+		}
+	}
+	return nil
 }

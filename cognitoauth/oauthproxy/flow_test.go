@@ -30,9 +30,8 @@ func jwtClaims(t testing.TB, tok string) map[string]any {
 // register, authorize, consent, upstream login, callback, token, refresh.
 func TestLoginThroughTheProxy(t *testing.T) {
 	e := newEnv(t)
-	clientID := e.register(clientCB)
-	a := newAuthRequest(clientID, clientCB)
-	code := e.codeFor(a, alice, alicePass)
+	a, code := e.authorized()
+	clientID := a.clientID
 
 	status, tok := e.redeem(a, code)
 	if status != http.StatusOK {

@@ -143,13 +143,10 @@ func (e *env) do(req *http.Request) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// get requests a proxy URL through the scanned client.
-func (e *env) get(rawURL string, cookies ...*http.Cookie) (*http.Response, string) {
+// send makes a request through the scanned client (no cookie jar, no
+// redirects followed).
+func (e *env) send(req *http.Request) (*http.Response, string) {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -159,21 +156,10 @@ func (e *env) get(rawURL string, cookies ...*http.Cookie) (*http.Response, strin
 	return resp, string(b)
 }
 
-// postForm posts a form through the scanned client.
-func (e *env) postForm(path string, form url.Values, hdr ...string) (*http.Response, string) {
+// get requests a proxy URL through the scanned client.
+func (e *env) get(rawURL string) (*http.Response, string) {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.origin+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return e.send(mustRequest(http.MethodGet, rawURL))
 }
 
 // register registers a client with the given redirect URIs.
@@ -195,13 +181,8 @@ func (e *env) registerRaw(meta any) (int, string) {
 	b, _ := json.Marshal(meta)
 	req, _ := http.NewRequest(http.MethodPost, e.origin+PathRegister, strings.NewReader(string(b)))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(rb)
+	resp, body := e.send(req)
+	return resp.StatusCode, body
 }
 
 // authRequest is a client's authorization request.
@@ -274,6 +255,14 @@ func (e *env) codeFor(a *authRequest, user, pass string) string {
 	}
 	e.scan.Add("proxy code", q.Get("code"))
 	return q.Get("code")
+}
+
+// authorized registers a client and runs alice's login for it: the
+// client's request and the proxy code it got.
+func (e *env) authorized() (*authRequest, string) {
+	e.t.Helper()
+	a := newAuthRequest(e.register(clientCB), clientCB)
+	return a, e.codeFor(a, alice, alicePass)
 }
 
 // token posts to the token endpoint; the response is not leak-scanned

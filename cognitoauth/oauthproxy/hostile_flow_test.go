@@ -1,7 +1,6 @@
 package oauthproxy
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -77,21 +76,17 @@ func TestAuthorizeRefusesResourceOfAnotherServer(t *testing.T) {
 
 func TestTokenRefusesResourceOfAnotherServer(t *testing.T) {
 	e := newEnv(t)
-	clientID := e.register(clientCB)
-	a := newAuthRequest(clientID, clientCB)
-	code := e.codeFor(a, alice, alicePass)
-	status, body := e.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID}, "code": {code},
+	a, code := e.authorized()
+	status, body := e.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {a.clientID}, "code": {code},
 		"redirect_uri": {clientCB}, "code_verifier": {a.verifier}, "resource": {"https://other.example.com/mcp"}})
 	wantOAuthError(t, status, body, 400, "invalid_target")
 }
 
 func TestTokenRefusesWrongVerifier(t *testing.T) {
 	e := newEnv(t)
-	clientID := e.register(clientCB)
-	a := newAuthRequest(clientID, clientCB)
-	code := e.codeFor(a, alice, alicePass)
+	a, code := e.authorized()
 	for _, v := range []string{newVerifier(), "", a.verifier[:42], s256(a.verifier)} {
-		status, body := e.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID}, "code": {code},
+		status, body := e.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {a.clientID}, "code": {code},
 			"redirect_uri": {clientCB}, "code_verifier": {v}})
 		wantOAuthError(t, status, body, 400, "invalid_grant")
 	}
@@ -104,9 +99,7 @@ func TestTokenRefusesWrongVerifier(t *testing.T) {
 // set, without a call upstream.
 func TestCodeReplayIsRefused(t *testing.T) {
 	e := newEnv(t)
-	clientID := e.register(clientCB)
-	a := newAuthRequest(clientID, clientCB)
-	code := e.codeFor(a, alice, alicePass)
+	a, code := e.authorized()
 	if status, body := e.redeem(a, code); status != 200 {
 		t.Fatalf("first redemption: %d %v", status, body)
 	}
@@ -122,9 +115,7 @@ func TestCodeReplayIsRefused(t *testing.T) {
 // refuses it and so does the proxy.
 func TestCodeReplayOnAnotherInstanceIsRefusedByTheUpstream(t *testing.T) {
 	e := newEnv(t)
-	clientID := e.register(clientCB)
-	a := newAuthRequest(clientID, clientCB)
-	code := e.codeFor(a, alice, alicePass)
+	a, code := e.authorized()
 	if status, body := e.redeem(a, code); status != 200 {
 		t.Fatalf("first redemption: %d %v", status, body)
 	}
@@ -170,9 +161,7 @@ func TestRefreshTokenOfAnotherClientIsRefused(t *testing.T) {
 
 func TestExpiredCodeIsRefused(t *testing.T) {
 	e := newEnv(t)
-	clientID := e.register(clientCB)
-	a := newAuthRequest(clientID, clientCB)
-	code := e.codeFor(a, alice, alicePass)
+	a, code := e.authorized()
 	e.clock.advance(codeLifetime + 2*time.Second)
 	status, body := e.redeem(a, code)
 	wantOAuthError(t, status, body, 400, "invalid_grant")
@@ -259,13 +248,7 @@ func (e *env) postConsent(form url.Values, cookie *http.Cookie, origin string) (
 	if cookie != nil {
 		req.AddCookie(cookie)
 	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return e.send(req)
 }
 
 func TestConsentWithoutCSRFTokenIsRefused(t *testing.T) {
@@ -355,9 +338,7 @@ func TestPreviousKeysStillOpenOldRecords(t *testing.T) {
 // at the token endpoint, never a hang or a bare 500.
 func TestUpstreamDownIsAnsweredClearly(t *testing.T) {
 	e := newEnv(t)
-	clientID := e.register(clientCB)
-	a := newAuthRequest(clientID, clientCB)
-	code := e.codeFor(a, alice, alicePass)
+	a, code := e.authorized()
 	e.fake.SetDown(true)
 	status, body := e.redeem(a, code)
 	wantOAuthError(t, status, body, 503, "temporarily_unavailable")

@@ -126,21 +126,12 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, clientID str
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "the authorization code has already been used")
 		return
 	}
-	form := url.Values{
+	s.grant(w, r, clientID, url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {rec.Upstream},
 		"redirect_uri":  {s.callback},
 		"code_verifier": {rec.Verifier},
-	}
-	if s.cfg.Upstream.ForwardResource {
-		form.Set("resource", s.cfg.Resource)
-	}
-	t, uerr := s.up.token(r.Context(), form)
-	if uerr != nil {
-		s.upstreamFailed(w, "authorization_code", uerr)
-		return
-	}
-	s.issue(w, "authorization_code", clientID, t, "")
+	}, "")
 }
 
 // refresh is the refresh_token grant: the sealed refresh token opens only
@@ -155,16 +146,21 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, clientID string
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was issued to another client")
 		return
 	}
-	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rec.Upstream}}
+	s.grant(w, r, clientID, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rec.Upstream}}, rec.Upstream)
+}
+
+// grant makes the upstream token request and answers the client.
+func (s *Server) grant(w http.ResponseWriter, r *http.Request, clientID string, form url.Values, previousRefresh string) {
+	grant := form.Get("grant_type")
 	if s.cfg.Upstream.ForwardResource {
 		form.Set("resource", s.cfg.Resource)
 	}
 	t, uerr := s.up.token(r.Context(), form)
 	if uerr != nil {
-		s.upstreamFailed(w, "refresh_token", uerr)
+		s.upstreamFailed(w, grant, uerr)
 		return
 	}
-	s.issue(w, "refresh_token", clientID, t, rec.Upstream)
+	s.issue(w, grant, clientID, t, previousRefresh)
 }
 
 // issue answers with the upstream's access token and a refresh token that
