@@ -1,6 +1,7 @@
 package oauthproxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,7 +12,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -234,10 +234,20 @@ func (s *Server) clientFromDocument(clientID string, doc *cimdDocument) (*client
 	if len(doc.RedirectURIs) == 0 || len(doc.RedirectURIs) > maxRedirectURIs {
 		return nil, &cimdError{fmt.Sprintf("the metadata document must list 1 to %d redirect_uris", maxRedirectURIs)}
 	}
+	// A document may list callbacks this server does not accept (a custom
+	// scheme the operator did not list): those are left out, the others
+	// work. A document with none left is refused.
+	var allowed []string
+	var firstErr error
 	for _, r := range doc.RedirectURIs {
 		if err := s.checkRedirectURI(r, true); err != nil {
-			return nil, &cimdError{"redirect_uris: " + err.Error()}
+			firstErr = cmp.Or(firstErr, err)
+			continue
 		}
+		allowed = append(allowed, r)
+	}
+	if len(allowed) == 0 {
+		return nil, &cimdError{"redirect_uris: " + firstErr.Error()}
 	}
 	if err := checkGrantTypes(doc.GrantTypes, doc.ResponseTypes); err != nil {
 		return nil, &cimdError{err.Error()}
@@ -245,7 +255,7 @@ func (s *Server) clientFromDocument(clientID string, doc *cimdDocument) (*client
 	return &clientInfo{
 		ID:           clientID,
 		Name:         cleanName(doc.ClientName),
-		RedirectURIs: slices.Clone(doc.RedirectURIs),
+		RedirectURIs: allowed,
 		Metadata:     true,
 	}, nil
 }

@@ -113,6 +113,25 @@ func TestMetadataDocumentNoStoreIsFetchedEachTime(t *testing.T) {
 	}
 }
 
+// Callbacks the server does not accept are left out of a document's
+// list; the others still work, and a document with none is refused.
+func TestMetadataDocumentUnacceptableRedirectsAreLeftOut(t *testing.T) {
+	d := newDocServer(t)
+	d.serveDoc(map[string]any{"client_id": d.clientID, "redirect_uris": []string{"myapp://cb", "javascript:alert(1)", clientCB}}, "")
+	e := newEnv(t, withDocServer(d, 5*time.Second))
+	if resp, _ := e.get(e.authURL(newAuthRequest(d.clientID, clientCB))); resp.StatusCode != 200 {
+		t.Fatalf("the accepted callback: %d", resp.StatusCode)
+	}
+	for _, r := range []string{"myapp://cb", "javascript:alert(1)"} {
+		resp, body := e.get(e.authURL(newAuthRequest(d.clientID, r)))
+		wantErrorPage(t, resp, body, http.StatusBadRequest)
+	}
+	d.serveDoc(map[string]any{"client_id": d.clientID, "redirect_uris": []string{"javascript:alert(1)"}}, "")
+	e.clock.advance(time.Hour) // past the heuristic freshness
+	resp, body := e.get(e.authURL(newAuthRequest(d.clientID, clientCB)))
+	wantErrorPage(t, resp, body, http.StatusBadRequest)
+}
+
 func TestMetadataDocumentMustNameItself(t *testing.T) {
 	d := newDocServer(t)
 	d.serveDoc(map[string]any{"client_id": "https://claude.ai/client.json", "client_name": "Claude", "redirect_uris": []string{clientCB}}, "")

@@ -61,6 +61,22 @@ func TestRegisterAcceptsListedRedirects(t *testing.T) {
 	wantRegisterRefused(t, e, "https://claude.ai/api/mcp/auth_callback/other")
 }
 
+// Cursor registers three redirect URIs at once (its custom scheme, its
+// hosted agents' callback and a loopback one): refused as a whole until
+// the operator lists the two non-loopback ones, then accepted.
+func TestRegisterCursorsRedirectSet(t *testing.T) {
+	cursor := []string{"cursor://anysphere.cursor-mcp/oauth/callback", "https://www.cursor.com/agents/mcp/oauth/callback", "http://localhost:8787/callback"}
+	e := newEnv(t)
+	status, body := e.registerRaw(map[string]any{"client_name": "Cursor", "redirect_uris": cursor, "token_endpoint_auth_method": "none"})
+	if status != http.StatusBadRequest || !strings.Contains(body, "invalid_redirect_uri") {
+		t.Fatalf("unlisted Cursor callbacks: %d %s", status, body)
+	}
+	listed := newEnv(t, func(c *Config) { c.RedirectURIs = cursor[:2] })
+	if status, body := listed.registerRaw(map[string]any{"client_name": "Cursor", "redirect_uris": cursor, "token_endpoint_auth_method": "none"}); status != http.StatusCreated {
+		t.Fatalf("listed Cursor callbacks: %d %s", status, body)
+	}
+}
+
 // wantErrorPage asserts an error page: 4xx HTML, and no redirect anywhere.
 func wantErrorPage(t *testing.T, resp *http.Response, body string, status int) {
 	t.Helper()
