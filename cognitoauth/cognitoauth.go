@@ -36,6 +36,12 @@ const defaultLeeway = 30 * time.Second
 // (space-separated), `{http.auth.user.issuer}` and
 // `{http.auth.user.token_use}` ("access" or "id"). On rejection,
 // `{http.auth.cognito_auth.error}` holds the reason.
+//
+// CORS preflights (OPTIONS with both Origin and
+// Access-Control-Request-Method) pass without a token, because browsers
+// never send credentials with them: the handler after cognito_auth must
+// answer them (e.g. `@preflight method OPTIONS` with `header` and
+// `respond 204`), or browsers cannot call the endpoint.
 type CognitoAuth struct {
 	// AWS region of the Cognito user pool, e.g. "us-east-1". Used with
 	// user_pool_id.
@@ -339,9 +345,7 @@ func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	if m.servePRM(w, r) || m.OAuthProxy.serve(w, r) {
 		return nil
 	}
-	// CORS preflights carry no credentials by design; the CORS handler
-	// further down answers them.
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+	if isPreflight(r) {
 		return next.ServeHTTP(w, r)
 	}
 	if aerr := checkAuthorization(r); aerr != nil {
@@ -399,6 +403,16 @@ func (m *CognitoAuth) authenticate(tok string) (*Identity, *authError) {
 		m.cache.put(key, id, now)
 	}
 	return id, aerr
+}
+
+// isPreflight reports a CORS preflight as the Fetch standard defines it:
+// OPTIONS with both Origin and Access-Control-Request-Method. Browsers send
+// preflights without credentials by design, so they pass without a token
+// and the next handler must answer them (cloudwatch_mcp does not); without
+// Origin an OPTIONS is an ordinary request and needs a token.
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
+		r.Header.Get("Access-Control-Request-Method") != ""
 }
 
 // bearerToken reads the token from the Authorization header only: query

@@ -277,9 +277,23 @@ func TestCORSPreflightAndDisabled(t *testing.T) {
 	is := newCognitoIssuer(t)
 	m := cognitoModule(t, is)
 	pre := httptest.NewRequest(http.MethodOptions, "http://mcp.example.com/mcp", nil)
+	pre.Header.Set("Origin", "https://app.example.com")
 	pre.Header.Set("Access-Control-Request-Method", "POST")
 	if res := serve(t, m, pre); !res.nextRan || res.identity != nil {
 		t.Fatal("preflight did not pass through")
+	}
+	// Only a real preflight (Fetch spec: OPTIONS with Origin and
+	// Access-Control-Request-Method) skips the token: without Origin it is
+	// just an unauthenticated OPTIONS that would reach the handler.
+	noOrigin := httptest.NewRequest(http.MethodOptions, "http://mcp.example.com/mcp", nil)
+	noOrigin.Header.Set("Access-Control-Request-Method", "POST")
+	if res := serve(t, m, noOrigin); res.nextRan || res.rec.Code != 401 {
+		t.Fatalf("OPTIONS with Access-Control-Request-Method but no Origin passed: %d", res.rec.Code)
+	}
+	noMethod := httptest.NewRequest(http.MethodOptions, "http://mcp.example.com/mcp", nil)
+	noMethod.Header.Set("Origin", "https://app.example.com")
+	if res := serve(t, m, noMethod); res.nextRan || res.rec.Code != 401 {
+		t.Fatalf("OPTIONS with Origin but no Access-Control-Request-Method passed: %d", res.rec.Code)
 	}
 	plain := httptest.NewRequest(http.MethodOptions, "http://mcp.example.com/mcp", nil)
 	if res := serve(t, m, plain); res.nextRan || res.rec.Code != 401 {
