@@ -139,8 +139,8 @@ func newIdentity(c map[string]any, typ string) (*Identity, *authError) {
 	default:
 		id.TokenType = "access"
 	}
-	id.groupsJoined = strings.Join(id.Groups, ",")
-	id.scopeJoined = strings.Join(id.Scopes, " ")
+	id.groupsJoined = joinList(id.Groups, ',')
+	id.scopeJoined = joinList(id.Scopes, ' ')
 	return id, nil
 }
 

@@ -34,7 +34,10 @@ const defaultLeeway = 30 * time.Second
 // `{http.auth.user.email}`, `{http.auth.user.client_id}`,
 // `{http.auth.user.groups}` (comma-separated), `{http.auth.user.scope}`
 // (space-separated), `{http.auth.user.issuer}` and
-// `{http.auth.user.token_use}` ("access" or "id"). On rejection,
+// `{http.auth.user.token_use}` ("access" or "id"). Inside one group or
+// scope, '%', the separator and control characters (for scopes, any
+// whitespace) are percent-encoded, so split first, then percent-decode each
+// item; the group "dev,sre" is published as "dev%2Csre". On rejection,
 // `{http.auth.cognito_auth.error}` holds the reason.
 //
 // CORS preflights (OPTIONS with both Origin and

@@ -2,6 +2,10 @@ package cognitoauth
 
 import (
 	"net/http"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -50,3 +54,46 @@ func (id *Identity) placeholderValues() *[len(placeholderNames)]any {
 	})
 	return &id.ph
 }
+
+// joinList joins the groups (sep ',') or scopes (sep ' ') of an identity
+// for their placeholder so that the list can be split again unambiguously:
+// inside an item, '%', the separator, control characters and, for
+// space-separated lists, every Unicode space are percent-encoded (UTF-8
+// bytes, upper-case hex). Splitting on the separator (scopes: on any
+// whitespace) and percent-decoding each item (url.PathUnescape) yields the
+// claim's values exactly, so a group named "dev,sre" can never read as the
+// groups "dev" and "sre".
+//
+// Encoding rather than refusing such tokens: groups with commas are
+// ordinary (directory DNs such as "CN=ops,OU=groups", display names), and
+// values that need no encoding, which is nearly all of them, are published
+// unchanged.
+func joinList(items []string, sep byte) string {
+	escape := func(r rune) bool {
+		return r == '%' || r == rune(sep) || r < 0x20 || r == 0x7f || (sep == ' ' && unicode.IsSpace(r))
+	}
+	if !slices.ContainsFunc(items, func(it string) bool { return strings.ContainsFunc(it, escape) }) {
+		return strings.Join(items, string(sep))
+	}
+	var b strings.Builder
+	for i, it := range items {
+		if i > 0 {
+			b.WriteByte(sep)
+		}
+		for _, r := range it {
+			if !escape(r) {
+				b.WriteRune(r)
+				continue
+			}
+			var buf [utf8.UTFMax]byte
+			for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+				b.WriteByte('%')
+				b.WriteByte(upperHex[c>>4])
+				b.WriteByte(upperHex[c&15])
+			}
+		}
+	}
+	return b.String()
+}
+
+const upperHex = "0123456789ABCDEF"

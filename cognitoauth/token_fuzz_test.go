@@ -302,13 +302,20 @@ func FuzzVerifiedClaimsRoundTrip(f *testing.F) {
 			"http.auth.user.id":       sub,
 			"http.auth.user.username": username,
 			"http.auth.user.email":    email,
-			"http.auth.user.groups":   g1 + "," + g2,
-			"http.auth.user.scope":    strings.Join(strings.Fields(scope), " "),
 			"http.auth.user.issuer":   cognitoIss,
 		} {
 			if got, _ := res.repl.GetString(name); got != want {
 				t.Fatalf("%s = %q, want %q", name, got, want)
 			}
+		}
+		// The list placeholders split back into exactly the signed values.
+		groups, _ := res.repl.GetString("http.auth.user.groups")
+		if got := decodeList(t, strings.Split(groups, ",")); !slices.Equal(got, []string{g1, g2}) {
+			t.Fatalf("groups placeholder %q decodes to %q, signed %q", groups, got, []string{g1, g2})
+		}
+		scopes, _ := res.repl.GetString("http.auth.user.scope")
+		if got := decodeList(t, strings.Fields(scopes)); !slices.Equal(got, strings.Fields(scope)) && len(got)+len(strings.Fields(scope)) > 0 {
+			t.Fatalf("scope placeholder %q decodes to %q, signed %q", scopes, got, scope)
 		}
 	})
 }
