@@ -3,6 +3,7 @@ package cognitoauth
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -98,15 +99,36 @@ func hasErrorRoutes(r *http.Request) bool {
 	return ok && srv != nil && srv.Errors != nil && len(srv.Errors.Routes) > 0
 }
 
+// logRejection logs a refused request. Requests without a valid token
+// (401, and malformed or oversized headers) are what scanners and the first
+// step of every OAuth login send: DEBUG only, counted by
+// caddy_cognito_auth_validations_total. Refusals of a verified caller (403)
+// and outages (503) are an operator's business: INFO, sampled per identity
+// (logSampler) so a client retrying in a loop cannot flood the log.
 func (m *CognitoAuth) logRejection(r *http.Request, e *authError) {
-	c := m.logger.Check(zapcore.InfoLevel, "request rejected")
+	level := zapcore.DebugLevel
+	if e.status == http.StatusForbidden || e.status == http.StatusServiceUnavailable {
+		level = zapcore.InfoLevel
+	}
+	c := m.logger.Check(level, "request rejected")
 	if c == nil {
 		return
+	}
+	suppressed := 0
+	if level == zapcore.InfoLevel {
+		key := strconv.Itoa(e.status) + "\x00" + e.reason
+		if e.id != nil {
+			key = strconv.Itoa(e.status) + "\x00" + e.id.Issuer + "\x00" + e.id.Subject
+		}
+		var ok bool
+		if ok, suppressed = m.sampler.allow(key, m.now()); !ok {
+			return
+		}
 	}
 	fields := []zap.Field{
 		zap.Int("status", e.status),
 		zap.String("reason", e.reason),
-		zap.String("remote_ip", r.RemoteAddr),
+		zap.String("client_ip", clientIP(r)),
 		zap.String("uri_path", logValue(r.URL.Path)),
 	}
 	if e.id != nil {
@@ -114,6 +136,9 @@ func (m *CognitoAuth) logRejection(r *http.Request, e *authError) {
 	}
 	if e.cause != nil {
 		fields = append(fields, zap.NamedError("cause", e.cause))
+	}
+	if suppressed > 0 {
+		fields = append(fields, zap.Int("suppressed", suppressed))
 	}
 	c.Write(fields...)
 }

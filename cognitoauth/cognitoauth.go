@@ -146,6 +146,7 @@ type CognitoAuth struct {
 	keysKey      string
 	cache        *tokenCache
 	sweeper      *idleSweeper // nil when cache_idle is negative
+	sampler      *logSampler  // bounds the INFO lines about refused requests
 
 	// audienceFromResource: audiences defaulted to resource, so a token
 	// without any aud is bound by its client_id instead (see checkClaims).
@@ -181,6 +182,7 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 		m.now = time.Now
 	}
 	m.disabled = m.Enabled != nil && !*m.Enabled
+	m.sampler = newLogSampler()
 
 	var jwksURL string
 	switch {

@@ -23,7 +23,7 @@ func TestIdentityLogsNoSecretsOrPII(t *testing.T) {
 		t.Fatal(res.rec.Code)
 	}
 	entries := logs.All()
-	if len(entries) != 2 || entries[0].Level != zapcore.DebugLevel || entries[1].Level != zapcore.InfoLevel {
+	if len(entries) != 2 || entries[0].Level != zapcore.DebugLevel || entries[1].Level != zapcore.DebugLevel {
 		t.Fatalf("log entries = %+v", entries)
 	}
 	id := entries[0].ContextMap()["identity"].(map[string]any)

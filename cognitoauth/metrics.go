@@ -27,6 +27,7 @@ const (
 	resultExpired     = "expired"     // signature fine, exp (plus leeway) has passed
 	resultForbidden   = "forbidden"   // valid token, but scope, group or AWS refused it (403)
 	resultUnavailable = "unavailable" // signing keys or AWS credentials unavailable (503)
+	resultRateLimited = "rate_limited" // valid token, over the identity's rate_limit (429)
 )
 
 // reasonExpired is the rejection reason checkClaims gives for an expired
@@ -35,12 +36,15 @@ const reasonExpired = "token expired"
 
 var (
 	// validationsTotal counts the middleware's verdict per request that
-	// needed one (the PRM document, CORS preflights and disabled mode do not).
+	// needed one (the PRM document, CORS preflights and disabled mode do
+	// not). It is the record of unauthenticated requests (missing, invalid,
+	// expired), which are logged at DEBUG only, and of rate-limited ones,
+	// whose INFO lines are sampled.
 	validationsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: metricsNamespace,
 		Subsystem: metricsSubsystem,
 		Name:      "validations_total",
-		Help:      "Bearer token validations by result (ok, missing, invalid, expired, forbidden, unavailable).",
+		Help:      "Bearer token validations by result (ok, missing, invalid, expired, forbidden, unavailable, rate_limited).",
 	}, []string{"result"})
 
 	// jwksFetchesTotal counts loads of an issuer's signing keys: on demand
@@ -89,6 +93,7 @@ var (
 	validationExpired     = validationsTotal.WithLabelValues(resultExpired)
 	validationForbidden   = validationsTotal.WithLabelValues(resultForbidden)
 	validationUnavailable = validationsTotal.WithLabelValues(resultUnavailable)
+	validationRateLimited = validationsTotal.WithLabelValues(resultRateLimited)
 
 	jwksFetchOK    = jwksFetchesTotal.WithLabelValues("ok")
 	jwksFetchError = jwksFetchesTotal.WithLabelValues("error")

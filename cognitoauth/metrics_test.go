@@ -99,6 +99,7 @@ func TestValidationMetrics(t *testing.T) {
 	// Not a validation: the PRM document and CORS preflights.
 	serve(t, m, httptestRequest(http.MethodGet, "http://mcp.example.com/.well-known/oauth-protected-resource"))
 	pre := httptestRequest(http.MethodOptions, "http://mcp.example.com/mcp")
+	pre.Header.Set("Origin", "https://app.example.com")
 	pre.Header.Set("Access-Control-Request-Method", "POST")
 	serve(t, m, pre)
 
@@ -112,8 +113,10 @@ func TestValidationMetrics(t *testing.T) {
 		`caddy_cognito_auth_jwks_fetches_total{result="ok"}`:       1,
 	})
 	// Every result is exposed from the start, so rate() works at once.
-	if _, ok := after[`caddy_cognito_auth_validations_total{result="unavailable"}`]; !ok {
-		t.Error("unavailable series missing")
+	for _, r := range []string{"unavailable", "rate_limited"} {
+		if _, ok := after[`caddy_cognito_auth_validations_total{result="`+r+`"}`]; !ok {
+			t.Errorf("%s series missing", r)
+		}
 	}
 	wantNoSecrets(t, after, sub, good)
 }

@@ -136,10 +136,18 @@ func (rl *RateLimit) admit(w http.ResponseWriter, r *http.Request, id *Identity,
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		repl.Set(errorPlaceholder, errRateLimited.Error())
 	}
-	// Debug, not info: a client hammering past its limit must not be able
-	// to flood the logs either.
-	if c := rl.auth.logger.Check(zapcore.DebugLevel, "rate limited"); c != nil {
-		c.Write(zap.String("sub", logValue(id.Subject)), zap.Int64("retry_after", retry), zap.String("uri_path", logValue(r.URL.Path)))
+	validationRateLimited.Inc()
+	// INFO, but sampled per identity: an operator sees who hits the limit,
+	// and a client hammering past it cannot flood the log.
+	if c := rl.auth.logger.Check(zapcore.InfoLevel, "rate limited"); c != nil {
+		if ok, suppressed := rl.auth.sampler.allow("429\x00"+id.Issuer+"\x00"+id.Subject, now); ok {
+			fields := []zap.Field{zap.String("sub", logValue(id.Subject)), zap.String("client_ip", clientIP(r)),
+				zap.Int64("retry_after", retry), zap.String("uri_path", logValue(r.URL.Path))}
+			if suppressed > 0 {
+				fields = append(fields, zap.Int("suppressed", suppressed))
+			}
+			c.Write(fields...)
+		}
 	}
 	h := w.Header()
 	h.Set("Retry-After", strconv.FormatInt(retry, 10))
