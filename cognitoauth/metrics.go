@@ -21,12 +21,12 @@ const (
 
 // Values of the result label of caddy_cognito_auth_validations_total.
 const (
-	resultOK          = "ok"          // authenticated (and authorized, and vended when configured)
-	resultMissing     = "missing"     // no bearer token: the initial 401 challenge
-	resultInvalid     = "invalid"     // malformed, bad signature, wrong issuer/audience/client, ...
-	resultExpired     = "expired"     // signature fine, exp (plus leeway) has passed
-	resultForbidden   = "forbidden"   // valid token, but scope, group or AWS refused it (403)
-	resultUnavailable = "unavailable" // signing keys or AWS credentials unavailable (503)
+	resultOK          = "ok"           // authenticated (and authorized, and vended when configured)
+	resultMissing     = "missing"      // no bearer token: the initial 401 challenge
+	resultInvalid     = "invalid"      // malformed, bad signature, wrong issuer/audience/client, ...
+	resultExpired     = "expired"      // signature fine, exp (plus leeway) has passed
+	resultForbidden   = "forbidden"    // valid token, but scope, group or AWS refused it (403)
+	resultUnavailable = "unavailable"  // signing keys or AWS credentials unavailable (503)
 	resultRateLimited = "rate_limited" // valid token, over the identity's rate_limit (429)
 )
 
