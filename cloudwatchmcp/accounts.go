@@ -18,6 +18,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 )
 
 // Account is an AWS account the tools can act in. A tool call naming it
@@ -55,7 +57,6 @@ const (
 var (
 	accountNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	roleARNPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
-	stsNamePattern     = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 )
 
 // validate checks an account after placeholders were replaced.
@@ -195,7 +196,7 @@ func (c *accountChainer) credentials(ctx context.Context, acct *Account,
 		return nil, "", toolErrorf("the AWS credentials for this request are unusable: %v", err)
 	}
 	creds, err := c.fetch(ctx, key, cur, func(ctx context.Context) (aws.Credentials, error) {
-		return c.assumeRole(ctx, acct, baseCreds, sub)
+		return c.assumeRole(ctx, acct, baseCreds, issuer, sub)
 	})
 	if err != nil {
 		return nil, "", chainError(acct.Name, err)
@@ -301,20 +302,19 @@ func (c *accountChainer) fetch(ctx context.Context, key string, cur *aws.Credent
 }
 
 // assumeRole chains into the account's role, signed with the caller's own
-// credentials. The session is named after the caller and, when the sub is
-// a valid STS name, carries it as SourceIdentity, so CloudTrail in the
-// target account shows who acted.
-func (c *accountChainer) assumeRole(ctx context.Context, acct *Account, own aws.Credentials, sub string) (aws.Credentials, error) {
+// credentials. The session is named after the caller and carries that name
+// as SourceIdentity, so CloudTrail in the target account shows who acted.
+func (c *accountChainer) assumeRole(ctx context.Context, acct *Account, own aws.Credentials, issuer, sub string) (aws.Credentials, error) {
 	region := firstNonEmpty(acct.Region, c.defaultRegion)
 	client := sts.NewFromConfig(c.clients.config(region, chainedProvider(own)))
-	name := stsSessionName(sub)
+	name := chainSessionName(issuer, sub)
 	in := &sts.AssumeRoleInput{
 		RoleArn:         aws.String(acct.RoleARN),
 		RoleSessionName: aws.String(name),
 		DurationSeconds: aws.Int32(int32(chainedDuration / time.Second)),
 	}
-	if stsNamePattern.MatchString(sub) {
-		in.SourceIdentity = aws.String(sub)
+	if sub != "" {
+		in.SourceIdentity = aws.String(name)
 	}
 	out, err := client.AssumeRole(ctx, in)
 	if err != nil {
@@ -330,25 +330,16 @@ func (c *accountChainer) assumeRole(ctx context.Context, acct *Account, own aws.
 	}, nil
 }
 
-// stsSessionName derives a RoleSessionName from the caller's sub:
-// characters outside [\w+=,.@-] replaced, length clamped to STS's 2..64.
-func stsSessionName(sub string) string {
+// chainSessionName is the caller's name in AWS, the same one cognito_auth
+// gives the sessions it vends (internal/awsname: the sub and a hash of
+// issuer and sub). It must be: assume_role sets it as SourceIdentity, which
+// AWS carries into chained sessions and refuses to change. Callers without
+// an identity (credentials default) get a fixed name.
+func chainSessionName(issuer, sub string) string {
 	if sub == "" {
 		return "caddy-cloudwatch-mcp"
 	}
-	b := []byte(sub)
-	for i, ch := range b {
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.IndexByte("_+=,.@-", ch) >= 0) {
-			b[i] = '-'
-		}
-	}
-	if len(b) > 64 {
-		b = b[:64]
-	}
-	for len(b) < 2 {
-		b = append(b, '-')
-	}
-	return string(b)
+	return awsname.Session(issuer, sub)
 }
 
 func isChainRefusal(err error) bool {

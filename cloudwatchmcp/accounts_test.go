@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 )
 
@@ -123,7 +124,7 @@ func TestAccountRoleChainingPerUser(t *testing.T) {
 	if !ok || sess.RoleARN != prodRole || sess.Op != "AssumeRole" || dl[0].AccessKeyID == ae.alice.AccessKeyID || dl[0].Region != "eu-west-1" {
 		t.Fatalf("DescribeLogGroups signed by %s (session %+v) in %s: want the prod role's chained key in eu-west-1", dl[0].AccessKeyID, sess, dl[0].Region)
 	}
-	if sess.RoleSessionName != "alice" || sess.SourceIdentity != "alice" || dl[0].Owner != "alice" {
+	if name := awsname.Session(testIssuer, "alice"); sess.RoleSessionName != name || sess.SourceIdentity != name || dl[0].Owner != name {
 		t.Fatalf("the chained session must name alice: %+v", sess)
 	}
 
@@ -310,7 +311,7 @@ func TestAccountChainCacheIsPerIdentityAndBounded(t *testing.T) {
 			t.Fatal(res.text())
 		}
 		c := ae.fake.Calls("DescribeAlarms")[0]
-		if c.Owner != u.sub || keys[c.AccessKeyID] {
+		if c.Owner != awsname.Session(testIssuer, u.sub) || keys[c.AccessKeyID] {
 			t.Fatalf("%s's call used %s (owner %s): chained credentials must never be shared", u.sub, c.AccessKeyID, c.Owner)
 		}
 		keys[c.AccessKeyID] = true
@@ -320,17 +321,15 @@ func TestAccountChainCacheIsPerIdentityAndBounded(t *testing.T) {
 	}
 }
 
-func TestStsSessionName(t *testing.T) {
-	for in, want := range map[string]string{
-		"":  "caddy-cloudwatch-mcp",
-		"a": "a-",
-		"us-east-1:6a3f7c2e-1234-5678-9abc-def012345678": "us-east-1-6a3f7c2e-1234-5678-9abc-def012345678",
-		"user name/é":           "user-name---",
-		strings.Repeat("x", 80): strings.Repeat("x", 64),
-	} {
-		if got := stsSessionName(in); got != want || !stsNamePattern.MatchString(got) {
-			t.Errorf("stsSessionName(%q) = %q, want %q", in, got, want)
-		}
+func TestChainSessionName(t *testing.T) {
+	if got := chainSessionName("", ""); got != "caddy-cloudwatch-mcp" {
+		t.Errorf("anonymous: %q", got)
+	}
+	// The name cognito_auth gives the vended session: two issuers' users
+	// with one sub are two names.
+	a, b := chainSessionName(testIssuer, "alice"), chainSessionName("https://other.example.com", "alice")
+	if a != awsname.Session(testIssuer, "alice") || a == b || !strings.HasPrefix(a, "alice@") {
+		t.Errorf("names %q and %q", a, b)
 	}
 }
 
@@ -374,7 +373,7 @@ func TestAccountsThroughHandler(t *testing.T) {
 		t.Fatalf("capped result (%d bytes): %.300s", len(b), b)
 	}
 	c := ts.fake.Calls("DescribeLogGroups")[0]
-	if s, _ := ts.fake.Session(c.AccessKeyID); s.RoleARN != prodRole || c.Owner != "alice" {
+	if s, _ := ts.fake.Session(c.AccessKeyID); s.RoleARN != prodRole || c.Owner != awsname.Session(testIssuer, "alice") {
 		t.Fatalf("DescribeLogGroups signed by %+v", c)
 	}
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 )
 
 // cognitoIdentityLogin is the Logins key of tokens that Cognito Identity
@@ -72,9 +74,11 @@ func (p *identityPoolMode) exchange(ctx context.Context, id *Identity, token str
 	} else {
 		// Developer-authenticated identity: the server vouches for the
 		// user (whose access token we verified) with its own credentials.
+		// The developer user identifier names issuer and sub, so two
+		// issuers' users with the same sub are two identities.
 		out, err := p.client.GetOpenIdTokenForDeveloperIdentity(ctx, &cognitoidentity.GetOpenIdTokenForDeveloperIdentityInput{
 			IdentityPoolId: &p.cfg.ID,
-			Logins:         map[string]string{p.cfg.DeveloperProvider: id.Subject},
+			Logins:         map[string]string{p.cfg.DeveloperProvider: awsname.Session(id.Issuer, id.Subject)},
 		})
 		if err != nil {
 			return vended{}, &awsCallError{op: "GetOpenIdTokenForDeveloperIdentity", signed: true, err: err}

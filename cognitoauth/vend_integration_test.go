@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
@@ -95,11 +96,11 @@ func TestVendingRedactedThroughCaddy(t *testing.T) {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	mm := regexp.MustCompile(`access_key_id: (ASIA[0-9A-F]+)`).FindStringSubmatch(body)
-	if mm == nil || !strings.Contains(body, "secret_access_key: REDACTED") || !strings.Contains(body, "session=alice-sub") {
+	if mm == nil || !strings.Contains(body, "secret_access_key: REDACTED") || !strings.Contains(body, "session="+awsname.Session(poolIss, "alice-sub")) {
 		t.Fatalf("response does not show the redacted credentials: %s", body)
 	}
 	sess, ok := f.Session(mm[1])
-	if !ok || sess.Owner != "alice-sub" || sess.SecretAccessKey == "" || sess.SessionToken == "" {
+	if !ok || sess.Owner != awsname.Session(poolIss, "alice-sub") || sess.SecretAccessKey == "" || sess.SessionToken == "" {
 		t.Fatalf("the fake did not vend %s to alice: %+v", mm[1], sess)
 	}
 	// A second request is served from the cache, still redacted.

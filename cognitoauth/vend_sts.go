@@ -5,13 +5,14 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 )
 
 // webIdentityMode vends with STS AssumeRoleWithWebIdentity (role_arn): the
@@ -69,11 +70,11 @@ func (a *assumeRoleMode) check(*Identity) *authError { return nil }
 func (a *assumeRoleMode) key(*Identity) credKey      { return credKey{scope: a.scope} }
 
 func (a *assumeRoleMode) exchange(ctx context.Context, id *Identity, _ string, _ *Credentials) (vended, error) {
+	// The session name doubles as SourceIdentity: unique per issuer and
+	// sub, and what cloudwatch_mcp repeats when it chains into accounts.
 	name := roleSessionName(id)
-	in := &sts.AssumeRoleInput{RoleArn: &a.role, RoleSessionName: &name, DurationSeconds: &a.duration, Tags: sessionTags(id)}
-	if sessionNamePattern.MatchString(id.Subject) {
-		in.SourceIdentity = &id.Subject
-	}
+	in := &sts.AssumeRoleInput{RoleArn: &a.role, RoleSessionName: &name, SourceIdentity: &name,
+		DurationSeconds: &a.duration, Tags: sessionTags(id)}
 	out, err := a.client.AssumeRole(ctx, in)
 	if err != nil {
 		return vended{}, &awsCallError{op: "AssumeRole", signed: true, err: err}
@@ -81,17 +82,16 @@ func (a *assumeRoleMode) exchange(ctx context.Context, id *Identity, _ string, _
 	return stsVended("AssumeRole", out.Credentials, name)
 }
 
-var (
-	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	// tagValuePattern is what STS accepts in a session tag value.
-	tagValuePattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-)
+// tagValuePattern is what STS accepts in a session tag value.
+var tagValuePattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 
-// sessionTags tags the session with the user's sub, email and client_id,
-// skipping values STS would reject rather than failing the exchange.
+// sessionTags tags the session with the user's sub and issuer (a sub is
+// unique only per issuer: a policy on aws:PrincipalTag/sub must match iss
+// too, or use aws:SourceIdentity), email and client_id, skipping values
+// STS would reject rather than failing the exchange.
 func sessionTags(id *Identity) []ststypes.Tag {
 	var tags []ststypes.Tag
-	for _, kv := range [...][2]string{{"sub", id.Subject}, {"email", id.Email}, {"client_id", id.ClientID}} {
+	for _, kv := range [...][2]string{{"sub", id.Subject}, {"iss", id.Issuer}, {"email", id.Email}, {"client_id", id.ClientID}} {
 		if kv[1] == "" || utf8.RuneCountInString(kv[1]) > 256 || !tagValuePattern.MatchString(kv[1]) {
 			continue
 		}
@@ -113,22 +113,9 @@ func stsVended(op string, c *ststypes.Credentials, session string) (vended, erro
 	}, nil
 }
 
-// roleSessionName derives an STS role session name from the identity:
-// sub, else username, else email, with characters outside [\w+=,.@-]
-// replaced and the length clamped to STS's 2..64.
+// roleSessionName is the user's name in AWS (internal/awsname): the sub,
+// readable, and a hash of issuer and sub, so two issuers' users never
+// share a session name or SourceIdentity.
 func roleSessionName(id *Identity) string {
-	s := firstNonEmpty(id.Subject, id.Username, id.Email)
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=,.@-", c) >= 0) {
-			b[i] = '-'
-		}
-	}
-	if len(b) > 64 {
-		b = b[:64]
-	}
-	for len(b) < 2 {
-		b = append(b, '-')
-	}
-	return string(b)
+	return awsname.Session(id.Issuer, id.Subject)
 }

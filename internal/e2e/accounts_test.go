@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 )
 
@@ -62,7 +66,7 @@ func TestAccountsThroughCaddy(t *testing.T) {
 	if len(dl) != 1 {
 		t.Fatalf("%d DescribeLogGroups calls", len(dl))
 	}
-	if s, ok := f.Session(dl[0].AccessKeyID); !ok || s.RoleARN != prodRole || s.Op != "AssumeRole" || s.Owner != aliceSub || dl[0].Region != "eu-west-1" {
+	if s, ok := f.Session(dl[0].AccessKeyID); !ok || s.RoleARN != prodRole || s.Op != "AssumeRole" || s.Owner != awsname.Session(issuer.Issuer(), aliceSub) || dl[0].Region != "eu-west-1" {
 		t.Fatalf("DescribeLogGroups signed by %s (%+v) in %s: want alice's prod session in eu-west-1", dl[0].AccessKeyID, s, dl[0].Region)
 	}
 
@@ -77,5 +81,55 @@ func TestAccountsThroughCaddy(t *testing.T) {
 	}
 	if n := f.CallCount("DescribeLogGroups"); n != 1 {
 		t.Fatalf("a refused chain was followed by a CloudWatch call (%d calls)", n)
+	}
+}
+
+// TestAccountsAfterAssumeRole chains into an account from credentials that
+// cognito_auth vended with assume_role, which sets the session's
+// SourceIdentity. AWS persists it into chained sessions and refuses to
+// change it, so cloudwatch_mcp must repeat exactly the name cognito_auth
+// chose (internal/awsname: sub and a hash of issuer and sub).
+func TestAccountsAfterAssumeRole(t *testing.T) {
+	f := privateFake(t)
+	server := aws.Credentials{AccessKeyID: "AKIAE2ESERVER0000001", SecretAccessKey: "e2e-server-secret"}
+	f.AddCredentials(server, "server")
+	t.Setenv("AWS_ACCESS_KEY_ID", server.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", server.SecretAccessKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	f.AddRole(fakeaws.Role{ARN: roleARN, AssumeRoleBy: []string{"server"}})
+	aliceSub := fmt.Sprintf("acct-alice-%d", time.Now().UnixNano())
+	alice := awsname.Session(issuer.Issuer(), aliceSub)
+	f.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{alice}})
+	fakeaws.LogsOf(f).AddLogGroup(fakeaws.LogGroup{Name: "/prod/app", Region: "eu-west-1"})
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
+		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
+	})
+	scan.Begin(t)
+	tester.InitServer(globalOptions+`
+http://localhost:9103 {
+	cognito_auth {
+		issuer {$E2E_ISSUER}
+		audiences {$E2E_RESOURCE}
+		assume_role {$E2E_ROLE}
+	}
+	cloudwatch_mcp {
+		account prod `+prodRole+` eu-west-1
+	}
+}
+`, "caddyfile")
+
+	tok := token(aliceSub)
+	r, err := mcpDo(hostileClient, http.MethodPost, tok, initSession(t, tok),
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"describe_log_groups","arguments":{"account":"prod"}}}`)
+	if err != nil || r.status != http.StatusOK || r.msg.Result.IsError || !strings.Contains(r.body, "/prod/app") {
+		t.Fatalf("alice in prod: %v %d %.400s", err, r.status, r.body)
+	}
+	ar := f.Calls("AssumeRole")
+	if len(ar) != 2 || ar[0].Owner != "server" || ar[1].Owner != alice {
+		t.Fatalf("want the server's AssumeRole for alice, then alice's chain: %+v", ar)
+	}
+	dl := f.Calls("DescribeLogGroups")
+	if s, ok := f.Session(dl[0].AccessKeyID); !ok || s.RoleARN != prodRole || s.SourceIdentity != alice || s.RoleSessionName != alice {
+		t.Fatalf("chained session %+v, want SourceIdentity and session name %q", s, alice)
 	}
 }

@@ -370,6 +370,18 @@ func stsAssumeRole(r *Request) (any, error) {
 	if src != "" && !sessionNameRE.MatchString(src) {
 		return nil, Errorf("ValidationError", "1 validation error detected: Value '%s' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", src)
 	}
+	// Role chaining: a SourceIdentity, once set, persists into every
+	// chained session and cannot be changed (IAM User Guide, "Monitor and
+	// control actions taken with assumed roles").
+	v.mu.Lock()
+	caller, chained := v.sessions[r.AccessKeyID]
+	v.mu.Unlock()
+	if chained && caller.SourceIdentity != "" {
+		if src != "" && src != caller.SourceIdentity {
+			return nil, &Error{Status: 403, Code: "AccessDenied", Message: fmt.Sprintf("User: %s is not authorized to perform: sts:SetSourceIdentity: the source identity %s of the session cannot be changed", r.Owner, caller.SourceIdentity)}
+		}
+		src = caller.SourceIdentity
+	}
 	tags := map[string]string{}
 	for i := 1; ; i++ {
 		k, ok := r.Form[fmt.Sprintf("Tags.member.%d.Key", i)]

@@ -152,6 +152,28 @@ func TestAssumeRoleSignedWithTags(t *testing.T) {
 	_, err = sts.NewFromConfig(fx.cfg(StaticCredentials(mallory))).AssumeRole(ctx, in)
 	assertCode(t, err, "AccessDenied")
 
+	// Chaining from alice's session: her SourceIdentity persists and
+	// cannot be changed.
+	fx.f.AddRole(Role{ARN: testRole, MaxSessionDuration: 2 * time.Hour, AssumeRoleBy: []string{"server", "alice-sub"}})
+	aliceCfg := fx.cfg(StaticCredentials(aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId,
+		SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}))
+	for _, si := range []string{"", "alice-sub"} {
+		chain := &sts.AssumeRoleInput{RoleArn: aws.String(testRole), RoleSessionName: aws.String("chained")}
+		if si != "" {
+			chain.SourceIdentity = aws.String(si)
+		}
+		out, err := sts.NewFromConfig(aliceCfg).AssumeRole(ctx, chain)
+		if err != nil {
+			t.Fatalf("chaining with SourceIdentity %q: %v", si, err)
+		}
+		if s, _ := fx.f.Session(*out.Credentials.AccessKeyId); s.SourceIdentity != "alice-sub" || s.Owner != "alice-sub" {
+			t.Fatalf("chained session %+v", s)
+		}
+	}
+	_, err = sts.NewFromConfig(aliceCfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(testRole),
+		RoleSessionName: aws.String("chained"), SourceIdentity: aws.String("bob-sub")})
+	assertCode(t, err, "AccessDenied")
+
 	bogus := *in
 	bogus.Tags = []ststypes.Tag{{Key: aws.String("sub"), Value: aws.String("<script>")}}
 	_, err = sts.NewFromConfig(fx.cfg(StaticCredentials(fx.server))).AssumeRole(ctx, &bogus)
