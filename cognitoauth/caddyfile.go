@@ -26,6 +26,7 @@ import (
 //		cache_idle <duration>|off
 //		rate_limit <requests> <window> [burst <n>]
 //		oauth_proxy { ... }
+//		health <path> [interval <duration>]
 //	}
 //
 // Exactly one of user_pool and issuer is required. Credential vending
@@ -170,6 +171,12 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			m.OAuthProxy = p
+		case "health":
+			h, err := unmarshalHealth(d)
+			if err != nil {
+				return err
+			}
+			m.Health = h
 		default:
 			ok, err := m.Vending.unmarshalVendingOption(d)
 			if err != nil {

@@ -128,6 +128,10 @@ type CognitoAuth struct {
 	// of the issuer's login (see OAuthProxy), so MCP clients log in with
 	// nothing but the server's URL. Requires resource.
 	OAuthProxy *OAuthProxy `json:"oauth_proxy,omitempty"`
+	// Health answers GET and HEAD of one path without a token, for load
+	// balancers: 200 when signing keys are loaded and the AWS vending
+	// service is reachable, else 503. Default: no health endpoint.
+	Health *Health `json:"health,omitempty"`
 
 	// Vending exchanges the verified identity for AWS credentials.
 	Vending
@@ -251,6 +255,9 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 	if err := m.RateLimit.provision(m); err != nil {
 		return err
 	}
+	if err := m.Health.provision(m); err != nil {
+		return err
+	}
 
 	if m.disabled {
 		m.logger.Warn("AUTHENTICATION DISABLED: cognito_auth passes every request through without checking tokens",
@@ -326,6 +333,9 @@ func (m *CognitoAuth) Validate() error {
 	if err := m.OAuthProxy.validate(m); err != nil {
 		return err
 	}
+	if err := m.Health.validate(); err != nil {
+		return err
+	}
 	return m.Vending.validateVending()
 }
 
@@ -339,11 +349,16 @@ func (m *CognitoAuth) Cleanup() error {
 	}
 	m.stopIdleSweeper()
 	m.OAuthProxy.cleanup()
+	m.Health.cleanup()
 	return errors.Join(err, m.RateLimit.cleanup(), m.Vending.cleanupVending())
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if m.Health.matches(r) {
+		m.Health.serve(w, r)
+		return nil
+	}
 	if m.disabled {
 		return next.ServeHTTP(w, r)
 	}

@@ -102,6 +102,8 @@ type Vending struct {
 	credCache     *credCache
 	credCacheKey  string // in credCaches, shared across reloads
 	releaseHTTP   func() // drops the shared HTTP client
+	httpClient    aws.HTTPClient
+	probeURLs     []string // the vending endpoints, for health checks
 	ctx           context.Context
 	cancel        context.CancelFunc
 	refreshBefore time.Duration
@@ -157,6 +159,9 @@ type exchanger interface {
 	key(id *Identity) credKey
 	// exchange calls AWS. prev holds the credentials being renewed.
 	exchange(ctx context.Context, id *Identity, token string, prev *Credentials) (vended, error)
+	// endpoints are the URLs exchange calls, as the SDK resolves them;
+	// the health check probes them.
+	endpoints(ctx context.Context) ([]string, error)
 }
 
 // vended is what an exchange yields.
@@ -221,6 +226,10 @@ func (v *Vending) provisionVending(ctx caddy.Context, m *CognitoAuth) error {
 		v.mode = newAssumeRoleMode(cfg, v.AssumeRole, v.sessionDuration())
 	case v.IdentityCenter != nil:
 		v.mode = newIdentityCenterMode(cfg, v.IdentityCenter)
+	}
+	v.httpClient = cfg.HTTPClient
+	if v.probeURLs, err = v.mode.endpoints(ctx); err != nil {
+		return fmt.Errorf("credential vending: resolving the %s endpoint: %v", v.mode.name(), err)
 	}
 	if v.SessionDuration != 0 && (v.IdentityPool != nil || v.IdentityCenter != nil) {
 		m.logger.Warn("session_duration has no effect with "+v.mode.name()+": AWS fixes the credential lifetime there",

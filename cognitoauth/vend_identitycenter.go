@@ -41,6 +41,23 @@ func (c *identityCenterMode) check(*Identity) *authError { return nil }
 
 func (c *identityCenterMode) key(*Identity) credKey { return credKey{scope: c.scope} }
 
+// endpoints are the OIDC service and the portal, both used per exchange.
+func (c *identityCenterMode) endpoints(ctx context.Context) ([]string, error) {
+	o := c.oidc.Options()
+	oidc, err := resolvedURL(o.EndpointResolverV2.ResolveEndpoint(ctx, ssooidc.EndpointParameters{Region: &o.Region,
+		Endpoint: o.BaseEndpoint, UseFIPS: isFIPS(o.EndpointOptions.UseFIPSEndpoint), UseDualStack: isDualStack(o.EndpointOptions.UseDualStackEndpoint)}))
+	if err != nil {
+		return nil, err
+	}
+	p := c.portal.Options()
+	portal, err := resolvedURL(p.EndpointResolverV2.ResolveEndpoint(ctx, sso.EndpointParameters{Region: &p.Region,
+		Endpoint: p.BaseEndpoint, UseFIPS: isFIPS(p.EndpointOptions.UseFIPSEndpoint), UseDualStack: isDualStack(p.EndpointOptions.UseDualStackEndpoint)}))
+	if err != nil {
+		return nil, err
+	}
+	return append(oidc, portal...), nil
+}
+
 func (c *identityCenterMode) exchange(ctx context.Context, _ *Identity, token string, _ *Credentials) (vended, error) {
 	tok, err := c.oidc.CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
 		ClientId:  &c.cfg.ApplicationARN,

@@ -55,6 +55,12 @@ func (p *identityPoolMode) key(id *Identity) credKey {
 	return credKey{scope: p.scope, flow: flow, groups: id.groupsJoined}
 }
 
+func (p *identityPoolMode) endpoints(ctx context.Context) ([]string, error) {
+	o := p.client.Options()
+	return resolvedURL(o.EndpointResolverV2.ResolveEndpoint(ctx, cognitoidentity.EndpointParameters{Region: &o.Region,
+		Endpoint: o.BaseEndpoint, UseFIPS: isFIPS(o.EndpointOptions.UseFIPSEndpoint), UseDualStack: isDualStack(o.EndpointOptions.UseDualStackEndpoint)}))
+}
+
 func (p *identityPoolMode) exchange(ctx context.Context, id *Identity, token string, prev *Credentials) (vended, error) {
 	var (
 		identityID string

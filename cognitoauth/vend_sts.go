@@ -41,6 +41,8 @@ func (w *webIdentityMode) check(id *Identity) *authError {
 
 func (w *webIdentityMode) key(*Identity) credKey { return credKey{scope: w.scope} }
 
+func (w *webIdentityMode) endpoints(ctx context.Context) ([]string, error) { return stsEndpoints(ctx, w.client) }
+
 func (w *webIdentityMode) exchange(ctx context.Context, id *Identity, token string, _ *Credentials) (vended, error) {
 	name := roleSessionName(id)
 	out, err := w.client.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
@@ -68,6 +70,16 @@ func newAssumeRoleMode(cfg aws.Config, role string, d time.Duration) *assumeRole
 func (a *assumeRoleMode) name() string               { return "assume_role" }
 func (a *assumeRoleMode) check(*Identity) *authError { return nil }
 func (a *assumeRoleMode) key(*Identity) credKey      { return credKey{scope: a.scope} }
+
+func (a *assumeRoleMode) endpoints(ctx context.Context) ([]string, error) { return stsEndpoints(ctx, a.client) }
+
+// stsEndpoints is where the STS client sends its calls (regional, or
+// AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL).
+func stsEndpoints(ctx context.Context, c *sts.Client) ([]string, error) {
+	o := c.Options()
+	return resolvedURL(o.EndpointResolverV2.ResolveEndpoint(ctx, sts.EndpointParameters{Region: &o.Region,
+		Endpoint: o.BaseEndpoint, UseFIPS: isFIPS(o.EndpointOptions.UseFIPSEndpoint), UseDualStack: isDualStack(o.EndpointOptions.UseDualStackEndpoint)}))
+}
 
 func (a *assumeRoleMode) exchange(ctx context.Context, id *Identity, _ string, _ *Credentials) (vended, error) {
 	// The session name doubles as SourceIdentity: unique per issuer and
