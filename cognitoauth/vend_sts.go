@@ -41,7 +41,9 @@ func (w *webIdentityMode) check(id *Identity) *authError {
 
 func (w *webIdentityMode) key(*Identity) credKey { return credKey{scope: w.scope} }
 
-func (w *webIdentityMode) endpoints(ctx context.Context) ([]string, error) { return stsEndpoints(ctx, w.client) }
+func (w *webIdentityMode) endpoints(ctx context.Context) ([]string, error) {
+	return stsEndpoints(ctx, w.client)
+}
 
 func (w *webIdentityMode) exchange(ctx context.Context, id *Identity, token string, _ *Credentials) (vended, error) {
 	name := roleSessionName(id)
@@ -71,7 +73,9 @@ func (a *assumeRoleMode) name() string               { return "assume_role" }
 func (a *assumeRoleMode) check(*Identity) *authError { return nil }
 func (a *assumeRoleMode) key(*Identity) credKey      { return credKey{scope: a.scope} }
 
-func (a *assumeRoleMode) endpoints(ctx context.Context) ([]string, error) { return stsEndpoints(ctx, a.client) }
+func (a *assumeRoleMode) endpoints(ctx context.Context) ([]string, error) {
+	return stsEndpoints(ctx, a.client)
+}
 
 // stsEndpoints is where the STS client sends its calls (regional, or
 // AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL).
