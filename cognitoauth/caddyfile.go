@@ -1,6 +1,7 @@
 package cognitoauth
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -37,8 +38,12 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	var proxySeg *caddyfile.Dispenser
+	// where remembers the line of each option, so mistakes found only by
+	// looking at the whole block (Validate) still point at it.
+	where := map[string]caddyfile.Token{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		name := d.Val()
+		where[name] = d.Token()
 		switch name {
 		case "user_pool":
 			if m.UserPoolID != "" || m.Issuer != "" {
@@ -68,19 +73,19 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "client_ids":
-			if err := appendArgs(d, &m.ClientIDs); err != nil {
+			if err := appendListArgs(d, &m.ClientIDs); err != nil {
 				return err
 			}
 		case "audiences":
-			if err := appendArgs(d, &m.Audiences); err != nil {
+			if err := appendListArgs(d, &m.Audiences); err != nil {
 				return err
 			}
 		case "scopes":
-			if err := appendArgs(d, &m.Scopes); err != nil {
+			if err := appendListArgs(d, &m.Scopes); err != nil {
 				return err
 			}
 		case "groups":
-			if err := appendArgs(d, &m.Groups); err != nil {
+			if err := appendListArgs(d, &m.Groups); err != nil {
 				return err
 			}
 		case "authorization_servers":
@@ -187,14 +192,27 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		}
 	}
+	// Point block-level errors at the directive, not at the closing brace.
+	d.Reset()
+	d.Next()
 	if m.UserPoolID == "" && m.Issuer == "" {
-		// Point the error at the directive, not at the block's closing brace.
-		d.Reset()
-		d.Next()
 		return d.Err("one of user_pool or issuer is required")
 	}
 	if m.OAuthProxy != nil && m.Resource == "" {
 		return oauthProxyNeedsResource(proxySeg)
+	}
+	// Everything Provision would refuse without I/O is refused here, with
+	// the line of the option concerned.
+	if err := m.Validate(); err != nil {
+		var oe *optionError
+		if errors.As(err, &oe) {
+			if tok, ok := where[oe.option]; ok {
+				at := caddyfile.NewDispenser([]caddyfile.Token{tok})
+				at.Next()
+				return at.Err(err.Error())
+			}
+		}
+		return d.Err(err.Error())
 	}
 	return nil
 }
@@ -212,6 +230,21 @@ func oneURL(d *caddyfile.Dispenser, dst *string) error {
 		return d.Err(err.Error())
 	}
 	*dst = v
+	return nil
+}
+
+// appendListArgs appends the values of client_ids, audiences, scopes or
+// groups, refusing a bad one on its own line.
+func appendListArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	name := d.Val()
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	if err := validateListValues(name, args); err != nil {
+		return d.Err(err.Error())
+	}
+	*dst = append(*dst, args...)
 	return nil
 }
 

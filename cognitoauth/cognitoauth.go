@@ -277,64 +277,67 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration. It does no I/O, so
+// UnmarshalCaddyfile runs it too and `caddy adapt` reports mistakes with
+// their file and line.
 func (m *CognitoAuth) Validate() error {
 	if (m.UserPoolID == "") == (m.Issuer == "") {
 		return errors.New("exactly one of user_pool (user_pool_id) and issuer must be set")
 	}
 	if m.UserPoolID != "" {
 		if err := validateUserPool(m.Region, m.UserPoolID); err != nil {
-			return err
+			return inOption("user_pool", err)
 		}
 	} else {
 		if err := validateURL("issuer", m.Issuer); err != nil {
-			return err
+			return inOption("issuer", err)
 		}
 		if m.TokenUse != "" {
-			return errors.New("token_use applies to Cognito user pools only")
+			return optionErrorf("token_use", "token_use applies to Cognito user pools only")
 		}
 		if len(m.Audiences) == 0 && m.Resource == "" {
-			return errors.New("issuer requires audiences (or resource), so that tokens minted for other clients are rejected")
+			return optionErrorf("issuer", "issuer requires audiences (or resource), so that tokens minted for other clients are rejected")
 		}
 	}
 	if m.JWKSURL != "" {
 		if err := validateURL("jwks_url", m.JWKSURL); err != nil {
-			return err
+			return inOption("jwks_url", err)
 		}
 	}
 	switch m.TokenUse {
 	case "", "access", "id", "any":
 	default:
-		return fmt.Errorf("token_use must be access, id or any, not %q", m.TokenUse)
+		return optionErrorf("token_use", "token_use must be access, id or any, not %q", m.TokenUse)
 	}
 	if m.Leeway < 0 || time.Duration(m.Leeway) > 10*time.Minute {
-		return errors.New("leeway must be between 0 and 10m")
+		return optionErrorf("leeway", "leeway must be between 0 and 10m")
 	}
 	if m.Resource != "" {
 		if err := validateURL("resource", m.Resource); err != nil {
-			return err
+			return inOption("resource", err)
 		}
 	}
 	for _, s := range m.AuthorizationServers {
 		if err := validateURL("authorization_servers", s); err != nil {
+			return inOption("authorization_servers", err)
+		}
+	}
+	for _, l := range []struct {
+		option string
+		values []string
+	}{{"client_ids", m.ClientIDs}, {"audiences", m.Audiences}, {"scopes", m.Scopes}, {"groups", m.Groups}} {
+		if err := validateListValues(l.option, l.values); err != nil {
 			return err
 		}
 	}
-	for _, list := range [][]string{m.Scopes, m.Groups, m.ClientIDs, m.Audiences} {
-		for _, v := range list {
-			if v == "" || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r == 0x7f }) {
-				return fmt.Errorf("invalid value %q: must be non-empty without spaces, quotes or backslashes", v)
-			}
-		}
-	}
 	if err := m.RateLimit.validate(); err != nil {
-		return err
+		return inOption("rate_limit", err)
 	}
 	if err := m.OAuthProxy.validate(m); err != nil {
-		return err
+		return inOption("oauth_proxy", err)
 	}
 	if err := m.Health.validate(); err != nil {
-		return err
+		return inOption("health", err)
 	}
 	return m.Vending.validateVending()
 }

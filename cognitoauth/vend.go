@@ -273,32 +273,32 @@ func (v *Vending) validateVending() error {
 	if v.IdentityPool != nil {
 		modes++
 		if err := validateIdentityPool(v.IdentityPool); err != nil {
-			return err
+			return inOption("identity_pool", err)
 		}
 	}
 	if v.RoleARN != "" {
 		modes++
 		if err := validateRoleARN("role_arn", v.RoleARN); err != nil {
-			return err
+			return inOption("role_arn", err)
 		}
 	}
 	if v.AssumeRole != "" {
 		modes++
 		if err := validateRoleARN("assume_role", v.AssumeRole); err != nil {
-			return err
+			return inOption("assume_role", err)
 		}
 	}
 	if v.IdentityCenter != nil {
 		modes++
 		if err := validateIdentityCenter(v.IdentityCenter); err != nil {
-			return err
+			return inOption("identity_center", err)
 		}
 	}
 	if modes > 1 {
 		return errors.New("credential vending: at most one of identity_pool, role_arn, assume_role and identity_center may be set")
 	}
 	if err := validateSessionDuration(time.Duration(v.SessionDuration)); err != nil {
-		return err
+		return inOption("session_duration", err)
 	}
 	// Identity pools always vend for one hour; the refresh window must fit.
 	lifetime := v.sessionDuration()
@@ -306,21 +306,21 @@ func (v *Vending) validateVending() error {
 		lifetime = time.Hour
 	}
 	if rb := time.Duration(v.RefreshBefore); rb < 0 || rb >= lifetime {
-		return fmt.Errorf("credential vending: refresh_before must be between 0 and %v (the credential lifetime), not %v", lifetime, rb)
+		return optionErrorf("refresh_before", "credential vending: refresh_before must be between 0 and %v (the credential lifetime), not %v", lifetime, rb)
 	}
 	if v.AWSRegion != "" {
 		if !regionPattern.MatchString(v.AWSRegion) {
-			return fmt.Errorf("credential vending: aws_region %q is not an AWS region (like us-east-1)", v.AWSRegion)
+			return optionErrorf("aws_region", "credential vending: aws_region %q is not an AWS region (like us-east-1)", v.AWSRegion)
 		}
 		if v.IdentityPool != nil && !strings.HasPrefix(v.IdentityPool.ID, v.AWSRegion+":") {
-			return fmt.Errorf("credential vending: identity pool %q is not in aws_region %q", v.IdentityPool.ID, v.AWSRegion)
+			return optionErrorf("aws_region", "credential vending: identity pool %q is not in aws_region %q", v.IdentityPool.ID, v.AWSRegion)
 		}
 	}
 	if v.CredentialsCacheSize < 0 {
-		return errors.New("credential vending: credentials_cache_size must not be negative")
+		return optionErrorf("credentials_cache_size", "credential vending: credentials_cache_size must not be negative")
 	}
 	if t := time.Duration(v.ExchangeTimeout); t < 0 || t > time.Minute {
-		return fmt.Errorf("credential vending: exchange_timeout must be between 0 and 1m, not %v", t)
+		return optionErrorf("exchange_timeout", "credential vending: exchange_timeout must be between 0 and 1m, not %v", t)
 	}
 	return nil
 }
