@@ -31,6 +31,8 @@ func parseCognitoAuth(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, erro
 
 func parseCloudWatchMCP(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	m := new(cloudwatchmcp.Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return m, err
+	}
+	return m, checkComposition(h, m)
 }

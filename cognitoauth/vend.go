@@ -256,6 +256,14 @@ func (v *Vending) provisionVending(ctx caddy.Context, m *CognitoAuth) error {
 	return nil
 }
 
+// VendsCredentials reports whether this configuration, as parsed, puts the
+// caller's AWS credentials into every request it lets through:
+// authentication on and a vending mode set. The Caddyfile adapter uses it
+// to refuse a cloudwatch_mcp that waits for credentials nobody vends.
+func (m *CognitoAuth) VendsCredentials() bool {
+	return (m.Enabled == nil || *m.Enabled) && m.Vending.enabled()
+}
+
 func (v *Vending) enabled() bool {
 	return v.IdentityPool != nil || v.RoleARN != "" || v.AssumeRole != "" || v.IdentityCenter != nil
 }
