@@ -339,6 +339,9 @@ func (m *CognitoAuth) Validate() error {
 	if err := m.Health.validate(); err != nil {
 		return inOption("health", err)
 	}
+	if m.Health != nil && m.OAuthProxy != nil && strings.HasPrefix(m.Health.Path, "/oauth/") {
+		return optionErrorf("health", "health: path %q is under /oauth/, where oauth_proxy serves the login", m.Health.Path)
+	}
 	return m.Vending.validateVending()
 }
 

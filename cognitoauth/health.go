@@ -89,8 +89,8 @@ func (h *Health) validate() error {
 		strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return fmt.Errorf("health: path %q must be an absolute path without query, wildcard or placeholder, like /healthz", p)
 	}
-	if strings.HasPrefix(p, prmPrefix) {
-		return fmt.Errorf("health: path %q is where the protected resource metadata is served", p)
+	if strings.HasPrefix(p, "/.well-known/") {
+		return fmt.Errorf("health: path %q is under /.well-known/, where OAuth metadata is served", p)
 	}
 	if d := time.Duration(h.Interval); d != 0 && (d < time.Second || d > 5*time.Minute) {
 		return fmt.Errorf("health: interval must be between 1s and 5m, not %v", d)

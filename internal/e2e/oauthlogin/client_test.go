@@ -12,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/loginbrowser"
 )
 
@@ -136,10 +137,15 @@ func wantSignedBy(t testing.TB, users ...string) map[string]string {
 		}
 		keyOf[c.Owner] = c.AccessKeyID
 	}
+	bySub := map[string]string{}
 	for _, u := range users {
-		if keyOf[cognito.Sub(u)] == "" {
+		// assume_role names the session (and its owner) after the issuer
+		// and sub (internal/awsname).
+		key := keyOf[awsname.Session(cognito.URL(), cognito.Sub(u))]
+		if key == "" {
 			t.Fatalf("no call signed for %s (%s): %v", u, cognito.Sub(u), keyOf)
 		}
+		bySub[cognito.Sub(u)] = key
 	}
-	return keyOf
+	return bySub
 }

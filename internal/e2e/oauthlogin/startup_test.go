@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/loginbrowser"
 )
 
@@ -52,13 +54,15 @@ func TestUnreachableIssuerDoesNotBlockStartup(t *testing.T) {
 }
 
 // identity_pool without developer_provider exchanges only ID tokens, and
-// proxy logins hand out access tokens: Caddy refuses the config and says
-// why.
+// proxy logins hand out access tokens: caddy adapt (so caddy validate and
+// every start) refuses the config, says why and names the line.
 func TestIdentityPoolWithoutDeveloperProviderIsRefusedAtStartup(t *testing.T) {
 	port := freePort(t)
-	err := loadEdge(t, site{listen: port, resource: fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
+	cfg := edgeConfig(site{listen: port, resource: fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
 		vend: "identity_pool us-east-1:11111111-2222-3333-4444-555555555555"})
-	if err == nil || !strings.Contains(err.Error(), "oauth_proxy cannot serve logins with identity_pool unless developer_provider is set") {
-		t.Fatalf("load: %v", err)
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
+	if err == nil || !strings.Contains(err.Error(), "oauth_proxy cannot serve logins with identity_pool unless developer_provider is set") ||
+		!strings.Contains(err.Error(), "at Caddyfile:") {
+		t.Fatalf("adapt: %v", err)
 	}
 }
