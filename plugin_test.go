@@ -31,7 +31,7 @@ type manifest struct {
 
 // minimalBody is the smallest valid block of each directive.
 var minimalBody = map[string]string{
-	"cognito_auth": "issuer https://id.example.com",
+	"cognito_auth": "issuer https://id.example.com\n\t\taudiences https://mcp.example.com/mcp",
 }
 
 // TestManifestMatchesCode keeps xcaddy.json honest: every module it lists is
