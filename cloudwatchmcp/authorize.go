@@ -161,9 +161,32 @@ type caller struct {
 	groups []string
 }
 
-// callerOf reads the caller's scopes and groups from the placeholders
-// cognito_auth set. No identity means no scopes and no groups.
+// identityVar is the request var where cognito_auth publishes the verified
+// caller (cognitoauth.IdentityVar).
+const identityVar = "cognito_auth.identity"
+
+// identityLists is what the authorizer needs of cognito_auth's identity
+// (cognitoauth.Identity's documented GroupList and ScopeList), read
+// through the request var so the two modules stay apart. The lists are
+// shared between requests; they are only read.
+type identityLists interface {
+	GroupList() []string
+	ScopeList() []string
+}
+
+// callerOf reads the caller's scopes and groups. With cognito_auth in
+// front they come from its identity as lists, exactly as the token gave
+// them: a group named "dev,sre" is one group, and a scp element
+// "openid logs:read" is one scope, neither of which is "sre" or
+// "logs:read". Only when no such identity is present (another
+// authentication handler in front) are the {http.auth.user.scope}
+// (space-separated) and {http.auth.user.groups} (comma-separated)
+// placeholders split; that handler must then keep the separators out of
+// the values. No identity at all means no scopes and no groups.
 func callerOf(ctx context.Context) caller {
+	if id, ok := caddyhttp.GetVar(ctx, identityVar).(identityLists); ok && id != nil {
+		return caller{scopes: id.ScopeList(), groups: id.GroupList()}
+	}
 	repl, ok := ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return caller{}

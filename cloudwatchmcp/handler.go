@@ -6,6 +6,7 @@ package cloudwatchmcp
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -108,7 +109,10 @@ type Handler struct {
 	// tools/list shows each caller only the tools they may call. A call
 	// lacking scopes gets HTTP 403 with an insufficient_scope challenge (MCP
 	// step-up); one lacking only a group gets a tool error naming it. The
-	// identity comes from {http.auth.user.scope} and {http.auth.user.groups}.
+	// scopes and groups are the lists of cognito_auth's identity (request
+	// var cognito_auth.identity); behind another authentication handler,
+	// {http.auth.user.scope} split on spaces and {http.auth.user.groups}
+	// split on commas.
 	Authorize []AuthorizeRule `json:"authorize,omitempty"`
 
 	// Write the full query text (Logs Insights, PromQL, metric math) into
@@ -134,6 +138,8 @@ type Handler struct {
 
 	// auditLogger is http.handlers.cloudwatch_mcp.audit (tests observe it).
 	auditLogger *zap.Logger
+	// slogger is what mcp-go's transport logs to (tests observe it).
+	slogger *slog.Logger
 
 	// awsConfig replaces the default AWS configuration (tests point it at
 	// the fake AWS).
@@ -163,6 +169,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if h.auditLogger == nil {
 		h.auditLogger = ctx.Logger(h).Named("audit")
+	}
+	if h.slogger == nil {
+		h.slogger = ctx.Slogger()
 	}
 	if h.bodyLimit == 0 {
 		h.bodyLimit = maxBodyBytes
@@ -257,7 +266,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
-	h.transport = h.newTransport(ctx)
+	h.transport = h.newTransport()
 	return nil
 }
 

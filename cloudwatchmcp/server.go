@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -35,12 +34,12 @@ func newMCPServer(tools []server.ServerTool, opts ...server.ServerOption) *serve
 }
 
 // newTransport builds the Streamable HTTP transport for the handler's mode.
-func (h *Handler) newTransport(ctx caddy.Context) *server.StreamableHTTPServer {
+func (h *Handler) newTransport() *server.StreamableHTTPServer {
 	opts := []server.StreamableHTTPOption{
 		// guard.go applies mcp-go's loopback rule itself, plus allowed_hosts
 		// and Origin, so it can answer 403 through Caddy's error handling.
 		server.WithDisableLocalhostProtection(true),
-		server.WithStreamableHTTPLogger(ctx.Slogger()),
+		server.WithStreamableHTTPLogger(h.slogger),
 	}
 	if origins := h.guard.corsOrigins(); len(origins) > 0 {
 		opts = append(opts, server.WithStreamableHTTPCORS(

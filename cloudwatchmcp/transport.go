@@ -44,13 +44,20 @@ func (f *flushWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 // and hands the request to the Streamable HTTP server.
 func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	switch r.Method {
-	case http.MethodPost, http.MethodGet, http.MethodDelete, http.MethodHead:
+	case http.MethodPost, http.MethodDelete, http.MethodHead:
+	case http.MethodGet:
+		if h.Stateless {
+			// No session means no standalone stream. Answered here, not by
+			// mcp-go, which logs the raw Mcp-Session-Id header of every
+			// refused GET at INFO, whatever its size.
+			return methodNotAllowed(w, r, statelessMethods)
+		}
 	case http.MethodOptions:
 		if !h.guard.cors() {
-			return methodNotAllowed(w, r)
+			return methodNotAllowed(w, r, h.allowedMethods())
 		}
 	default:
-		return methodNotAllowed(w, r)
+		return methodNotAllowed(w, r, h.allowedMethods())
 	}
 
 	version := r.Header.Get(mcp.HeaderProtocolVersion)
@@ -154,8 +161,21 @@ func errTooLarge(limit int64) error {
 		fmt.Errorf("MCP message larger than %d bytes", limit))
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Allow", "GET, POST, DELETE")
+// Allow headers: a stateless endpoint has no standalone GET stream.
+const (
+	statefulMethods  = "GET, POST, DELETE"
+	statelessMethods = "POST, DELETE"
+)
+
+func (h *Handler) allowedMethods() string {
+	if h.Stateless {
+		return statelessMethods
+	}
+	return statefulMethods
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) error {
+	w.Header().Set("Allow", allow)
 	return caddyhttp.Error(http.StatusMethodNotAllowed,
 		fmt.Errorf("method %s is not part of the MCP Streamable HTTP transport", r.Method))
 }
@@ -184,9 +204,10 @@ func peekMessage(body []byte) peekedMessage {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
 		Params struct {
-			Meta struct {
-				ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
-			} `json:"_meta"`
+			// A map, not a struct: encoding/json matches struct fields
+			// case-insensitively, and mcp-go reads this key exactly, so
+			// "IO.MODELCONTEXTPROTOCOL/PROTOCOLVERSION" must not count.
+			Meta      map[string]json.RawMessage `json:"_meta"`
 			Cursor    *string         `json:"cursor"`
 			Name      string          `json:"name"`
 			Arguments json.RawMessage `json:"arguments"`
@@ -200,8 +221,23 @@ func peekMessage(body []byte) peekedMessage {
 			return peekedMessage{}
 		}
 	}
-	return peekedMessage{ok: true, id: m.ID, method: m.Method, metaVersion: m.Params.Meta.ProtocolVersion, cursor: m.Params.Cursor != nil,
+	return peekedMessage{ok: true, id: m.ID, method: m.Method, metaVersion: metaProtocolVersion(m.Params.Meta), cursor: m.Params.Cursor != nil,
 		toolName: m.Params.Name, arguments: m.Params.Arguments}
+}
+
+// metaProtocolVersion reads params._meta's protocol version under its exact
+// key, as mcp-go does (mcp.Meta.ProtocolVersion); a value that is not a
+// string is no version.
+func metaProtocolVersion(meta map[string]json.RawMessage) string {
+	raw, ok := meta[mcp.MetaKeyProtocolVersion]
+	if !ok {
+		return ""
+	}
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	return v
 }
 
 // cachedToolsList answers tools/list from bytes mcp-go produced once at

@@ -80,3 +80,34 @@ func (id *Identity) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 }
 
 var _ zapcore.ObjectMarshaler = (*Identity)(nil)
+
+// GroupList returns the caller's groups (cognito:groups, or a generic groups
+// claim), one element per group exactly as the token listed them.
+//
+// It is the API for other modules that authorize on groups: they find the
+// *Identity in the IdentityVar request var and read this list through an
+// interface of their own, so they need not import this package. The slice
+// is shared by every request presenting the same token and must not be
+// modified. The {http.auth.user.groups} placeholder joins the groups with
+// commas for display and logs; a group name may itself contain a comma, so
+// splitting the placeholder is no substitute for this list.
+func (id *Identity) GroupList() []string {
+	if id == nil {
+		return nil
+	}
+	return id.Groups
+}
+
+// ScopeList returns the caller's granted scopes: the space-separated scope
+// claim, split, or else the scp claim's elements exactly as listed (an
+// element containing a space stays one value, which no rule can name).
+//
+// Like GroupList, it is the API for other modules, read through the
+// IdentityVar request var; the slice is shared and must not be modified.
+// Splitting {http.auth.user.scope} on spaces is no substitute.
+func (id *Identity) ScopeList() []string {
+	if id == nil {
+		return nil
+	}
+	return id.Scopes
+}
