@@ -67,8 +67,8 @@ func (a Account) validate() error {
 	if !roleARNPattern.MatchString(a.RoleARN) {
 		return fmt.Errorf("account %s: %q is not an IAM role ARN (arn:aws:iam::123456789012:role/name)", a.Name, a.RoleARN)
 	}
-	if a.Region != "" && !regionPattern.MatchString(a.Region) {
-		return fmt.Errorf("account %s: region %q is not a valid AWS region name (e.g. us-east-1)", a.Name, a.Region)
+	if a.Region != "" && !isKnownRegion(a.Region) {
+		return fmt.Errorf("account %s: %s", a.Name, unknownRegionMessage(a.Region))
 	}
 	return nil
 }

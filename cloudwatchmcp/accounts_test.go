@@ -407,7 +407,7 @@ func TestAccountsAndMaxResultBytesCaddyfile(t *testing.T) {
 		{"account prod " + prodRole + " eu-west-1 extra", "wrong argument count"},
 		{"account 'bad name' " + prodRole, "account name"},
 		{"account prod arn:aws:s3:::bucket", "is not an IAM role ARN"},
-		{"account prod " + prodRole + " mars", "not a valid AWS region"},
+		{"account prod " + prodRole + " mars", "is not an AWS region"},
 		{"account prod " + prodRole + "\naccount prod " + devRole, "configured twice"},
 		{"max_result_bytes 10", "at least 1024"},
 		{"max_result_bytes lots", "not a size in bytes"},

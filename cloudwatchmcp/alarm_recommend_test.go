@@ -117,7 +117,7 @@ func TestRecommendAlarmsFromCatalog(t *testing.T) {
 	if n := te.fake.CallCount(""); n != 0 {
 		t.Fatalf("catalog answers must not call AWS (%d calls)", n)
 	}
-	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "region": "nowhere"}), "not a valid AWS region")
+	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "region": "nowhere"}), "is not an AWS region")
 	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "profile_name": "admin"}), "profile_name is only honoured")
 	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2"}), "metric_name is required")
 	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "median"}), "statistic must be one of")

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -220,10 +219,10 @@ func (a toolArgs) timeArg(name string) (time.Time, bool, error) {
 	return t, true, nil
 }
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
-
 // region validates a region argument, falling back to the handler's
-// default. A malformed region is a tool error, never an SDK panic.
+// default. Only regions of the SDK's partitions pass (regions.go): a
+// made-up one is a tool error naming it, never a client, an SDK panic or a
+// request to a host that does not exist.
 func (e *toolEnv) region(r string) (string, error) {
 	r = strings.TrimSpace(r)
 	if r == "" {
@@ -232,8 +231,8 @@ func (e *toolEnv) region(r string) (string, error) {
 	if r == "" {
 		r = firstNonEmpty(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
 	}
-	if !regionPattern.MatchString(r) {
-		return "", toolErrorf("region %q is not a valid AWS region name (e.g. us-east-1)", r)
+	if !isKnownRegion(r) {
+		return "", &toolError{msg: unknownRegionMessage(r)}
 	}
 	return r, nil
 }

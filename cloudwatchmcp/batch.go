@@ -28,6 +28,11 @@ const (
 	batchMaxSplitDepth  = 4
 	batchRetryBackoff   = 2 * time.Second
 	batchLargeResult    = 100000
+
+	// batchMaxChunks bounds the StartQuery chunks (regions × 50-group
+	// chunks) of one call, e.g. 2 chunks in each of 50 regions or 5,000
+	// log groups in one. A larger call is refused before any query starts.
+	batchMaxChunks = 100
 )
 
 // batchPollSchedule: awslabs polls every 5 s to keep GetQueryResults under a
@@ -421,28 +426,54 @@ func planChunks(groups, regions []string) (perRegion map[string][][]string, skip
 	return perRegion, skipped
 }
 
+// interleave orders the chunks (indexes, per region) round-robin across
+// regions, so the identity's slots spread over the regions' own
+// concurrency instead of queueing on the first region's. Results keep the
+// per-region order.
+func interleave(byRegion [][]int) []int {
+	var out []int
+	for i := 0; ; i++ {
+		added := false
+		for _, cs := range byRegion {
+			if i < len(cs) {
+				out = append(out, cs[i])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
+}
+
 // run executes the batch. It returns ctx's error when the client went away
 // (every query in flight has then been stopped).
 func (b *batchRun) run(ctx context.Context) (*batchResult, error) {
 	perRegion, skipped := planChunks(b.req.groups, b.req.regions)
+	total := 0
+	for _, cs := range perRegion {
+		total += len(cs)
+	}
+	if total > batchMaxChunks {
+		return nil, toolErrorf("this call would run %d queries (%d log groups in chunks of %d, in %d regions); at most %d run per call: name fewer regions or log groups, or split the call",
+			total, len(b.req.groups), batchGroupsPerQuery, len(b.req.regions), batchMaxChunks)
+	}
 	b.sum = batchSummary{TotalLogGroups: len(b.req.groups), TotalRegions: len(b.req.regions), Warnings: []string{}}
 	if len(skipped) > 0 {
 		b.warn("Skipped %d log group ARN(s) whose region is not in regions: %s", len(skipped), groupPreview(skipped))
 	}
 
-	var chunks []*batchChunk
 	var releases []func()
 	defer func() {
 		for _, r := range releases {
 			r()
 		}
 	}()
-	seen := map[string]bool{}
-	for _, region := range b.req.regions {
-		if seen[region] {
-			continue
-		}
-		seen[region] = true
+	all, release := b.pacer.acquireIdentity(b.idKey)
+	releases = append(releases, release)
+	var chunks []*batchChunk
+	var byRegion [][]int // indexes into chunks
+	for _, region := range b.req.regions { // distinct (batchArgs)
 		if len(perRegion[region]) == 0 {
 			continue
 		}
@@ -453,18 +484,33 @@ func (b *batchRun) run(ctx context.Context) (*batchResult, error) {
 		key := b.idKey + "|" + region
 		gate, release := b.pacer.acquire(key)
 		releases = append(releases, release)
+		var mine []int
 		for _, groups := range perRegion[region] {
+			mine = append(mine, len(chunks))
 			chunks = append(chunks, &batchChunk{region: region, groups: groups, gate: gate, gkey: key, cl: cl})
 		}
+		byRegion = append(byRegion, mine)
 	}
 	b.sum.TotalChunks = len(chunks)
 
+	// A chunk's goroutine starts once it holds one of the identity's
+	// slots, so however many chunks a call has, and however many calls an
+	// identity makes, at most batchConcurrencyPerIdentity chunks (and
+	// goroutines) are in progress for it.
 	results := make([][]map[string]any, len(chunks))
 	var wg sync.WaitGroup
-	for i, c := range chunks {
+dispatch:
+	for _, i := range interleave(byRegion) {
+		c := chunks[i]
+		select {
+		case all.slots <- struct{}{}:
+		case <-ctx.Done():
+			break dispatch
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { <-all.slots }()
 			results[i] = b.runChunk(ctx, c, b.req.start, b.req.end, 0)
 			b.mu.Lock()
 			b.done++

@@ -20,7 +20,14 @@ const (
 	batchStartInterval        = 700 * time.Millisecond
 	batchPollRate             = rate.Limit(1.4) // GetQueryResults per second
 	batchPollBurst            = 2
-	batchGateCap              = 512 // (identity, region) gates kept
+	batchGateCap              = 512 // (identity, region) and identity gates kept
+
+	// batchConcurrencyPerIdentity bounds one identity's batch chunks in
+	// progress across every region and every call: the per-region bound
+	// alone multiplies with the number of regions. A chunk holds its slot
+	// from StartQuery through its last poll (and its time-range splits),
+	// and a call starts a goroutine only for a chunk that holds one.
+	batchConcurrencyPerIdentity = 20
 )
 
 // batchGate throttles one credentials identity in one region. It is shared
@@ -59,25 +66,43 @@ func newBatchPacer(capacity int) *batchPacer {
 	return &batchPacer{cap: capacity, ll: list.New(), items: map[string]*list.Element{}}
 }
 
-// acquire returns key's gate, creating it, and a release func the caller
-// must call when its batch ends.
+// acquire returns the gate of one identity in one region (key), creating
+// it, and a release func the caller must call when its batch ends.
 func (p *batchPacer) acquire(key string) (*batchGate, func()) {
+	return p.acquireGate(key, func() *batchGate {
+		return &batchGate{
+			start: rate.NewLimiter(rate.Every(batchStartInterval), 1),
+			poll:  rate.NewLimiter(batchPollRate, batchPollBurst),
+			slots: make(chan struct{}, batchConcurrencyPerRegion),
+		}
+	})
+}
+
+// acquireIdentity returns the gate bounding an identity's chunks across
+// regions (only its slots are used), and its release func.
+func (p *batchPacer) acquireIdentity(idKey string) (*batchGate, func()) {
+	return p.acquireGate("*|"+idKey, func() *batchGate {
+		return &batchGate{slots: make(chan struct{}, batchConcurrencyPerIdentity)}
+	})
+}
+
+func (p *batchPacer) acquireGate(key string, newGate func() *batchGate) (*batchGate, func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var g *batchGate
 	if el, ok := p.items[key]; ok {
 		p.ll.MoveToFront(el)
 		g = el.Value.(*gateEntry).gate
+		g.users++
 	} else {
-		g = &batchGate{
-			start: rate.NewLimiter(rate.Every(batchStartInterval), 1),
-			poll:  rate.NewLimiter(batchPollRate, batchPollBurst),
-			slots: make(chan struct{}, batchConcurrencyPerRegion),
-		}
+		g = newGate()
+		// In use before eviction runs: an idle new gate would be the
+		// first to go once every older gate is busy, and a caller holding
+		// an evicted gate shares its limits with no one.
+		g.users++
 		p.items[key] = p.ll.PushFront(&gateEntry{key: key, gate: g})
 		p.evictLocked()
 	}
-	g.users++
 	var once sync.Once
 	return g, func() {
 		once.Do(func() {

@@ -539,7 +539,7 @@ func TestBatchValidation(t *testing.T) {
 	}{
 		{"log_group_names", []any{}, "log_group_names cannot be empty"},
 		{"regions", []any{}, "regions cannot be empty"},
-		{"regions", []any{"moon-1"}, "not a valid AWS region"},
+		{"regions", []any{"moon-1"}, "is not an AWS region"},
 		{"start_time", "yesterday", "Invalid ISO 8601 timestamp 'yesterday'"},
 		{"start_time", "2026-01-01T02:00:00Z", "start_time must be before end_time"},
 		{"max_timeout", 0, "max_timeout must be positive"},

@@ -39,8 +39,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			if !strings.Contains(v, "{") && !regionPattern.MatchString(v) {
-				return d.Errf("region %q is not a valid AWS region name (e.g. us-east-1)", v)
+			if !strings.Contains(v, "{") && !isKnownRegion(v) {
+				return d.Err(unknownRegionMessage(v))
 			}
 			h.Region = v
 

@@ -57,7 +57,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	for name, c := range map[string]struct{ input, msg string }{
 		"directive args": {"cloudwatch_mcp /mcp", "wrong argument count"},
 		"unknown option": {"cloudwatch_mcp {\n\tbogus 1\n}", `unrecognized cloudwatch_mcp option "bogus"`},
-		"bad region":     {"cloudwatch_mcp {\n\tregion EU\n}", "not a valid AWS region"},
+		"bad region":     {"cloudwatch_mcp {\n\tregion EU\n}", "is not an AWS region"},
 		"bad mode":       {"cloudwatch_mcp {\n\tcredentials server\n}", "credentials must be"},
 		"mode args":      {"cloudwatch_mcp {\n\tcredentials\n}", "wrong argument count"},
 		"stateless arg":  {"cloudwatch_mcp {\n\tstateless yes\n}", "wrong argument count"},

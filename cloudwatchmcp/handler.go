@@ -5,6 +5,7 @@ package cloudwatchmcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -200,8 +201,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	repl := caddy.NewReplacer()
 	region := firstNonEmpty(repl.ReplaceAll(h.Region, ""), os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
-	if !regionPattern.MatchString(region) {
-		return fmt.Errorf("region %q is not a valid AWS region name (e.g. us-east-1)", region)
+	if !isKnownRegion(region) {
+		return errors.New(unknownRegionMessage(region))
 	}
 
 	catalog, err := loadCatalog(repl.ReplaceAll(h.MetricMetadata, ""))

@@ -309,7 +309,7 @@ func TestIndexRecommendAccountEarlyExitsAndErrors(t *testing.T) {
 	}
 	// No credentials, bad region and profile_name are tool errors.
 	wantToolError(t, te.callTool(t, userCtx(aws.Credentials{}), "recommend_indexes_account", nil), errNoCredentials)
-	wantToolError(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": "/x", "region": "mars"}), "not a valid AWS region")
+	wantToolError(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": "/x", "region": "mars"}), "is not an AWS region")
 	wantToolError(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{}), "log_group_identifier is required")
 	wantToolError(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": "/x", "profile_name": "admin"}), "profile_name is only honoured")
 }

@@ -159,7 +159,7 @@ func TestActiveAlarmsValidationAndErrors(t *testing.T) {
 	ctx := userCtx(te.alice)
 	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"max_items": 0}), "max_items must be at least 1")
 	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"max_items": "lots"}), "max_items must be an integer")
-	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"region": "mars"}), "not a valid AWS region")
+	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"region": "mars"}), "is not an AWS region")
 	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"profile_name": "prod"}), "profile_name is only honoured")
 	wantToolError(t, te.callTool(t, userCtx(aws.Credentials{}), "get_active_alarms", nil), errNoCredentials)
 	if n := te.fake.CallCount("DescribeAlarms"); n != 0 {
@@ -537,7 +537,7 @@ func TestAlarmHistoryValidationAndErrors(t *testing.T) {
 		{map[string]any{"alarm_name": "cpu", "end_time": "2024-13-01"}, "end_time"},
 		{map[string]any{"alarm_name": "cpu", "start_time": "2024-01-15T10:00:00Z", "end_time": "2024-01-15T09:00:00Z"}, "start_time (2024-01-15T10:00:00Z) is after end_time (2024-01-15T09:00:00Z)"},
 		{map[string]any{"alarm_name": "cpu", "include_component_alarms": "maybe"}, "include_component_alarms must be true or false"},
-		{map[string]any{"alarm_name": "cpu", "region": "us-east-1a"}, "not a valid AWS region"},
+		{map[string]any{"alarm_name": "cpu", "region": "us-east-1a"}, "is not an AWS region"},
 		{map[string]any{"alarm_name": "cpu", "profile_name": "admin"}, "profile_name is only honoured"},
 	} {
 		wantToolError(t, te.callTool(t, ctx, "get_alarm_history", tc.args), tc.want)

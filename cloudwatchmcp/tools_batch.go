@@ -25,7 +25,7 @@ var executeCWLInsightsBatchTool = mcp.Tool{
 	Name: "execute_cwl_insights_batch",
 	Description: `Run one CloudWatch Logs Insights query across many log groups, accounts and regions.
 
-The log groups are split into chunks of 50 (the StartQuery maximum) and the same query runs in every region listed. To leave room for the account's other work, each region runs at most 7 of your queries at once and starts them about 0.7 s apart, and polling is throttled the same way. A chunk that fails transiently is retried once. When a chunk's output is cut at the 10,000-row limit, or it times out, its time range is split in half and each half is run again, up to 4 times.
+The log groups are split into chunks of 50 (the StartQuery maximum) and the same query runs in every region listed. To leave room for the account's other work, each region runs at most 7 of your queries at once and starts them about 0.7 s apart, at most 20 of your chunks run at once across all regions, and polling is throttled the same way. One call runs at most 100 chunks (regions × chunks of 50 log groups); regions must be real AWS region names, and a region listed twice runs once. A chunk that fails transiently is retried once. When a chunk's output is cut at the 10,000-row limit, or it times out, its time range is split in half and each half is run again, up to 4 times.
 
 Every result row carries _region, _logGroups (the log group, or "<n> log groups") and, with account_label or a chunk of ARNs from one account, _account.
 
@@ -75,14 +75,24 @@ func (e *toolEnv) batchArgs(a toolArgs) (batchRequest, error) {
 	if len(r.regions) == 0 {
 		return r, toolErrorf("regions cannot be empty")
 	}
+	// Each distinct region costs a client, a pacer gate and its own
+	// queries, so every name must be a real region (the first that is not
+	// is named), and a region listed twice runs once.
+	seen := make(map[string]bool, min(len(r.regions), len(knownRegions)))
+	regions := r.regions[:0:0]
 	for i, reg := range r.regions {
 		if strings.TrimSpace(reg) == "" {
 			return r, toolErrorf("regions[%d] is empty", i)
 		}
-		if r.regions[i], err = e.region(reg); err != nil {
+		if reg, err = e.region(reg); err != nil {
 			return r, err
 		}
+		if !seen[reg] {
+			seen[reg] = true
+			regions = append(regions, reg)
+		}
 	}
+	r.regions = regions
 	if r.query, err = a.requiredStr("query_string"); err != nil {
 		return r, err
 	}

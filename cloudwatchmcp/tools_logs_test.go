@@ -246,7 +246,7 @@ func TestDescribeLogGroupsValidationAndErrors(t *testing.T) {
 		{map[string]any{"log_group_class": "HOT"}, "log_group_class must be STANDARD or INFREQUENT_ACCESS"},
 		{map[string]any{"include_linked_accounts": "maybe"}, "include_linked_accounts must be true or false"},
 		{map[string]any{"account_identifiers": 7}, "account_identifiers must be a list of strings"},
-		{map[string]any{"region": "mars-1"}, `region "mars-1" is not a valid AWS region`},
+		{map[string]any{"region": "mars-1"}, `region "mars-1" is not an AWS region (known: `},
 		{map[string]any{"profile_name": "prod-admin"}, "profile_name is only honoured with `credentials default`"},
 	} {
 		wantToolError(t, te.callTool(t, ctx, "describe_log_groups", c.args), c.want)
@@ -352,7 +352,7 @@ func TestExecuteLogInsightsQueryValidation(t *testing.T) {
 		{base("query_string", "  "), "query_string is required"},
 		{base("limit", 0), "limit must be between 1 and 100000, got 0"},
 		{base("max_timeout", -1), "max_timeout must be 0 or more seconds"},
-		{base("region", "US-EAST-1"), "is not a valid AWS region"},
+		{base("region", "US-EAST-1"), `region "US-EAST-1" is not an AWS region`},
 	} {
 		res := te.callTool(t, ctx, "execute_log_insights_query", c.args)
 		wantToolError(t, res, c.want)
@@ -677,7 +677,7 @@ func TestAnalyzeLogGroupValidationAndErrors(t *testing.T) {
 		{args("log_group_arn", "/aws/lambda/checkout"), `log_group_arn "/aws/lambda/checkout" is not a log group ARN; pass logGroupArn from describe_log_groups`},
 		{args("start_time", ""), "start_time is required"},
 		{args("end_time", "2025-02-01T00:00:00Z"), "end_time (2025-02-01T00:00:00Z) is before start_time"},
-		{args("region", "nowhere"), "is not a valid AWS region"},
+		{args("region", "nowhere"), `region "nowhere" is not an AWS region`},
 	} {
 		wantToolError(t, te.callTool(t, ctx, "analyze_log_group", c.args), c.want)
 	}

@@ -145,7 +145,7 @@ func TestMetricGetDataValidationErrors(t *testing.T) {
 		"sort without order":  {base(map[string]any{"sort_order": "DESC"}), "sort_order requires order_by_statistic"},
 		"bad sort order":      {base(map[string]any{"sort_order": "UP", "order_by_statistic": "MAX"}), "sort_order must be ASC or DESC"},
 		"bad limit":           {base(map[string]any{"limit": 1000}), "limit must be between 1 and 500"},
-		"bad region":          {base(map[string]any{"region": "moon-1"}), "not a valid AWS region"},
+		"bad region":          {base(map[string]any{"region": "moon-1"}), "is not an AWS region"},
 		"profile refused":     {base(map[string]any{"profile_name": "prod-admin"}), "profile_name is only honoured with `credentials default`"},
 		"query neither":       {map[string]any{"queries": []any{map[string]any{"id": "m1"}}}, `queries[0] (id "m1"): Either metric_stat or expression must be provided`},
 		"query both": {map[string]any{"queries": []any{map[string]any{"id": "m1", "expression": "m2*2",

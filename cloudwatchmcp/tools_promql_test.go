@@ -166,7 +166,7 @@ func TestPromQLValidationErrors(t *testing.T) {
 		{"execute_promql_query", map[string]any{"query": "  "}, "query is required"},
 		{"execute_promql_query", map[string]any{"query": "up", "time": "yesterday"}, "time must be an RFC 3339 time"},
 		{"execute_promql_query", map[string]any{"query": "up", "time": true}, "time must be an RFC 3339 time"},
-		{"execute_promql_query", map[string]any{"query": "up", "region": "mars"}, "not a valid AWS region"},
+		{"execute_promql_query", map[string]any{"query": "up", "region": "mars"}, "is not an AWS region"},
 		{"execute_promql_query", map[string]any{"query": "up", "profile_name": "prod-admin"}, "profile_name is only honoured"},
 		{"execute_promql_range_query", rng(map[string]any{"step": nil}), "step is required"},
 		{"execute_promql_range_query", rng(map[string]any{"step": "5 minutes"}), "positive Prometheus duration"},
