@@ -414,7 +414,9 @@ func listTools(ctx context.Context, s *server.MCPServer) (*cachedToolsList, erro
 }
 
 // parseAuthorize reads one `authorize <tool|group>... { scopes ...; groups ... }`
-// block. Tool names are checked at provision, where the tool set is known.
+// block. Tool names are checked here against every tool this build has, so
+// `caddy validate` and `caddy adapt` name the line of a misspelt one;
+// provision checks them again against the configured tool set.
 func parseAuthorize(d *caddyfile.Dispenser) (AuthorizeRule, error) {
 	var rule AuthorizeRule
 	rule.Tools = d.RemainingArgs()
@@ -423,6 +425,12 @@ func parseAuthorize(d *caddyfile.Dispenser) (AuthorizeRule, error) {
 	}
 	if err := checkAuthorizeValues(rule.Tools); err != nil {
 		return rule, d.Errf("authorize: %v", err)
+	}
+	known := toolGroupIndex(&toolEnv{})
+	for _, name := range rule.Tools {
+		if _, ok := known[name]; !ok && name != listAccountsTool && !slices.Contains(authorizableGroups, name) {
+			return rule, d.Errf("authorize: unknown tool or group %q (groups: %s; or a tool name)", name, strings.Join(authorizableGroups, ", "))
+		}
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch opt := d.Val(); opt {

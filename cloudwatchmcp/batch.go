@@ -472,8 +472,10 @@ func (b *batchRun) run(ctx context.Context) (*batchResult, error) {
 	all, release := b.pacer.acquireIdentity(b.idKey)
 	releases = append(releases, release)
 	var chunks []*batchChunk
-	var byRegion [][]int // indexes into chunks
-	for _, region := range b.req.regions { // distinct (batchArgs)
+	// byRegion holds indexes into chunks; b.req.regions are distinct
+	// (batchArgs).
+	var byRegion [][]int
+	for _, region := range b.req.regions {
 		if len(perRegion[region]) == 0 {
 			continue
 		}

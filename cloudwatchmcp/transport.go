@@ -208,9 +208,9 @@ func peekMessage(body []byte) peekedMessage {
 			// case-insensitively, and mcp-go reads this key exactly, so
 			// "IO.MODELCONTEXTPROTOCOL/PROTOCOLVERSION" must not count.
 			Meta      map[string]json.RawMessage `json:"_meta"`
-			Cursor    *string         `json:"cursor"`
-			Name      string          `json:"name"`
-			Arguments json.RawMessage `json:"arguments"`
+			Cursor    *string                    `json:"cursor"`
+			Name      string                     `json:"name"`
+			Arguments json.RawMessage            `json:"arguments"`
 		} `json:"params"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
