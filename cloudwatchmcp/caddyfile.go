@@ -12,6 +12,7 @@ import (
 //	cloudwatch_mcp {
 //		region <region>
 //		credentials request|default|request_or_default
+//		allow_remote_default_credentials
 //		stateless
 //		session_idle_timeout <duration>
 //		allowed_hosts <host>...
@@ -53,6 +54,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("credentials must be request, default or request_or_default, not %q", v)
 			}
 			h.Credentials = v
+
+		case "allow_remote_default_credentials":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.AllowRemoteDefaultCredentials = true
 
 		case "stateless":
 			if d.NextArg() {

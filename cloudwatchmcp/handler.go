@@ -56,7 +56,16 @@ type Handler struct {
 	//   - `request_or_default`: the request's credentials when present, else
 	//     the server's.
 	// The awslabs `profile_name` tool parameter is honoured only under `default`.
+	// The server's credentials are lent only to connections from this
+	// machine (a loopback TCP peer or a Unix socket); others get 403 unless
+	// allow_remote_default_credentials is set.
 	Credentials string `json:"credentials,omitempty"`
+
+	// Lend the server's credentials (credentials default, or
+	// request_or_default for requests without vended credentials) to
+	// callers on other machines too. Anyone who can reach the endpoint then
+	// acts with the server's AWS permissions; a warning is logged at start.
+	AllowRemoteDefaultCredentials bool `json:"allow_remote_default_credentials,omitempty"`
 
 	// Serve without MCP sessions: no Mcp-Session-Id is issued, any instance
 	// can answer any request, and the standalone GET stream is not offered
@@ -220,10 +229,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		// dropping the chain makes that structural, not just a code path.
 		base.Credentials = nil
 	}
-	if mode == credDefault {
-		h.logger.Warn("credentials default: every MCP caller shares this server's AWS permissions; use it for local development only",
-			zap.String("region", region))
-	}
+	h.warnServerCredentials(region)
 
 	h.env = &toolEnv{
 		defaultRegion:   region,
@@ -292,6 +298,9 @@ func (h *Handler) Validate() error {
 	if h.Credentials != "" && !credentialMode(h.Credentials).valid() {
 		return fmt.Errorf("credentials must be request, default or request_or_default, not %q", h.Credentials)
 	}
+	if h.AllowRemoteDefaultCredentials && credentialMode(h.Credentials) != credDefault && credentialMode(h.Credentials) != credRequestOrDefault {
+		return fmt.Errorf("allow_remote_default_credentials needs credentials default or request_or_default")
+	}
 	if h.SessionIdleTimeout < 0 {
 		return fmt.Errorf("session_idle_timeout must not be negative")
 	}
@@ -329,6 +338,9 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP answers an MCP request. It never calls next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	if err := h.guard.check(r); err != nil {
+		return err
+	}
+	if err := h.checkServerCredentials(r); err != nil {
 		return err
 	}
 	return h.serveMCP(w, r)
