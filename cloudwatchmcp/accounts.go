@@ -193,7 +193,7 @@ func (c *accountChainer) credentials(ctx context.Context, acct *Account,
 	}
 	baseCreds, err := p.Retrieve(ctx)
 	if err != nil {
-		return nil, "", toolErrorf("the AWS credentials for this request are unusable: %v", err)
+		return nil, "", &toolError{kind: kindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
 	}
 	creds, err := c.fetch(ctx, key, cur, func(ctx context.Context) (aws.Credentials, error) {
 		return c.assumeRole(ctx, acct, baseCreds, issuer, sub)
@@ -361,30 +361,35 @@ func chainError(account string, err error) error {
 	if errors.As(err, &te) {
 		return err
 	}
+	// The words are ours; the kind and code are what the failure was.
+	classified := func(format string, args ...any) error {
+		f := classifyError(err)
+		return &toolError{msg: fmt.Sprintf(format, args...), kind: f.kind, awsCode: f.awsCode}
+	}
 	if errors.Is(err, context.Canceled) {
-		return toolErrorf("the request was cancelled while entering account %q", account)
+		return classified("the request was cancelled while entering account %q", account)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return toolErrorf("timed out entering account %q; retry later", account)
+		return classified("timed out entering account %q; retry later", account)
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
 		case "AccessDenied", "AccessDeniedException":
 			// The prefix is what metrics and the audit trail count as denied.
-			return toolErrorf("permission denied: you are not allowed to enter account %q: AWS refused to let your identity assume its role. "+
+			return classified("permission denied: you are not allowed to enter account %q: AWS refused to let your identity assume its role. "+
 				"Ask an administrator to allow you in that role's trust policy, or call list_accounts and use another account.", account)
 		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId":
-			return toolErrorf("cannot enter account %q: your AWS session is no longer valid; retry the request to get fresh credentials", account)
+			return classified("cannot enter account %q: your AWS session is no longer valid; retry the request to get fresh credentials", account)
 		case "RegionDisabledException":
-			return toolErrorf("cannot enter account %q: AWS STS is not activated in the account's region", account)
+			return classified("cannot enter account %q: AWS STS is not activated in the account's region", account)
 		case "Throttling", "ThrottlingException":
-			return toolErrorf("cannot enter account %q right now: AWS is throttling role requests; retry shortly", account)
+			return classified("cannot enter account %q right now: AWS is throttling role requests; retry shortly", account)
 		default:
-			return toolErrorf("cannot enter account %q: AWS refused to assume its role (%s)", account, ae.ErrorCode())
+			return classified("cannot enter account %q: AWS refused to assume its role (%s)", account, ae.ErrorCode())
 		}
 	}
-	return toolErrorf("cannot enter account %q: AWS STS could not be reached; retry later", account)
+	return classified("cannot enter account %q: AWS STS could not be reached; retry later", account)
 }
 
 // accountMiddleware reads the `account` argument of AWS-calling tools:
@@ -414,14 +419,14 @@ func accountMiddleware(c *accountChainer, awsTools map[string]bool) server.ToolH
 			}
 			name, ok := v.(string)
 			if !ok {
-				return errorResult(toolErrorf("account must be a string naming a configured account")), nil
+				return errorResult(ctx, toolErrorf("account must be a string naming a configured account")), nil
 			}
 			if c == nil {
-				return errorResult(toolErrorf("unknown account %q: this server has no accounts configured; omit account to use your own", name)), nil
+				return errorResult(ctx, toolErrorf("unknown account %q: this server has no accounts configured; omit account to use your own", name)), nil
 			}
 			acct := c.byName[strings.TrimSpace(name)]
 			if acct == nil {
-				return errorResult(toolErrorf("unknown account %q; configured accounts: %s", name, c.names)), nil
+				return errorResult(ctx, toolErrorf("unknown account %q; configured accounts: %s", name, c.names)), nil
 			}
 			if r, _ := rest["region"].(string); strings.TrimSpace(r) == "" && acct.Region != "" {
 				rest["region"] = acct.Region

@@ -53,18 +53,18 @@ func (e *toolEnv) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.
 	a := argsOf(req)
 	t, err := metricTargetArgs(a)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	ns, metric, dims, stat, region, profile := t.namespace, t.metric, t.dims, t.stat, t.region, t.profile
 	// The catalog answers without AWS (as in awslabs), but a malformed
 	// region is refused either way.
 	if _, err := e.region(region); err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if profile != "" {
 		// Refused outside `credentials default` on every path.
 		if _, _, err := e.callerCredentials(ctx, profile); err != nil {
-			return errorResult(err), nil
+			return errorResult(ctx, err), nil
 		}
 	}
 
@@ -92,11 +92,11 @@ func (e *toolEnv) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.
 	// AVG. We analyze with the caller's statistic and client.
 	cl, err := e.cloudwatchClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	_, an, err := e.analyzeMetric(ctx, cl, ns, metric, dims, stat)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if s := seasonalityFromSeconds(float64(an.Seasonality)); an.Analyzed && s != seasonNone {
 		rec := anomalyRecommendation(ns, metric, dims, cloudWatchStat(stat), s)

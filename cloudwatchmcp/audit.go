@@ -66,6 +66,7 @@ type callRecord struct {
 	requestIDs []string
 	requests   int
 	denied     *decision
+	failure    *failure // why the tool failed (errorkind.go)
 }
 
 type callRecordKey struct{}
@@ -73,6 +74,16 @@ type callRecordKey struct{}
 func recordFrom(ctx context.Context) *callRecord {
 	rec, _ := ctx.Value(callRecordKey{}).(*callRecord)
 	return rec
+}
+
+// withRecord returns ctx carrying a call record: the one an outer
+// middleware made (the metrics read it too), or a new one.
+func withRecord(ctx context.Context) (context.Context, *callRecord) {
+	if rec := recordFrom(ctx); rec != nil {
+		return ctx, rec
+	}
+	rec := &callRecord{}
+	return context.WithValue(ctx, callRecordKey{}, rec), rec
 }
 
 func (rec *callRecord) addRequestID(id string) {
@@ -103,8 +114,7 @@ func markDenied(ctx context.Context, d decision) {
 // record and writes the entry however the call ends, panics included.
 func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-		rec := &callRecord{}
-		ctx = context.WithValue(ctx, callRecordKey{}, rec)
+		ctx, rec := withRecord(ctx)
 		start := au.now()
 		finished := false
 		defer func() {
@@ -113,11 +123,19 @@ func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFun
 			denied := rec.denied
 			ids, n := slices.Clone(rec.requestIDs), rec.requests
 			rec.mu.Unlock()
+			var f failure
 			switch {
 			case denied != nil:
 				outcome = auditDenied
 			case !finished || err != nil || res == nil || res.IsError:
 				outcome = auditError
+			}
+			switch {
+			case outcome == auditOK:
+			case !finished:
+				f = failure{kind: kindInternal} // a panic
+			default:
+				f = rec.failureOf(err)
 			}
 			var session string
 			if s := server.ClientSessionFromContext(ctx); s != nil {
@@ -126,7 +144,7 @@ func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFun
 			au.write(ctx, auditEntry{
 				tool: req.Params.Name, session: session, args: req.GetArguments(),
 				start: start, duration: au.now().Sub(start), outcome: outcome,
-				resultBytes: resultSize(res), requestIDs: ids, requests: n, denied: denied,
+				resultBytes: resultSize(res), requestIDs: ids, requests: n, denied: denied, failure: f,
 			})
 		}()
 		res, err = next(ctx, req)
@@ -144,7 +162,7 @@ func (au *auditor) denied(r *http.Request, msg peekedMessage, d decision) {
 	now := au.now()
 	au.write(r.Context(), auditEntry{
 		tool: clip(msg.toolName, 128), session: clip(r.Header.Get(server.HeaderKeySessionID), 128), args: args,
-		start: now, outcome: auditDenied, denied: &d,
+		start: now, outcome: auditDenied, denied: &d, failure: failure{kind: kindAccessDenied},
 	})
 }
 
@@ -159,6 +177,7 @@ type auditEntry struct {
 	requestIDs  []string
 	requests    int
 	denied      *decision
+	failure     failure // set unless the outcome is ok
 }
 
 func (au *auditor) write(ctx context.Context, e auditEntry) {
@@ -190,6 +209,12 @@ func (au *auditor) write(ctx context.Context, e auditEntry) {
 		zap.Int("aws_requests", e.requests),
 		zap.Float64("duration", e.duration.Seconds()),
 		zap.Int("result_bytes", e.resultBytes),
+	}
+	if e.failure.kind != "" {
+		fields = append(fields, zap.String("error_kind", e.failure.kind))
+	}
+	if e.failure.awsCode != "" {
+		fields = append(fields, zap.String("aws_error_code", clip(e.failure.awsCode, 128)))
 	}
 	if d := e.denied; d != nil {
 		if len(d.missingScopes) > 0 {

@@ -59,17 +59,17 @@ func (e *toolEnv) ownCredentials(ctx context.Context, profile string) (aws.Crede
 		if p, ok := caddyhttp.GetVar(ctx, credentialsVar).(aws.CredentialsProvider); ok && p != nil {
 			c, err := p.Retrieve(ctx)
 			if err != nil {
-				return nil, "", toolErrorf("the AWS credentials for this request are unusable: %v", err)
+				return nil, "", &toolError{kind: kindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
 			}
 			return p, "key:" + c.AccessKeyID, nil
 		}
 		if e.credMode == credRequest {
-			return nil, "", toolErrorf(errNoCredentials)
+			return nil, "", &toolError{kind: kindAccessDenied, msg: errNoCredentials}
 		}
 	}
 	p, err := e.clients.defaultChain(ctx, profile)
 	if err != nil {
-		return nil, "", toolErrorf("cannot load the server's AWS credentials (profile %q): %v", profile, err)
+		return nil, "", &toolError{kind: kindInternal, msg: fmt.Sprintf("cannot load the server's AWS credentials (profile %q): %v", profile, err)}
 	}
 	return p, "profile:" + profile, nil
 }

@@ -36,8 +36,8 @@ var (
 		Namespace: metricsNamespace,
 		Subsystem: metricsSubsystem,
 		Name:      "tool_calls_total",
-		Help:      "MCP tool calls by tool and outcome (ok, error, denied).",
-	}, []string{"tool", "outcome"})
+		Help:      "MCP tool calls by tool, outcome (ok, error, denied) and error_kind (none, throttled, access_denied, invalid_argument, timeout, aws_error, internal).",
+	}, []string{"tool", "outcome", "error_kind"})
 
 	// toolDuration is how long a tool handler ran, AWS calls and Logs
 	// Insights polling included, whatever the outcome.
@@ -69,10 +69,40 @@ func registerMetrics(reg *prometheus.Registry) error {
 	return promreg.Register(reg, collectors...)
 }
 
-// toolObservers are one tool's series, resolved once per provision.
+// toolObservers are one tool's series, resolved once per provision: ok,
+// and every (outcome, error_kind) a failed call can have.
 type toolObservers struct {
-	ok, failed, denied prometheus.Counter
-	duration           prometheus.Observer
+	ok       prometheus.Counter
+	failed   map[failureLabels]prometheus.Counter
+	duration prometheus.Observer
+}
+
+type failureLabels struct{ outcome, kind string }
+
+func newToolObservers(name string) *toolObservers {
+	o := &toolObservers{
+		ok:       toolCallsTotal.WithLabelValues(name, outcomeOK, kindNone),
+		failed:   map[failureLabels]prometheus.Counter{},
+		duration: toolDuration.WithLabelValues(name),
+	}
+	for _, kind := range errorKinds {
+		o.failed[failureLabels{outcomeError, kind}] = toolCallsTotal.WithLabelValues(name, outcomeError, kind)
+	}
+	o.failed[failureLabels{outcomeDenied, kindAccessDenied}] = toolCallsTotal.WithLabelValues(name, outcomeDenied, kindAccessDenied)
+	return o
+}
+
+// countFailure counts a failed call; a denial always has kind
+// access_denied, and an error any kind of errorKinds.
+func (o *toolObservers) countFailure(outcome, kind string) {
+	if outcome == outcomeDenied {
+		kind = kindAccessDenied
+	}
+	c, ok := o.failed[failureLabels{outcome, kind}]
+	if !ok {
+		c = o.failed[failureLabels{outcomeError, kindInternal}]
+	}
+	c.Inc()
 }
 
 // toolMetrics returns the mcp-go middleware that counts and times the
@@ -81,13 +111,7 @@ type toolObservers struct {
 func toolMetrics(tools []server.ServerTool) server.ToolHandlerMiddleware {
 	obs := make(map[string]*toolObservers, len(tools))
 	for _, t := range tools {
-		name := t.Tool.Name
-		obs[name] = &toolObservers{
-			ok:       toolCallsTotal.WithLabelValues(name, outcomeOK),
-			failed:   toolCallsTotal.WithLabelValues(name, outcomeError),
-			denied:   toolCallsTotal.WithLabelValues(name, outcomeDenied),
-			duration: toolDuration.WithLabelValues(name),
-		}
+		obs[t.Tool.Name] = newToolObservers(t.Tool.Name)
 	}
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -95,16 +119,15 @@ func toolMetrics(tools []server.ServerTool) server.ToolHandlerMiddleware {
 			if o == nil {
 				return next(ctx, req)
 			}
+			// The record the tool (and the audit) note the failure on.
+			ctx, rec := withRecord(ctx)
 			start := time.Now()
 			res, err := next(ctx, req)
 			o.duration.Observe(time.Since(start).Seconds())
-			switch toolOutcome(res, err) {
-			case outcomeOK:
+			if outcome := toolOutcome(res, err); outcome == outcomeOK {
 				o.ok.Inc()
-			case outcomeDenied:
-				o.denied.Inc()
-			default:
-				o.failed.Inc()
+			} else {
+				o.countFailure(outcome, rec.failureOf(err).kind)
 			}
 			return res, err
 		}

@@ -74,8 +74,8 @@ func TestToolCallMetrics(t *testing.T) {
 	reg := testRegistry(t)
 	ts := newTestServer(t, &Handler{Tools: []string{testToolGroup, "logs"},
 		Authorize: []AuthorizeRule{{Tools: []string{"test_notify"}, Groups: []string{"admins"}}}})
-	series := func(tool, outcome string) string {
-		return `caddy_cloudwatch_mcp_tool_calls_total{outcome="` + outcome + `",tool="` + tool + `"}`
+	series := func(tool, outcome, kind string) string {
+		return `caddy_cloudwatch_mcp_tool_calls_total{error_kind="` + kind + `",outcome="` + outcome + `",tool="` + tool + `"}`
 	}
 	latency := func(tool string) string {
 		return `caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="` + tool + `"}`
@@ -114,15 +114,15 @@ func TestToolCallMetrics(t *testing.T) {
 
 	after := scrape(t, reg)
 	wantDeltas(t, before, after, map[string]float64{
-		series("test_whoami", "ok"):             1,
-		series("test_whoami", "error"):          1,
-		series("test_panic", "error"):           1,
-		series("describe_log_groups", "denied"): 1,
-		series("test_notify", "denied"):         1,
-		latency("test_notify"):                  1,
-		latency("test_whoami"):                  2,
-		latency("test_panic"):                   1,
-		latency("describe_log_groups"):          1,
+		series("test_whoami", "ok", "none"):                      1,
+		series("test_whoami", "error", "access_denied"):          1, // no credentials
+		series("test_panic", "error", "internal"):                1,
+		series("describe_log_groups", "denied", "access_denied"): 1,
+		series("test_notify", "denied", "access_denied"):         1,
+		latency("test_notify"):                                   1,
+		latency("test_whoami"):                                   2,
+		latency("test_panic"):                                    1,
+		latency("describe_log_groups"):                           1,
 		// Sessions are counted too; the clients are still open.
 		`caddy_cloudwatch_mcp_sessions_active{}`: 6,
 	})
@@ -166,7 +166,7 @@ func TestToolOutcome(t *testing.T) {
 		{mcp.NewToolResultText("fine"), nil, outcomeOK},
 		{nil, errors.New("protocol"), outcomeError},
 		{nil, nil, outcomeError},
-		{errorResult(toolErrorf("bad argument")), nil, outcomeError},
+		{errorResult(context.Background(), toolErrorf("bad argument")), nil, outcomeError},
 		{mcp.NewToolResultError("AWS error AccessDeniedException: no (your AWS identity lacks this permission)"), nil, outcomeDenied},
 		{mcp.NewToolResultError("AWS error AccessDenied: no"), nil, outcomeDenied},
 		{mcp.NewToolResultError("AWS error ThrottlingException: slow down"), nil, outcomeError},
@@ -255,7 +255,7 @@ func TestMetricsRegistration(t *testing.T) {
 	}
 	defer h.Cleanup()
 	got := scrape(t, ctx.GetMetricsRegistry())
-	if _, ok := got[`caddy_cloudwatch_mcp_tool_calls_total{outcome="ok",tool="test_whoami"}`]; !ok {
+	if _, ok := got[`caddy_cloudwatch_mcp_tool_calls_total{error_kind="none",outcome="ok",tool="test_whoami"}`]; !ok {
 		t.Fatalf("provision did not register the metrics: %v", got)
 	}
 }

@@ -12,8 +12,12 @@ import (
 )
 
 // toolError is a problem the caller can fix; its message is shown to the
-// agent as-is.
-type toolError struct{ msg string }
+// agent as-is. Its kind (errorkind.go) is invalid_argument unless set.
+type toolError struct {
+	msg     string
+	kind    string
+	awsCode string // the AWS error code behind it, if any
+}
 
 func (e *toolError) Error() string { return e.msg }
 
@@ -22,10 +26,18 @@ func toolErrorf(format string, args ...any) error {
 }
 
 // errorResult turns any error into an isError tool result a person can act
-// on. AWS errors keep their code, message and request id; nothing else
-// (never credentials) is echoed.
-func errorResult(err error) *mcp.CallToolResult {
+// on, and records why the call failed (errorkind.go) for the audit entry
+// and the metrics. AWS errors keep their code, message and request id;
+// nothing else (never credentials) is echoed.
+func errorResult(ctx context.Context, err error) *mcp.CallToolResult {
+	recordFailure(ctx, err)
 	return mcp.NewToolResultError(errorMessage(err))
+}
+
+// encodingFailed is the result of a tool whose result cannot be encoded:
+// a fault of this server (kind internal).
+func encodingFailed(err error) *mcp.CallToolResult {
+	return mcp.NewToolResultError(errorMessage(fmt.Errorf("encoding the result: %w", err)))
 }
 
 func errorMessage(err error) string {
@@ -66,7 +78,7 @@ func errorMessage(err error) string {
 func jsonResult(v any) *mcp.CallToolResult {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return errorResult(fmt.Errorf("encoding the result: %w", err))
+		return encodingFailed(err)
 	}
 	return mcp.NewToolResultStructured(json.RawMessage(b), string(b))
 }

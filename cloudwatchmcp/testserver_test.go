@@ -53,11 +53,11 @@ func transportTestTools(e *toolEnv) []server.ServerTool {
 			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				profile, err := argsOf(req).str("profile_name", "")
 				if err != nil {
-					return errorResult(err), nil
+					return errorResult(ctx, err), nil
 				}
 				_, id, err := e.callerCredentials(ctx, profile)
 				if err != nil {
-					return errorResult(err), nil
+					return errorResult(ctx, err), nil
 				}
 				return mcp.NewToolResultText(id), nil
 			},
@@ -69,13 +69,13 @@ func transportTestTools(e *toolEnv) []server.ServerTool {
 			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				n, err := argsOf(req).integer("count", 1)
 				if err != nil {
-					return errorResult(err), nil
+					return errorResult(ctx, err), nil
 				}
 				srv := server.ServerFromContext(ctx)
 				for i := range n {
 					if err := srv.SendNotificationToClient(ctx, "notifications/message",
 						map[string]any{"level": "info", "data": fmt.Sprintf("note %d", i)}); err != nil {
-						return errorResult(err), nil
+						return errorResult(ctx, err), nil
 					}
 				}
 				return mcp.NewToolResultText(fmt.Sprintf("sent %d", n)), nil

@@ -85,22 +85,22 @@ func (e *toolEnv) getActiveAlarms(ctx context.Context, req mcp.CallToolRequest) 
 	a := argsOf(req)
 	maxItems, err := a.integer("max_items", 50)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if maxItems < 1 {
-		return errorResult(toolErrorf("max_items must be at least 1")), nil
+		return errorResult(ctx, toolErrorf("max_items must be at least 1")), nil
 	}
 	region, err := a.str("region", "")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	profile, err := a.str("profile_name", "")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	cl, err := e.cloudwatchClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 
 	resp := activeAlarmsResponse{MetricAlarms: []metricAlarmSummary{}, CompositeAlarms: []compositeAlarmSummary{}}
@@ -117,7 +117,7 @@ func (e *toolEnv) getActiveAlarms(ctx context.Context, req mcp.CallToolRequest) 
 			NextToken:  token,
 		})
 		if err != nil {
-			return errorResult(err), nil
+			return errorResult(ctx, err), nil
 		}
 		fetched += len(out.MetricAlarms) + len(out.CompositeAlarms)
 		for i := range out.MetricAlarms {
@@ -298,7 +298,7 @@ func (f alarmFloat) MarshalJSON() ([]byte, error) {
 func unionResult(v any) *mcp.CallToolResult {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return errorResult(fmt.Errorf("encoding the result: %w", err))
+		return encodingFailed(err)
 	}
 	return mcp.NewToolResultStructured(map[string]json.RawMessage{"result": b}, string(b))
 }

@@ -79,11 +79,11 @@ const (
 func (e *toolEnv) getAlarmHistory(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	p, err := parseAlarmHistoryArgs(argsOf(req), e.now)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	cl, err := e.cloudwatchClient(ctx, p.region, p.profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 
 	// The details decide whether the history is needed at all: awslabs
@@ -96,7 +96,7 @@ func (e *toolEnv) getAlarmHistory(ctx context.Context, req mcp.CallToolRequest) 
 
 	items, hasMore, err := e.fetchAlarmHistory(ctx, cl, p)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	resp := alarmHistoryResponse{
 		AlarmDetails:         d,

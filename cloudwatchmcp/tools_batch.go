@@ -142,11 +142,11 @@ func (e *toolEnv) batchArgs(a toolArgs) (batchRequest, error) {
 func (e *toolEnv) executeCWLInsightsBatch(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	r, err := e.batchArgs(argsOf(req))
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	idKey, err := e.callerIdentityKey(ctx, r.profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	b := &batchRun{e: e, req: r, pacer: batchPacerFor(e), idKey: idKey, splitOnMatched: !queryCapsOutput(r.query, r.limit)}
 	if p := progressNotifier(ctx, req); p != nil {
@@ -160,7 +160,7 @@ func (e *toolEnv) executeCWLInsightsBatch(ctx context.Context, req mcp.CallToolR
 	clientLog(ctx, mcp.LoggingLevelInfo, fmt.Sprintf("Dispatching query chunks across %d region(s) for %d log group(s)", len(r.regions), len(r.groups)))
 	res, err := b.run(ctx)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if res.Summary.TotalRecordsReturned >= batchLargeResult {
 		clientLog(ctx, mcp.LoggingLevelWarning, res.Summary.Warnings[len(res.Summary.Warnings)-1])

@@ -95,23 +95,23 @@ func (e *toolEnv) recommendIndexesLogGroup(ctx context.Context, req mcp.CallTool
 	a := argsOf(req)
 	id, err := a.requiredStr("log_group_identifier")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	region, err := a.str("region", "")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	profile, err := a.str("profile_name", "")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	cl, err := e.logsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	res := e.recommendForLogGroup(ctx, cl, id)
 	if ctx.Err() != nil {
-		return errorResult(ctx.Err()), nil
+		return errorResult(ctx, ctx.Err()), nil
 	}
 	return jsonResult(res), nil
 }
@@ -120,26 +120,26 @@ func (e *toolEnv) recommendIndexesAccount(ctx context.Context, req mcp.CallToolR
 	a := argsOf(req)
 	region, err := a.str("region", "")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	profile, err := a.str("profile_name", "")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	maxQueries, err := a.integer("max_queries", indexAccountDefaultMax)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if maxQueries < 0 {
-		return errorResult(toolErrorf("max_queries must be 0 (no limit) or a positive number, got %d", maxQueries)), nil
+		return errorResult(ctx, toolErrorf("max_queries must be 0 (no limit) or a positive number, got %d", maxQueries)), nil
 	}
 	cl, err := e.logsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	res := e.recommendForAccount(ctx, cl, maxQueries)
 	if ctx.Err() != nil {
-		return errorResult(ctx.Err()), nil
+		return errorResult(ctx, ctx.Err()), nil
 	}
 	return jsonResult(res), nil
 }

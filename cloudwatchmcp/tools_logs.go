@@ -3,7 +3,6 @@ package cloudwatchmcp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -103,38 +102,38 @@ func (e *toolEnv) describeLogGroups(ctx context.Context, req mcp.CallToolRequest
 	a := argsOf(req)
 	accounts, err := a.strList("account_identifiers")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	linked, err := a.boolean("include_linked_accounts", false)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	class, err := a.str("log_group_class", "")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if class != "" && class != string(types.LogGroupClassStandard) && class != string(types.LogGroupClassInfrequentAccess) {
-		return errorResult(toolErrorf("log_group_class must be STANDARD or INFREQUENT_ACCESS, got %q", class)), nil
+		return errorResult(ctx, toolErrorf("log_group_class must be STANDARD or INFREQUENT_ACCESS, got %q", class)), nil
 	}
 	prefix, err := a.str("log_group_name_prefix", "")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	maxItems, err := a.integer("max_items", 0)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if a.has("max_items") && maxItems < 1 {
-		return errorResult(toolErrorf("max_items must be at least 1 (omit it to list every log group)")), nil
+		return errorResult(ctx, toolErrorf("max_items must be at least 1 (omit it to list every log group)")), nil
 	}
 	if len(accounts) > 20 {
-		return errorResult(toolErrorf("account_identifiers accepts at most 20 account IDs, got %d", len(accounts))), nil
+		return errorResult(ctx, toolErrorf("account_identifiers accepts at most 20 account IDs, got %d", len(accounts))), nil
 	}
 	region, _ := a.str("region", "")
 	profile, _ := a.str("profile_name", "")
 	cl, err := e.logsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 
 	in := &cloudwatchlogs.DescribeLogGroupsInput{AccountIdentifiers: accounts, LogGroupClass: types.LogGroupClass(class)}
@@ -158,7 +157,7 @@ func (e *toolEnv) describeLogGroups(ctx context.Context, req mcp.CallToolRequest
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 
 	out := logsMetadata{LogGroupMetadata: make([]logGroupMetadata, 0, len(groups)), SavedQueries: []savedLogsInsightsQuery{}}
@@ -326,6 +325,7 @@ func (e *toolEnv) getLogsInsightQueryResults(ctx context.Context, req mcp.CallTo
 	id, err := a.requiredStr("query_id")
 	fail := func(err error) *mcp.CallToolResult {
 		msg := "Error retrieving CloudWatch Logs Insights query results: " + errorMessage(err)
+		recordFailure(ctx, err)
 		clientLog(ctx, mcp.LoggingLevelError, msg)
 		return logsDictResult(insightsQueryResult{QueryID: id, Status: "Error", Message: msg, Results: []map[string]any{}}, true)
 	}
@@ -373,17 +373,17 @@ func (e *toolEnv) cancelLogsInsightQuery(ctx context.Context, req mcp.CallToolRe
 	a := argsOf(req)
 	id, err := a.requiredStr("query_id")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	region, _ := a.str("region", "")
 	profile, _ := a.str("profile_name", "")
 	cl, err := e.logsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	out, err := cl.StopQuery(ctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)})
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	return jsonResult(map[string]bool{"success": out.Success}), nil
 }
@@ -451,7 +451,7 @@ func processQueryResults(out *cloudwatchlogs.GetQueryResultsOutput, queryID stri
 func logsDictResult(v any, isError bool) *mcp.CallToolResult {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return errorResult(fmt.Errorf("encoding the result: %w", err))
+		return encodingFailed(err)
 	}
 	res := mcp.NewToolResultStructured(map[string]any{"result": json.RawMessage(b)}, string(b))
 	res.IsError = isError

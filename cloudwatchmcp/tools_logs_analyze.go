@@ -89,27 +89,27 @@ func (e *toolEnv) analyzeLogGroup(ctx context.Context, req mcp.CallToolRequest) 
 	a := argsOf(req)
 	arn, err := a.requiredStr("log_group_arn")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	arn = trimLogGroupARN(strings.TrimSpace(arn))
 	m := logGroupARNRe.FindStringSubmatch(arn)
 	if m == nil {
-		return errorResult(toolErrorf("log_group_arn %q is not a log group ARN; pass logGroupArn from describe_log_groups, e.g. arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/checkout", arn)), nil
+		return errorResult(ctx, toolErrorf("log_group_arn %q is not a log group ARN; pass logGroupArn from describe_log_groups, e.g. arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/checkout", arn)), nil
 	}
 	start, ok, err := a.timeArg("start_time")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	} else if !ok {
-		return errorResult(toolErrorf("start_time is required (ISO 8601, e.g. 2025-04-19T20:00:00Z)")), nil
+		return errorResult(ctx, toolErrorf("start_time is required (ISO 8601, e.g. 2025-04-19T20:00:00Z)")), nil
 	}
 	end, ok, err := a.timeArg("end_time")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	} else if !ok {
-		return errorResult(toolErrorf("end_time is required (ISO 8601, e.g. 2025-04-19T21:00:00Z)")), nil
+		return errorResult(ctx, toolErrorf("end_time is required (ISO 8601, e.g. 2025-04-19T21:00:00Z)")), nil
 	}
 	if end.Before(start) {
-		return errorResult(toolErrorf("end_time (%s) is before start_time (%s)", end.Format(time.RFC3339), start.Format(time.RFC3339))), nil
+		return errorResult(ctx, toolErrorf("end_time (%s) is before start_time (%s)", end.Format(time.RFC3339), start.Format(time.RFC3339))), nil
 	}
 	region, _ := a.str("region", "")
 	if region == "" {
@@ -120,7 +120,7 @@ func (e *toolEnv) analyzeLogGroup(ctx context.Context, req mcp.CallToolRequest) 
 	// the default credentials instead of profile_name.
 	cl, err := e.logsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 
 	progress := progressNotifier(ctx, req)
@@ -148,7 +148,7 @@ func (e *toolEnv) analyzeLogGroup(ctx context.Context, req mcp.CallToolRequest) 
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	return jsonResult(out), nil
 }

@@ -63,6 +63,7 @@ type insightsRun struct {
 func (e *toolEnv) executeLogInsightsQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	fail := func(err error) *mcp.CallToolResult {
 		msg := "Error executing CloudWatch Logs Insights query: " + errorMessage(err)
+		recordFailure(ctx, err)
 		clientLog(ctx, mcp.LoggingLevelError, msg)
 		return logsDictResult(insightsQueryResult{Status: "Error", Message: msg, Results: []map[string]any{}}, true)
 	}
@@ -78,7 +79,7 @@ func (e *toolEnv) executeLogInsightsQuery(ctx context.Context, req mcp.CallToolR
 	run.Label = "Logs Insights query"
 	res, isErr, err := e.runInsightsQuery(ctx, cl, run)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	return logsDictResult(res, isErr), nil
 }
@@ -172,6 +173,7 @@ func (e *toolEnv) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Clien
 	}
 	if err != nil {
 		msg := "Error executing CloudWatch Logs Insights query: " + errorMessage(err)
+		recordFailure(ctx, err)
 		clientLog(ctx, mcp.LoggingLevelError, msg)
 		return insightsQueryResult{Status: "Error", Message: msg, Results: []map[string]any{}}, true, nil
 	}
@@ -186,6 +188,7 @@ func (e *toolEnv) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Clien
 	}
 	if err != nil {
 		msg := "Error occurred while polling: " + errorMessage(err)
+		recordFailure(ctx, err)
 		clientLog(ctx, mcp.LoggingLevelError, msg)
 		return insightsQueryResult{QueryID: id, Status: "Error", Message: msg, Results: []map[string]any{}}, true, nil
 	}

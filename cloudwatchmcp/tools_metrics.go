@@ -289,7 +289,7 @@ func metricsWrapped(v any) *mcp.CallToolResult {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return errorResult(fmt.Errorf("encoding the result: %w", err))
+		return encodingFailed(err)
 	}
 	return mcp.NewToolResultStructured(map[string]any{"result": json.RawMessage(b)}, string(b))
 }
@@ -394,7 +394,7 @@ type metricDataQueryInput struct {
 func (e *toolEnv) handleGetMetricData(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	resp, err := e.getMetricData(ctx, argsOf(req))
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	return jsonResult(resp), nil
 }
@@ -651,11 +651,11 @@ func (e *toolEnv) handleGetMetricMetadata(ctx context.Context, req mcp.CallToolR
 	a := argsOf(req)
 	ns, err := a.requiredStr("namespace")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	metric, err := a.requiredStr("metric_name")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	md, ok := e.catalog.lookup(ns, metric)
 	if !ok || md == nil {

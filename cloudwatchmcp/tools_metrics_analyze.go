@@ -54,16 +54,16 @@ func (e *toolEnv) handleAnalyzeMetric(ctx context.Context, req mcp.CallToolReque
 	a := argsOf(req)
 	t, err := metricTargetArgs(a)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	ns, metric, dims, stat, region, profile := t.namespace, t.metric, t.dims, t.stat, t.region, t.profile
 	cl, err := e.cloudwatchClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	res, _, err := e.analyzeMetric(ctx, cl, ns, metric, dims, stat)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	return metricsWrapped(res), nil
 }

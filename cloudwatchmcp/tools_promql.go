@@ -87,12 +87,12 @@ func (e *toolEnv) executePromQLQuery(ctx context.Context, req mcp.CallToolReques
 	a := argsOf(req)
 	query, err := a.requiredStr("query")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	params := url.Values{"query": {query}}
 	at, _, hasTime, err := a.promqlTime("time")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if hasTime {
 		params.Set("time", at)
@@ -104,15 +104,15 @@ func (e *toolEnv) executePromQLRangeQuery(ctx context.Context, req mcp.CallToolR
 	a := argsOf(req)
 	query, err := a.requiredStr("query")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	params := url.Values{"query": {query}}
 	if err := a.promqlRange(params, true); err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	step, err := a.promqlStep("step")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	params.Set("step", step)
 	return e.promqlQueryCall(ctx, a, "query_range", params, "matrix")
@@ -121,14 +121,14 @@ func (e *toolEnv) executePromQLRangeQuery(ctx context.Context, req mcp.CallToolR
 func (e *toolEnv) promqlQueryCall(ctx context.Context, a toolArgs, path string, params url.Values, defType string) (*mcp.CallToolResult, error) {
 	env, err := e.promqlFor(ctx, a, path, params)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	var data struct {
 		ResultType string          `json:"resultType"`
 		Result     json.RawMessage `json:"result"`
 	}
 	if err := promqlData(env, &data); err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	out := promqlQueryResult{ResultType: data.ResultType, Result: data.Result, Warnings: env.Warnings, Infos: env.Infos}
 	if out.ResultType == "" {
@@ -144,23 +144,23 @@ func (e *toolEnv) getPromQLLabelValues(ctx context.Context, req mcp.CallToolRequ
 	a := argsOf(req)
 	name, err := a.requiredStr("label_name")
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	path, err := promqlLabelPath(name)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	params, err := promqlMetadataParams(a, false)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	env, err := e.promqlFor(ctx, a, path, params)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	out := promqlLabelValuesResult{Values: []string{}, Warnings: env.Warnings, Infos: env.Infos}
 	if err := promqlData(env, &out.Values); err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if out.Values == nil {
 		out.Values = []string{}
@@ -173,15 +173,15 @@ func (e *toolEnv) getPromQLSeries(ctx context.Context, req mcp.CallToolRequest) 
 	a := argsOf(req)
 	params, err := promqlMetadataParams(a, true)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	env, err := e.promqlFor(ctx, a, "series", params)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	out := promqlSeriesResult{Series: []map[string]string{}, Warnings: env.Warnings, Infos: env.Infos}
 	if err := promqlData(env, &out.Series); err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if out.Series == nil {
 		out.Series = []map[string]string{}
@@ -193,15 +193,15 @@ func (e *toolEnv) getPromQLLabels(ctx context.Context, req mcp.CallToolRequest) 
 	a := argsOf(req)
 	params, err := promqlMetadataParams(a, false)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	env, err := e.promqlFor(ctx, a, "labels", params)
 	if err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	out := promqlLabelsResult{Labels: []string{}, Warnings: env.Warnings, Infos: env.Infos}
 	if err := promqlData(env, &out.Labels); err != nil {
-		return errorResult(err), nil
+		return errorResult(ctx, err), nil
 	}
 	if out.Labels == nil {
 		out.Labels = []string{}

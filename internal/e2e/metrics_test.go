@@ -116,16 +116,16 @@ func TestMetricsEndpoint(t *testing.T) {
 		return v - before[k]
 	}
 	exact := map[string]float64{
-		`caddy_cognito_auth_validations_total{result="missing"}`:                            1,
-		`caddy_cognito_auth_validations_total{result="invalid"}`:                            1,
-		`caddy_cognito_auth_validations_total{result="expired"}`:                            1,
-		`caddy_cognito_auth_validations_total{result="forbidden"}`:                          0,
-		`caddy_cognito_auth_vend_exchanges_total{mode="role_arn",result="ok"}`:              1,
-		`caddy_cognito_auth_vend_duration_seconds_count{mode="role_arn"}`:                   1,
-		`caddy_cognito_auth_credential_cache_lookups_total{result="miss"}`:                  1,
-		`caddy_cloudwatch_mcp_tool_calls_total{outcome="ok",tool="describe_log_groups"}`:    1,
-		`caddy_cloudwatch_mcp_tool_calls_total{outcome="error",tool="describe_log_groups"}`: 0,
-		`caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="describe_log_groups"}`:      1,
+		`caddy_cognito_auth_validations_total{result="missing"}`:                                                   1,
+		`caddy_cognito_auth_validations_total{result="invalid"}`:                                                   1,
+		`caddy_cognito_auth_validations_total{result="expired"}`:                                                   1,
+		`caddy_cognito_auth_validations_total{result="forbidden"}`:                                                 0,
+		`caddy_cognito_auth_vend_exchanges_total{mode="role_arn",result="ok"}`:                                     1,
+		`caddy_cognito_auth_vend_duration_seconds_count{mode="role_arn"}`:                                          1,
+		`caddy_cognito_auth_credential_cache_lookups_total{result="miss"}`:                                         1,
+		`caddy_cloudwatch_mcp_tool_calls_total{error_kind="none",outcome="ok",tool="describe_log_groups"}`:         1,
+		`caddy_cloudwatch_mcp_tool_calls_total{error_kind="aws_error",outcome="error",tool="describe_log_groups"}`: 0,
+		`caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="describe_log_groups"}`:                             1,
 	}
 	for k, want := range exact {
 		if d := delta(k); d != want {
