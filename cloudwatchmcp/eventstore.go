@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"weak"
 
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -56,6 +57,11 @@ type storedEvent struct {
 	seq     uint64
 	stream  string
 	message json.RawMessage
+	// owner is the POST transport generation that recorded the event
+	// (transport_generations.go), held weakly: a retired generation is
+	// freed even while its events can still be replayed. Zero for the
+	// session transport's own streams.
+	owner weak.Pointer[postGeneration]
 }
 
 func newEventStore(maxEvents, maxBytes int) *eventStore {
@@ -64,6 +70,11 @@ func newEventStore(maxEvents, maxBytes int) *eventStore {
 
 // StoreEvent records message and returns its event ID.
 func (s *eventStore) StoreEvent(_ context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
+	return s.storeEvent(sessionID, streamID, message, weak.Pointer[postGeneration]{})
+}
+
+// storeEvent records message for the transport generation owner.
+func (s *eventStore) storeEvent(sessionID, streamID string, message json.RawMessage, owner weak.Pointer[postGeneration]) (string, error) {
 	msg := append(json.RawMessage(nil), message...) // the caller may reuse its buffer
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,7 +84,7 @@ func (s *eventStore) StoreEvent(_ context.Context, sessionID, streamID string, m
 		se = &sessionEvents{}
 		s.sessions[sessionID] = se
 	}
-	se.events = append(se.events, storedEvent{seq: s.seq, stream: streamID, message: msg})
+	se.events = append(se.events, storedEvent{seq: s.seq, stream: streamID, message: msg, owner: owner})
 	se.bytes += len(msg)
 	s.totalBytes += len(msg)
 	s.live++
@@ -160,6 +171,26 @@ func (s *eventStore) ReplayEventsAfter(_ context.Context, sessionID, lastEventID
 		}
 	}
 	return stream, nil
+}
+
+// ownerOf returns the generation that recorded lastEventID of sessionID,
+// nil when it is the session transport, gone, or the ID is unknown.
+func (s *eventStore) ownerOf(sessionID, lastEventID string) *postGeneration {
+	seq, err := strconv.ParseUint(lastEventID, 10, 64)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	se := s.sessions[sessionID]
+	if se == nil {
+		return nil
+	}
+	i := sort.Search(len(se.events), func(i int) bool { return se.events[i].seq >= seq })
+	if i == len(se.events) || se.events[i].seq != seq {
+		return nil
+	}
+	return se.events[i].owner.Value()
 }
 
 // PurgeSession forgets a session's events (DELETE, idle sweep, shutdown).

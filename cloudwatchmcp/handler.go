@@ -135,6 +135,7 @@ type Handler struct {
 	env       *toolEnv
 	mcp       *server.MCPServer
 	transport *server.StreamableHTTPServer
+	posts     *postTransports  // stateful POSTs (transport_generations.go); nil when stateless
 	sessions  *sessionRegistry // nil when stateless; shared across reloads
 	events    *eventStore      // nil when stateless; shared across reloads
 	// sessionKey names this configuration in sessionPools.
@@ -260,7 +261,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.authz, err = newAuthorizer(h.Authorize, h.env, tools); err != nil {
 		return err
 	}
-	h.mcp = newMCPServer(tools, append(h.auditOptions(), resultOpts...)...)
+	hooks := &server.Hooks{}
+	hooks.AddAfterSetLevel(h.rememberLogLevel)
+	h.mcp = newMCPServer(tools, append(append(h.auditOptions(), resultOpts...), server.WithHooks(hooks))...)
 	if h.authz != nil {
 		h.authz.mcp = h.mcp
 	}
@@ -274,6 +277,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	h.transport = h.newTransport()
+	if !h.Stateless {
+		h.posts = newPostTransports(h.newPostTransport)
+	}
 	return nil
 }
 

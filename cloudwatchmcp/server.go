@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"weak"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -33,8 +34,9 @@ func newMCPServer(tools []server.ServerTool, opts ...server.ServerOption) *serve
 	return s
 }
 
-// newTransport builds the Streamable HTTP transport for the handler's mode.
-func (h *Handler) newTransport() *server.StreamableHTTPServer {
+// transportOptions are what every Streamable HTTP transport of the
+// handler shares.
+func (h *Handler) transportOptions() []server.StreamableHTTPOption {
 	opts := []server.StreamableHTTPOption{
 		// guard.go applies mcp-go's loopback rule itself, plus allowed_hosts
 		// and Origin, so it can answer 403 through Caddy's error handling.
@@ -49,6 +51,14 @@ func (h *Handler) newTransport() *server.StreamableHTTPServer {
 			server.WithCORSExposedHeaders("Mcp-Session-Id", "WWW-Authenticate"),
 		))
 	}
+	return opts
+}
+
+// newTransport builds the Streamable HTTP transport for the handler's
+// mode; in stateful mode it is the session transport, and POSTs other
+// than initialize go to rotating generations (transport_generations.go).
+func (h *Handler) newTransport() *server.StreamableHTTPServer {
+	opts := h.transportOptions()
 	if h.Stateless {
 		// A standalone GET stream needs a session to attach to, and an
 		// event store keyed on the empty session would grow forever.
@@ -58,11 +68,23 @@ func (h *Handler) newTransport() *server.StreamableHTTPServer {
 			server.WithSessionIdManagerResolver(h.sessions),
 			// Without a store, a notification taken off the channel while
 			// the response is being written is dropped (mcp-go PR #969).
-			server.WithEventStore(registeredEvents{h.events, h.sessions}),
+			server.WithEventStore(registeredEvents{eventStore: h.events, reg: h.sessions}),
 			server.WithSessionIdleTTL(time.Duration(h.SessionIdleTimeout)),
+			server.WithHTTPContextFunc(h.sessionContext),
 		)
 	}
 	return server.NewStreamableHTTPServer(h.mcp, opts...)
+}
+
+// newPostTransport builds one POST transport generation: the session
+// transport's options without its idle sweeper (a generation holds no
+// session beyond a request, and starts no goroutine).
+func (h *Handler) newPostTransport(owner weak.Pointer[postGeneration]) *server.StreamableHTTPServer {
+	return server.NewStreamableHTTPServer(h.mcp, append(h.transportOptions(),
+		server.WithSessionIdManagerResolver(h.sessions),
+		server.WithEventStore(registeredEvents{eventStore: h.events, reg: h.sessions, owner: owner}),
+		server.WithHTTPContextFunc(h.sessionContext),
+	)...)
 }
 
 // prepareTools encodes every tool's input and output schema once: the tool

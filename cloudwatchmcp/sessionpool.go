@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -122,6 +123,15 @@ func (h *Handler) releaseSessions() {
 type registeredEvents struct {
 	*eventStore
 	reg *sessionRegistry
+	// owner is the POST transport generation this view belongs to (zero
+	// for the session transport); its events name it, so a resuming GET
+	// reaches the transport that holds the live stream.
+	owner weak.Pointer[postGeneration]
+}
+
+// StoreEvent records message as the owner's.
+func (e registeredEvents) StoreEvent(_ context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
+	return e.eventStore.storeEvent(sessionID, streamID, message, e.owner)
 }
 
 // PurgeSession forgets the events of a session the registry no longer holds.

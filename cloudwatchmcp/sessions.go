@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -64,6 +65,10 @@ type sessionEntry struct {
 	id       string
 	owner    string
 	lastSeen time.Time
+	// logLevel is what the client asked for with logging/setLevel; mcp-go
+	// keeps it per transport, and POSTs are served by rotating transports
+	// (transport_generations.go), so the session keeps it here.
+	logLevel mcp.LoggingLevel
 }
 
 func newSessionRegistry(ttl time.Duration, now func() time.Time) *sessionRegistry {
@@ -165,6 +170,25 @@ func (s *sessionRegistry) endIdle(id string) {
 	if el, ok := s.byID[id]; ok && s.expired(el.Value.(*sessionEntry), now) {
 		s.removeLocked(el)
 	}
+}
+
+// setLogLevel records the session's logging/setLevel.
+func (s *sessionRegistry) setLogLevel(id string, level mcp.LoggingLevel) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.byID[id]; ok {
+		el.Value.(*sessionEntry).logLevel = level
+	}
+}
+
+// logLevel returns the session's logging/setLevel, "" when never set.
+func (s *sessionRegistry) logLevel(id string) mcp.LoggingLevel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.byID[id]; ok {
+		return el.Value.(*sessionEntry).logLevel
+	}
+	return ""
 }
 
 // holds reports whether id is a live session.

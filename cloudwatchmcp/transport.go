@@ -35,6 +35,12 @@ func newFlushWriter(w http.ResponseWriter) *flushWriter {
 // Flush sends buffered bytes through every wrapper to the client.
 func (f *flushWriter) Flush() { _ = f.rc.Flush() }
 
+// release drops the response once the request is over, for whatever of
+// mcp-go's still refers to this writer; nothing writes to it then.
+func (f *flushWriter) release() {
+	f.ResponseWriter, f.rc = nil, nil
+}
+
 // Unwrap lets http.ResponseController (mcp-go's write deadlines) reach the
 // writers underneath.
 func (f *flushWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
@@ -103,7 +109,23 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 		h.serveInitialize(w, r)
 		return nil
 	}
-	h.transport.ServeHTTP(newFlushWriter(w), r)
+	fw := newFlushWriter(w)
+	// mcp-go may keep its view of the writer past the request (a
+	// generation's stream map); it must not keep the response with it.
+	defer fw.release()
+	switch {
+	case h.posts != nil && r.Method == http.MethodPost && !msg.isResponse():
+		h.posts.serve(fw, r)
+	case h.posts != nil && r.Method == http.MethodGet && r.Header.Get("Last-Event-ID") != "":
+		// Resume on the generation holding the stream, while it lives.
+		if g := h.events.ownerOf(r.Header.Get(server.HeaderKeySessionID), r.Header.Get("Last-Event-ID")); g != nil {
+			g.t.ServeHTTP(fw, r)
+			return nil
+		}
+		h.transport.ServeHTTP(fw, r)
+	default:
+		h.transport.ServeHTTP(fw, r)
+	}
 	return nil
 }
 
@@ -190,6 +212,12 @@ type peekedMessage struct {
 	cursor      bool   // params.cursor given
 	toolName    string // params.name (tools/call)
 	arguments   json.RawMessage
+}
+
+// isResponse reports whether the message answers a request of the server
+// (a result or an error, no method).
+func (m peekedMessage) isResponse() bool {
+	return m.ok && m.method == "" && len(m.id) > 0 && !bytes.Equal(m.id, []byte("null"))
 }
 
 // cacheable reports whether the message may be answered from a cached
