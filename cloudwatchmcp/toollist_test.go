@@ -36,9 +36,10 @@ func TestToolListIsAwslabsParity(t *testing.T) {
 		t.Fatalf("tool list differs from awslabs 0.1.8:\n got  %v\n want %v", names, awslabsTools)
 	}
 	// No product group may smuggle in extra tools; only the test-only
-	// transport group (registered by testserver_test.go) is allowed.
+	// groups (registered by testserver_test.go and
+	// transport_generations_test.go) are allowed.
 	for _, g := range knownToolGroups() {
-		if g == testToolGroup {
+		if g == testToolGroup || g == logLevelToolGroup {
 			continue
 		}
 		if !slices.Contains([]string{"logs", "metrics", "alarms", "promql"}, g) {

@@ -260,8 +260,11 @@ func TestDescribeLogGroupsValidationAndErrors(t *testing.T) {
 	res := te.callTool(t, ctx, "describe_log_groups", nil)
 	wantToolError(t, res, "AWS error AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/mcp/alice is not authorized")
 	wantToolError(t, res, "lacks this permission")
-	te.fake.SetFault("DescribeQueryDefinitions", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeQueryDefinitions", Times: 1})
+	// Until cleared, not Times: 1: the previous call's DescribeQueryDefinitions,
+	// cancelled with it, may still reach the fake and would take a one-shot fault.
+	te.fake.SetFault("DescribeQueryDefinitions", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeQueryDefinitions"})
 	wantToolError(t, te.callTool(t, ctx, "describe_log_groups", nil), "logs:DescribeQueryDefinitions")
+	te.fake.ClearFaults()
 	if strings.Contains(resultText(t, res), te.alice.SecretAccessKey) {
 		t.Fatal("secret leaked")
 	}
