@@ -24,17 +24,26 @@ func BenchmarkToolsCall(b *testing.B) {
 			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
-				r := newMCPRequest("", session)
-				r.Header.Set(testUserHeader, "alice")
-				r.Body = io.NopCloser(bytes.NewReader(body))
-				r.ContentLength = int64(len(body))
 				clear(w.h)
 				w.status = 0
-				ts.serve(w, r)
+				postInProcess(ts.serve, w, session, "alice", body)
 				if w.status != http.StatusOK && w.status != 0 {
 					b.Fatalf("tools/call: %d", w.status)
 				}
 			}
 		})
 	}
+}
+
+// postInProcess serves one MCP POST of body, in session as user ("" =
+// unauthenticated), through serve on w: the benchmarks' and memory tests'
+// way to call the handler without a network in between.
+func postInProcess(serve func(http.ResponseWriter, *http.Request), w http.ResponseWriter, session, user string, body []byte) {
+	r := newMCPRequest("", session)
+	if user != "" {
+		r.Header.Set(testUserHeader, user)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	serve(w, r)
 }

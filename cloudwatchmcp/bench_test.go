@@ -1,8 +1,6 @@
 package cloudwatchmcp
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -88,12 +86,9 @@ func runToolsList(b *testing.B, tg toolsListTarget, n int) {
 	body := []byte(toolsListBody)
 	w := &discardWriter{h: http.Header{}}
 	for range n {
-		r := newMCPRequest("", tg.session)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
 		clear(w.h)
 		w.status = 0
-		tg.serve(w, r)
+		postInProcess(tg.serve, w, tg.session, "", body)
 		if w.status != http.StatusOK && w.status != 0 {
 			b.Fatalf("tools/list: %d", w.status)
 		}

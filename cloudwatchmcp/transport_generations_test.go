@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"reflect"
 	"runtime"
@@ -103,14 +102,10 @@ func TestBusySessionMemoryIsFlat(t *testing.T) {
 	body := []byte(`{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"test_notify","arguments":{"count":1}}}`)
 	w := &sseWriter{h: http.Header{}}
 	call := func() {
-		r := newMCPRequest("", session)
-		r.Header.Set(testUserHeader, "alice")
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
 		clear(w.h)
 		w.status = 0
 		w.body.Reset()
-		ts.serve(w, r)
+		postInProcess(ts.serve, w, session, "alice", body)
 		if w.status != http.StatusOK || !strings.HasPrefix(w.h.Get("Content-Type"), "text/event-stream") || !strings.Contains(w.body.String(), "sent 1") {
 			t.Fatalf("tools/call: %d %q %s", w.status, w.h.Get("Content-Type"), w.body.String())
 		}

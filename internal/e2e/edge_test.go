@@ -84,7 +84,13 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func connect(t *testing.T, tok string) *client.Client {
 	t.Helper()
-	c, err := client.NewStreamableHttpClient(endpoint(), transport.WithHTTPBasicClient(&http.Client{Transport: bearer{tok}}))
+	return connectTo(t, endpoint(), tok)
+}
+
+// connectTo is connect for an endpoint URL of the test's choosing.
+func connectTo(t *testing.T, url, tok string) *client.Client {
+	t.Helper()
+	c, err := client.NewStreamableHttpClient(url, transport.WithHTTPBasicClient(&http.Client{Transport: bearer{tok}}))
 	if err != nil {
 		t.Fatal(err)
 	}

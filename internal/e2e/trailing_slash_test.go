@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
-	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // Issue 18, item 12: a client configured with the endpoint's URL plus a
@@ -45,25 +41,10 @@ func TestEndpointWithTrailingSlash(t *testing.T) {
 	}).InitServer(trailingSlashCaddyfile, "caddyfile")
 
 	for _, url := range []string{endpoint(), endpoint() + "/"} {
-		tok := scopedToken("slash-alice", "openid logs:read")
-		c, err := client.NewStreamableHttpClient(url, transport.WithHTTPBasicClient(&http.Client{Transport: bearer{tok}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		if err := c.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		init := mcp.InitializeRequest{}
-		init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
-		init.Params.ClientInfo = mcp.Implementation{Name: "e2e", Version: "1"}
-		if _, err := c.Initialize(ctx, init); err != nil {
-			t.Fatalf("%s: initialize: %v", url, err)
-		}
+		c := connectTo(t, url, scopedToken("slash-alice", "openid logs:read"))
 		if res := callTool(t, c, "describe_log_groups", map[string]any{}); res.IsError || !strings.Contains(text(res), "/aws/lambda/checkout") {
 			t.Fatalf("%s: %s", url, text(res))
 		}
-		cancel()
 		_ = c.Close()
 
 		// Without a token: a challenge, not a 404.
