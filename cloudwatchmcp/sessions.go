@@ -69,6 +69,9 @@ type sessionEntry struct {
 	// keeps it per transport, and POSTs are served by rotating transports
 	// (transport_generations.go), so the session keeps it here.
 	logLevel mcp.LoggingLevel
+	// transportTouched is when a POST last told the session transport
+	// the session is active (transport_generations.go).
+	transportTouched time.Time
 }
 
 func newSessionRegistry(ttl time.Duration, now func() time.Time) *sessionRegistry {
@@ -189,6 +192,24 @@ func (s *sessionRegistry) logLevel(id string) mcp.LoggingLevel {
 		return el.Value.(*sessionEntry).logLevel
 	}
 	return ""
+}
+
+// touchDue reports whether the session transport should hear of id's
+// activity, at most once per every, and notes that it will.
+func (s *sessionRegistry) touchDue(id string, every time.Duration) bool {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	el, ok := s.byID[id]
+	if !ok {
+		return false
+	}
+	e := el.Value.(*sessionEntry)
+	if now.Sub(e.transportTouched) < every {
+		return false
+	}
+	e.transportTouched = now
+	return true
 }
 
 // holds reports whether id is a live session.

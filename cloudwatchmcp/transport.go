@@ -115,6 +115,10 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	defer fw.release()
 	switch {
 	case h.posts != nil && r.Method == http.MethodPost && !msg.isResponse():
+		if !mcp.IsModernProtocol(version) && !mcp.IsModernProtocol(msg.metaVersion) {
+			// checkSession has vouched for the session ID.
+			h.touchSessionTransport(r, r.Header.Get(server.HeaderKeySessionID))
+		}
 		h.posts.serve(fw, r)
 	case h.posts != nil && r.Method == http.MethodGet && r.Header.Get("Last-Event-ID") != "":
 		// Resume on the generation holding the stream, while it lives.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync/atomic"
+	"time"
 	"weak"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -29,6 +30,11 @@ import (
 // initialize, GET streams, DELETE and the client's answers to server
 // requests. Memory per session is thus bounded by the requests in flight,
 // not by the requests made.
+//
+// The session transport's idle sweeper ends a session's transport state,
+// its GET stream included, once the session transport has not seen the
+// session for session_idle_timeout. POSTs no longer pass through it, so a
+// POST tells it, at most every quarter of the timeout (touchSessionTransport).
 //
 // A client resuming a broken POST stream (GET with Last-Event-ID) is
 // routed to the generation that recorded the event while it lives, which
@@ -69,6 +75,28 @@ func (p *postTransports) serve(w http.ResponseWriter, r *http.Request) {
 		p.cur.CompareAndSwap(g, p.newGeneration())
 	}
 	g.t.ServeHTTP(w, r)
+}
+
+// touchBody is a notification no handler knows: mcp-go accepts it (202)
+// after marking the session active.
+var touchBody = []byte(`{"jsonrpc":"2.0","method":"notifications/cloudwatch_mcp/active"}`)
+
+// touchSessionTransport tells the session transport that session id is in
+// use, at most every quarter of the idle timeout.
+func (h *Handler) touchSessionTransport(r *http.Request, id string) {
+	if id == "" || h.SessionIdleTimeout <= 0 || !h.sessions.touchDue(id, time.Duration(h.SessionIdleTimeout)/4) {
+		return
+	}
+	hdr := http.Header{}
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set(server.HeaderKeySessionID, id)
+	hdr.Set(mcp.HeaderProtocolVersion, mcp.LATEST_LEGACY_PROTOCOL_VERSION)
+	h.transport.Handle(discardResponse{}, &server.HTTPRequest{
+		Method:  http.MethodPost,
+		Header:  hdr,
+		Body:    touchBody,
+		Context: context.WithValue(r.Context(), releaseOnlyKey{}, true),
+	})
 }
 
 // sessionContext is the transports' HTTP context func: it gives the

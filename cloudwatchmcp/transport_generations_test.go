@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -199,5 +201,61 @@ func TestBrokenPOSTStreamResumesLive(t *testing.T) {
 	rest := readSSE(t, resume.Body, func(got []sseEvent) bool { return len(got) == 1 })
 	if len(rest) != 1 || !strings.Contains(rest[0].data, "released") {
 		t.Fatalf("resumed stream: %+v", rest)
+	}
+}
+
+// A session busy with POSTs keeps its GET stream past the idle timeout:
+// the POSTs, served by generations, still tell the session transport (and
+// so its idle sweeper) that the session is in use.
+func TestBusySessionKeepsItsGETStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for twice the idle timeout in real time")
+	}
+	const ttl = 4 * time.Second
+	ts := newTestServer(t, &Handler{SessionIdleTimeout: caddy.Duration(ttl)})
+	session := ts.rawInit(t, "alice")
+	stream := ts.rawRequest(t, http.MethodGet, "alice", session, "", "Accept", "text/event-stream")
+	defer stream.Body.Close()
+	if stream.StatusCode != http.StatusOK {
+		t.Fatalf("GET %d", stream.StatusCode)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stream.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// Calls for more than twice the timeout (the sweeper looks every
+	// ttl/2); a stream swept meanwhile ends, closing lines.
+	for end := time.Now().Add(2*ttl + ttl/4); time.Now().Before(end); {
+		wantStatus(t, ts.rawRequest(t, http.MethodPost, "alice", session, toolsCallBody("test_whoami")), http.StatusOK)
+		select {
+		case _, open := <-lines:
+			if !open {
+				t.Fatal("the GET stream of a busy session was ended")
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	deadline := time.After(5 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case l, open := <-lines:
+			if !open {
+				t.Fatal("the GET stream ended")
+			}
+			if strings.Contains(l, "still-here") {
+				return
+			}
+		case <-tick.C:
+			_ = ts.h.mcp.SendNotificationToSpecificClient(session, "notifications/message",
+				map[string]any{"level": "info", "data": "still-here"})
+		case <-deadline:
+			t.Fatal("a notification never reached the GET stream")
+		}
 	}
 }
