@@ -76,6 +76,10 @@ func connectGoSDK(t testing.TB, endpoint, redirectURI string, login browse) (*mc
 				return nil, err
 			}
 			q := u.Query()
+			// The proxy's own code is a credential too: it must not
+			// reach any log (Caddy's access log records the callback's
+			// Location unless filtered).
+			scan.Add("the proxy's authorization code", q.Get("code"))
 			return &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}, nil
 		},
 		Client: &http.Client{Timeout: 20 * time.Second},

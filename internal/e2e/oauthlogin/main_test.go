@@ -128,6 +128,9 @@ http://:%d {
 			request>uri query {
 				replace code REDACTED
 			}
+			resp_headers>Location query {
+				replace code REDACTED
+			}
 		}
 	}
 	cognito_auth {

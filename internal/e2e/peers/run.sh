@@ -8,6 +8,10 @@
 #   MCP Inspector CLI  tools/list and tools/call
 #   MCP conformance    @modelcontextprotocol/conformance 0.1.16, active suite
 #   automatic HTTPS    tls internal, clients trust Caddy's local root CA
+#   OAuth login        no token pasted: the TypeScript SDK (auth()) and
+#                      mcp-remote log in through cognito_auth's oauth_proxy in
+#                      front of a Cognito-like hosted UI (fakecognito) and in
+#                      front of oidc-provider, with a scripted browser
 #
 # The fake AWS runs as a process (fakeenv). Everything listens on 127.0.0.1
 # on free ports and is stopped on exit. Ends with "peers: N passed, M failed"
@@ -147,13 +151,17 @@ pass "build: xcaddy-built Caddy has cognito_auth and cloudwatch_mcp"
 	{ tail_log "$WORK/fakeenv-build.log"; die "go build fakeenv failed"; }
 
 # ----------------------------------------------------------------- ports
-read -r P_COGNITO P_OIDC P_ADMIN P_HTTP P_HTTPS P_TLS P_POOL P_OIDC_SITE P_CONF P_PROXY < <(
+read -r P_COGNITO P_OIDC P_ADMIN P_HTTP P_HTTPS P_TLS P_POOL P_OIDC_SITE P_CONF P_PROXY P_LOGIN P_LOGIN_OIDC < <(
 	node -e '
-const net = require("net"); const n = 10; const s = [];
+const net = require("net"); const n = 12; const s = [];
 for (let i = 0; i < n; i++) { const x = net.createServer(); x.listen(0, "127.0.0.1", () => {
   s.push(x); if (s.length === n) { console.log(s.map((y) => y.address().port).join(" ")); s.forEach((y) => y.close()); } }); }'
 )
-[[ -n "${P_PROXY:-}" ]] || die "could not find free ports"
+[[ -n "${P_LOGIN_OIDC:-}" ]] || die "could not find free ports"
+# Values that must never appear in Caddy's logs: the peers append every
+# token, code and verifier they handle; fakeenv lists its own at the end.
+export PEERS_SECRETS_FILE=$WORK/secrets.txt
+: >"$PEERS_SECRETS_FILE"
 
 # --------------------------------------------------------- cognito-local
 log "starting cognito-local on 127.0.0.1:$P_COGNITO"
@@ -174,6 +182,9 @@ log "cognito-local pool $(json pool), client $COGNITO_CLIENT, users alice and bo
 
 # --------------------------------------------------------- oidc-provider
 log "starting oidc-provider on 127.0.0.1:$P_OIDC"
+# The login proxy's app client at oidc-provider: a fresh secret each run.
+export OIDC_PROXY_SECRET OIDC_PROXY_CALLBACK=https://localhost:$P_LOGIN_OIDC/oauth/callback
+OIDC_PROXY_SECRET=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
 OIDC_PORT=$P_OIDC node "$PEERS_DIR/js/oidc-provider.mjs" >"$WORK/oidc.log" 2>&1 &
 PIDS+=($!)
 export OIDC_ISSUER=http://127.0.0.1:$P_OIDC
@@ -183,9 +194,10 @@ OIDC_JWKS=$(curl -fsS --max-time 5 "$OIDC_ISSUER/.well-known/openid-configuratio
 # --------------------------------------------------------------- fake AWS
 export PEERS_ROLE=arn:aws:iam::123456789012:role/peers-cloudwatch-reader
 export PEERS_IDENTITY_POOL=us-east-1:5b0f4c2e-9a1d-4e3b-8c7a-2f6d1e0b9a35
-log "starting fakeenv (fake AWS trusting cognito-local and oidc-provider)"
+log "starting fakeenv (fake AWS trusting cognito-local and oidc-provider; fake Cognito hosted UI)"
 "$WORK/fakeenv" -env-file "$WORK/fake.env" -role "$PEERS_ROLE" -identity-pool "$PEERS_IDENTITY_POOL" \
-	-trust "$COGNITO_ISSUER,$COGNITO_JWKS,$COGNITO_CLIENT" -trust "$OIDC_ISSUER,$OIDC_JWKS" >"$WORK/fakeenv.log" 2>&1 &
+	-trust "$COGNITO_ISSUER,$COGNITO_JWKS,$COGNITO_CLIENT" -trust "$OIDC_ISSUER,$OIDC_JWKS" \
+	-cognito -cognito-callback "https://localhost:$P_LOGIN/oauth/callback" >"$WORK/fakeenv.log" 2>&1 &
 PIDS+=($!)
 wait_for 30 test -s "$WORK/fake.env" || { tail_log "$WORK/fakeenv.log"; die "fakeenv did not start"; }
 set -a
@@ -195,13 +207,17 @@ set +a
 
 # ------------------------------------------------------------------ Caddy
 export PEERS_ADMIN_PORT=$P_ADMIN PEERS_HTTP_PORT=$P_HTTP PEERS_HTTPS_PORT=$P_HTTPS PEERS_TLS_PORT=$P_TLS \
-	PEERS_POOL_PORT=$P_POOL PEERS_OIDC_SITE_PORT=$P_OIDC_SITE PEERS_CONF_PORT=$P_CONF PEERS_PROXY_PORT=$P_PROXY
+	PEERS_POOL_PORT=$P_POOL PEERS_OIDC_SITE_PORT=$P_OIDC_SITE PEERS_CONF_PORT=$P_CONF PEERS_PROXY_PORT=$P_PROXY \
+	PEERS_LOGIN_PORT=$P_LOGIN PEERS_LOGIN_OIDC_PORT=$P_LOGIN_OIDC PEERS_ACCESS_LOG=$WORK/access.log
 export PEERS_STORAGE=$WORK/caddy-storage
 PEERS_CONF_TOKEN=$(json users.alice.id_token)
 log "starting Caddy (admin 127.0.0.1:$P_ADMIN)"
 (
 	cd "$WORK" || exit 1
 	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
+	# The server's own key (fakeenv's) signs assume_role's AssumeRole only;
+	# web-identity and identity-pool exchanges are unsigned.
+	export AWS_ACCESS_KEY_ID=$FAKE_SERVER_AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$FAKE_SERVER_AWS_SECRET_ACCESS_KEY
 	export PEERS_CONF_TOKEN AWS_ENDPOINT_URL=$FAKE_AWS_URL AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
 		AWS_CONFIG_FILE=$WORK/no-aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/no-aws-credentials \
 		XDG_DATA_HOME=$WORK/xdg-data XDG_CONFIG_HOME=$WORK/xdg-config
@@ -215,7 +231,10 @@ export NODE_EXTRA_CA_CERTS=$CADDY_ROOT
 export PEERS_TLS_URL=https://localhost:$P_TLS/mcp
 export PEERS_POOL_URL=http://127.0.0.1:$P_POOL/mcp
 export PEERS_OIDC_URL=http://127.0.0.1:$P_OIDC_SITE/mcp
+export PEERS_LOGIN_URL=https://localhost:$P_LOGIN/mcp
+export PEERS_LOGIN_OIDC_URL=https://localhost:$P_LOGIN_OIDC/mcp
 log "Caddy is up: $PEERS_TLS_URL (tls internal), $PEERS_POOL_URL, $PEERS_OIDC_URL, conformance proxy :$P_PROXY"
+log "login sites: $PEERS_LOGIN_URL (fake Cognito hosted UI $FAKE_COGNITO_URL), $PEERS_LOGIN_OIDC_URL (oidc-provider)"
 
 # ------------------------------------------------------ automatic HTTPS
 tls_checks() {
@@ -239,11 +258,44 @@ https.get(process.argv[1], { ca: [] , timeout: 5000 }, () => process.exit(2)).on
 }
 tls_checks
 
+# secret_checks: nothing a login handled (tokens, upstream and proxy codes,
+# PKCE verifiers, refresh tokens, the app clients' secrets, passwords, the
+# AWS keys the fake vended or the server's own) appears in Caddy's log or
+# in the login sites' access log, and that access log did see the upstream
+# callback, with the codes redacted.
+secret_checks() {
+	local list=$WORK/secrets-all.txt n
+	curl -fsS --max-time 10 "$FAKE_CONTROL_URL/secrets" |
+		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>JSON.parse(s).forEach(v=>console.log(v)))' >"$list" ||
+		{ fail "secrets: fakeenv did not list its secrets"; return; }
+	cat "$PEERS_SECRETS_FILE" >>"$list"
+	grep -E '^.{8,}$' "$list" | sort -u >"$list.sorted"
+	n=$(wc -l <"$list.sorted")
+	if ((n < 20)); then
+		fail "secrets: only $n secrets to look for; the login peers did not record theirs"
+	elif grep -qF -f "$list.sorted" "$WORK/caddy.log" "$WORK/access.log"; then
+		fail "secrets: a token, code, verifier, secret or key appears in Caddy's logs"
+		grep -lF -f "$list.sorted" "$WORK/caddy.log" "$WORK/access.log"
+	else
+		pass "secrets: none of $n tokens, codes, verifiers, secrets and keys appears in Caddy's log or the access log"
+	fi
+	if grep -Eq '"uri":"/oauth/callback\?([^"]*&)?code=REDACTED' "$WORK/access.log" &&
+		grep -Eq '"Location":\["http://(127\.0\.0\.1|localhost):[0-9]+/[^"]*[?&]code=REDACTED' "$WORK/access.log"; then
+		pass "access log: the callback is logged with both codes redacted (the upstream's in the URI, the proxy's in Location)"
+	else
+		fail "access log: no /oauth/callback entry with code=REDACTED in its URI and its Location"
+		grep -o '"uri":"/oauth/callback[^"]*' "$WORK/access.log" | head -3 | sed 's/code=[^&"]*/code=…/'
+	fi
+}
+
 # ------------------------------------------------------------- JS peers
 export FAKE_CONTROL_URL
 run_js cognito-local cognito.mjs 90
 run_js oidc-provider oidc.mjs 90
 run_js mcp-sdk sdk.mjs 180
+run_js login-sdk login-sdk.mjs 120
+run_js login-oidc login-oidc.mjs 90
+run_js mcp-remote mcp-remote.mjs 240
 
 # --------------------------------------------------- MCP Inspector CLI
 inspector_checks() {
@@ -340,5 +392,6 @@ if grep -qF "$(json users.alice.id_token)" "$WORK/caddy.log"; then
 else
 	pass "caddy: no raw bearer token in the log"
 fi
+secret_checks
 
 summary

@@ -5,10 +5,26 @@
 // role every trusted issuer may assume and, optionally, a Cognito identity
 // pool whose providers are those issuers.
 //
-// It writes shell assignments (FAKE_AWS_URL, FAKE_CONTROL_URL) to -env-file
-// once it is serving, and runs until SIGINT/SIGTERM. The control server
-// answers GET /calls?op=Op[,Op...] with the calls the fake recorded (which
-// user's key signed each one), so the suite can prove per-user signing.
+// The server itself has long-term credentials of its own (owner "server")
+// that may sts:AssumeRole into the role, as an instance role would for
+// cognito_auth's assume_role.
+//
+// With -cognito it also runs a Cognito-like user pool with a hosted UI
+// (internal/fakecognito): one confidential app client for the login proxy,
+// whose callback URLs are the -cognito-callback values, and the users
+// alice and bob with random passwords.
+//
+// It writes shell assignments (FAKE_AWS_URL, FAKE_CONTROL_URL,
+// FAKE_SERVER_AWS_ACCESS_KEY_ID, FAKE_SERVER_AWS_SECRET_ACCESS_KEY and,
+// with -cognito, FAKE_COGNITO_URL, FAKE_COGNITO_CLIENT_ID,
+// FAKE_COGNITO_CLIENT_SECRET, FAKE_COGNITO_USERS=name:password:sub,...)
+// to -env-file once it is serving, and runs until SIGINT/SIGTERM. The
+// control server answers GET /calls?op=Op[,Op...] with the calls the fake
+// recorded (which user's key signed each one, and how that key was vended),
+// so the suite can prove per-user signing, and GET /secrets with every
+// secret the fakes handed out or were shown (AWS secret keys and session
+// tokens, the app client secret, passwords, authorization codes, refresh
+// tokens, PKCE verifiers), so the suite can prove none reached a log.
 //
 // Queries containing "whoami" get one row naming the user whose credentials
 // started them, so two users visibly get their own Insights results.
@@ -16,6 +32,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -28,9 +46,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakecognito"
 )
 
 // trustFlag collects -trust ISSUER,JWKS_URL[,AUD...] values.
@@ -52,20 +72,43 @@ func (t *trustFlag) Set(v string) error {
 	return nil
 }
 
+// listFlag collects repeated string values.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// options are the command line.
+type options struct {
+	trusts           trustFlag
+	role, pool       string
+	envFile          string
+	cognito          bool
+	cognitoCallbacks listFlag
+}
+
+// The login proxy's app client at the fake user pool, and its users.
+const cognitoClientID = "peers-login-proxy"
+
+var cognitoUsers = []string{"alice", "bob", "carol"}
+
 func main() {
-	var trusts trustFlag
-	flag.Var(&trusts, "trust", "ISSUER,JWKS_URL[,CLIENT_ID...]: an issuer the fake STS / identity pool trusts (repeatable)")
-	role := flag.String("role", "arn:aws:iam::123456789012:role/peers-cloudwatch-reader", "role every trusted issuer may assume with AssumeRoleWithWebIdentity")
-	pool := flag.String("identity-pool", "", "identity pool ID (region:uuid) whose providers are the trusted issuers; empty: none")
-	envFile := flag.String("env-file", "", "write FAKE_AWS_URL and FAKE_CONTROL_URL here once serving")
+	var o options
+	flag.Var(&o.trusts, "trust", "ISSUER,JWKS_URL[,CLIENT_ID...]: an issuer the fake STS / identity pool trusts (repeatable)")
+	flag.StringVar(&o.role, "role", "arn:aws:iam::123456789012:role/peers-cloudwatch-reader", "role every trusted issuer may assume with AssumeRoleWithWebIdentity, and the server with AssumeRole")
+	flag.StringVar(&o.pool, "identity-pool", "", "identity pool ID (region:uuid) whose providers are the trusted issuers; empty: none")
+	flag.StringVar(&o.envFile, "env-file", "", "write the FAKE_* assignments here once serving")
+	flag.BoolVar(&o.cognito, "cognito", false, "also run a Cognito-like user pool with a hosted UI (internal/fakecognito)")
+	flag.Var(&o.cognitoCallbacks, "cognito-callback", "a callback URL of the fake user pool's login-proxy app client (repeatable)")
 	flag.Parse()
-	if err := run(trusts, *role, *pool, *envFile); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "fakeenv:", err)
 		os.Exit(1)
 	}
 }
 
-func run(trusts trustFlag, role, pool, envFile string) error {
+func run(o options) error {
+	trusts, role, pool, envFile := o.trusts, o.role, o.pool, o.envFile
 	f := fakeaws.Start()
 	defer f.Close()
 
@@ -82,21 +125,35 @@ func run(trusts trustFlag, role, pool, envFile string) error {
 		_, rest, _ := strings.Cut(t.issuer, "://")
 		providers = append(providers, rest)
 	}
-	f.AddRole(fakeaws.Role{ARN: role, WebIdentityIssuers: issuers, MaxSessionDuration: 12 * time.Hour})
+	f.AddRole(fakeaws.Role{ARN: role, WebIdentityIssuers: issuers, AssumeRoleBy: []string{"server"}, MaxSessionDuration: 12 * time.Hour})
 	if pool != "" {
 		f.AddIdentityPool(fakeaws.IdentityPool{ID: pool, Providers: providers, AuthenticatedRole: role})
 	}
+	// The server's own long-term key (AKIA…, no session token), used only
+	// to sign AssumeRole.
+	server := aws.Credentials{AccessKeyID: "AKIA" + strings.ToUpper(randomHex(8)), SecretAccessKey: randomHex(20)}
+	f.AddCredentials(server, "server")
 	seed(f)
+
+	var env strings.Builder
+	fmt.Fprintf(&env, "FAKE_AWS_URL=%s\nFAKE_SERVER_AWS_ACCESS_KEY_ID=%s\nFAKE_SERVER_AWS_SECRET_ACCESS_KEY=%s\n",
+		f.URL, server.AccessKeyID, server.SecretAccessKey)
+	var userPool *fakecognito.Fake
+	if o.cognito {
+		userPool = startCognito(o.cognitoCallbacks, &env)
+		defer userPool.Close()
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: control(f), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: control(f, userPool), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	out := fmt.Sprintf("FAKE_AWS_URL=%s\nFAKE_CONTROL_URL=http://%s\n", f.URL, ln.Addr())
+	fmt.Fprintf(&env, "FAKE_CONTROL_URL=http://%s\n", ln.Addr())
+	out := env.String()
 	if envFile != "" {
 		// Write then rename, so a poller never reads half a file.
 		if err := os.WriteFile(envFile+".tmp", []byte(out), 0o600); err != nil {
@@ -114,8 +171,27 @@ func run(trusts trustFlag, role, pool, envFile string) error {
 	return nil
 }
 
-// control serves the fake's call records.
-func control(f *fakeaws.Fake) http.Handler {
+// startCognito runs the fake user pool with the login proxy's app client
+// and the users, and appends their FAKE_COGNITO_* assignments to env.
+// Passwords and the client secret are hex, so the env file needs no
+// quoting.
+func startCognito(callbacks []string, env *strings.Builder) *fakecognito.Fake {
+	c := fakecognito.Start()
+	secret := randomHex(24)
+	c.AddClient(fakecognito.AppClient{ID: cognitoClientID, Secret: secret, CallbackURLs: callbacks})
+	var users []string
+	for _, name := range cognitoUsers {
+		pass := randomHex(12)
+		c.AddUser(fakecognito.User{Username: name, Password: pass, Email: name + "@example.com"})
+		users = append(users, name+":"+pass+":"+c.Sub(name))
+	}
+	fmt.Fprintf(env, "FAKE_COGNITO_URL=%s\nFAKE_COGNITO_CLIENT_ID=%s\nFAKE_COGNITO_CLIENT_SECRET=%s\nFAKE_COGNITO_USERS=%s\n",
+		c.URL(), cognitoClientID, secret, strings.Join(users, ","))
+	return c
+}
+
+// control serves the fakes' records.
+func control(f *fakeaws.Fake, pool *fakecognito.Fake) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /calls", func(w http.ResponseWriter, r *http.Request) {
 		type call struct {
@@ -123,17 +199,42 @@ func control(f *fakeaws.Fake) http.Handler {
 			Owner       string `json:"owner"`
 			AccessKeyID string `json:"access_key_id"`
 			Signed      bool   `json:"signed"`
+			// How the signing key was vended ("" for a key the fake did
+			// not vend, such as the server's own).
+			VendedBy string `json:"vended_by"`
+			RoleARN  string `json:"role_arn,omitempty"`
 		}
 		calls := []call{}
 		for _, op := range strings.Split(r.URL.Query().Get("op"), ",") {
 			for _, c := range f.Calls(op) {
-				calls = append(calls, call{Op: c.Op, Owner: c.Owner, AccessKeyID: c.AccessKeyID, Signed: c.Signed})
+				cc := call{Op: c.Op, Owner: c.Owner, AccessKeyID: c.AccessKeyID, Signed: c.Signed}
+				if s, ok := f.Session(c.AccessKeyID); ok {
+					cc.VendedBy, cc.RoleARN = s.Op, s.RoleARN
+				}
+				calls = append(calls, cc)
 			}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(calls)
+		writeJSON(w, calls)
+	})
+	mux.HandleFunc("GET /secrets", func(w http.ResponseWriter, r *http.Request) {
+		secrets := f.Secrets()
+		if pool != nil {
+			secrets = append(secrets, pool.Secrets()...)
+		}
+		writeJSON(w, secrets)
 	})
 	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // seed fills the fake with the demo data set (examples/demo uses the same).

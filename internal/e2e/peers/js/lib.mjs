@@ -1,6 +1,6 @@
 // Shared helpers for the peer checks: every check prints one line,
 // "PASS <name>" or "FAIL <name>: <reason>", which run.sh counts.
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 
 let failed = 0;
 
@@ -80,4 +80,14 @@ export async function fakeCalls(ops) {
   const res = await fetchT(`${env('FAKE_CONTROL_URL')}/calls?op=${ops.join(',')}`);
   assert(res.ok, `control server: ${res.status}`);
   return res.json();
+}
+
+// recordSecret notes values that must never appear in Caddy's logs
+// (tokens a client received, codes a browser carried); run.sh scans the
+// logs for every line of PEERS_SECRETS_FILE at the end.
+export function recordSecret(...values) {
+  const file = process.env.PEERS_SECRETS_FILE;
+  if (!file) return;
+  const lines = values.filter((v) => typeof v === 'string' && v.length >= 8).map((v) => v + '\n');
+  if (lines.length) appendFileSync(file, lines.join(''));
 }
