@@ -1,14 +1,12 @@
 package cognitoauth
 
 import (
-	"container/list"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -16,6 +14,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/time/rate"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/keylimit"
 )
 
 // maxRateLimiters bounds the per-identity limiters of one rate limit, so
@@ -51,7 +51,7 @@ type RateLimit struct {
 	// bucket is full. Default: requests.
 	Burst int `json:"burst,omitempty"`
 
-	store    *limiterStore
+	store    *keylimit.Store
 	storeKey string
 	auth     *CognitoAuth
 }
@@ -97,13 +97,13 @@ func (rl *RateLimit) provision(m *CognitoAuth) error {
 	burst := rl.burst()
 	rl.storeKey = fmt.Sprintf("%s %d/%s burst %d", m.issuer, rl.Requests, time.Duration(rl.Window), burst)
 	v, _, err := rateLimiters.LoadOrNew(rl.storeKey, func() (caddy.Destructor, error) {
-		return newLimiterStore(limit, burst, maxRateLimiters), nil
+		return keylimit.New(limit, burst, maxRateLimiters), nil
 	})
 	if err != nil {
 		rl.storeKey = ""
 		return err
 	}
-	rl.store = v.(*limiterStore)
+	rl.store = v.(*keylimit.Store)
 	return nil
 }
 
@@ -126,7 +126,7 @@ func (rl *RateLimit) admit(w http.ResponseWriter, r *http.Request, id *Identity,
 	if rl == nil || rl.store == nil {
 		return false, nil
 	}
-	wait := rl.store.take(id.Issuer+"\x00"+id.Subject, now)
+	wait := rl.store.Take(id.Issuer+"\x00"+id.Subject, now)
 	if wait <= 0 {
 		return false, nil
 	}
@@ -163,95 +163,4 @@ func (rl *RateLimit) admit(w http.ResponseWriter, r *http.Request, id *Identity,
 	w.WriteHeader(http.StatusTooManyRequests)
 	_, _ = w.Write(body)
 	return true, nil
-}
-
-// limiterStore holds one token bucket per identity in an LRU list. Idle
-// entries are swept from the cold end on every call, so there is no
-// background goroutine to stop.
-type limiterStore struct {
-	limit rate.Limit
-	burst int
-	max   int
-	// idle is how long a bucket takes to refill completely: an entry idle
-	// that long is indistinguishable from a new one, so dropping it loses
-	// nothing.
-	idle time.Duration
-
-	mu    sync.Mutex
-	ll    *list.List // front = most recently used
-	items map[string]*list.Element
-}
-
-type limiterEntry struct {
-	key  string
-	lim  *rate.Limiter
-	last time.Time
-}
-
-func newLimiterStore(limit rate.Limit, burst, max int) *limiterStore {
-	idle := time.Duration(float64(burst) / float64(limit) * float64(time.Second))
-	return &limiterStore{limit: limit, burst: burst, max: max, idle: idle,
-		ll: list.New(), items: make(map[string]*list.Element)}
-}
-
-// take spends one token of key's bucket at now. It returns 0 when the
-// request is admitted, else how long until it would be (and spends
-// nothing).
-func (s *limiterStore) take(key string, now time.Time) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sweep(now)
-	var e *limiterEntry
-	if el, ok := s.items[key]; ok {
-		e = el.Value.(*limiterEntry)
-		s.ll.MoveToFront(el)
-	} else {
-		e = &limiterEntry{key: key, lim: rate.NewLimiter(s.limit, s.burst)}
-		s.items[key] = s.ll.PushFront(e)
-		for s.ll.Len() > s.max {
-			s.remove(s.ll.Back())
-		}
-	}
-	if now.After(e.last) {
-		e.last = now
-	}
-	res := e.lim.ReserveN(now, 1)
-	if !res.OK() {
-		return s.idle
-	}
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return d
-	}
-	return 0
-}
-
-// sweep drops entries that have been idle for a full refill.
-func (s *limiterStore) sweep(now time.Time) {
-	for el := s.ll.Back(); el != nil; el = s.ll.Back() {
-		if now.Sub(el.Value.(*limiterEntry).last) < s.idle {
-			return
-		}
-		s.remove(el)
-	}
-}
-
-func (s *limiterStore) remove(el *list.Element) {
-	s.ll.Remove(el)
-	delete(s.items, el.Value.(*limiterEntry).key)
-}
-
-func (s *limiterStore) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ll.Len()
-}
-
-// Destruct frees the buckets once no config uses the store.
-func (s *limiterStore) Destruct() error {
-	s.mu.Lock()
-	s.ll.Init()
-	s.items = map[string]*list.Element{}
-	s.mu.Unlock()
-	return nil
 }
