@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,10 +14,13 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cognitoauth/oauthproxy"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/keylimit"
 )
 
 // OAuthProxy makes cognito_auth the MCP authorization server of its site,
@@ -96,8 +100,38 @@ type OAuthProxy struct {
 	// here until clients have re-registered.
 	PreviousKeys []string `json:"previous_keys,omitempty"`
 
-	server *oauthproxy.Server
+	// RateLimit bounds, per client IP address (IPv6: per /64), what
+	// anyone can make the proxy do without credentials: registrations,
+	// authorization requests and client ID metadata document fetches each
+	// count one. Over the limit: 429 with Retry-After (a JSON OAuth error
+	// for registration, an error page for authorization). The address is
+	// Caddy's client IP, so behind a load balancer set the server's
+	// trusted_proxies, or every user shares the balancer's budget.
+	// Buckets survive config reloads that keep the limits. Default: 60 a
+	// minute, burst 30.
+	RateLimit *RateLimit `json:"rate_limit,omitempty"`
+
+	// NoRateLimit turns that limit off (`rate_limit off`), e.g. when a
+	// front proxy limits these endpoints already.
+	NoRateLimit bool `json:"no_rate_limit,omitempty"`
+
+	server     *oauthproxy.Server
+	limiterKey string
 }
+
+// The per-address limit of the proxy's unauthenticated endpoints, unless
+// configured: a login costs two or three requests, so an address (a
+// whole office behind one NAT) may start ten at once and one every two
+// seconds after that, while no single caller can make the proxy register,
+// render or fetch without bound.
+const (
+	defaultProxyRequests = 60
+	defaultProxyWindow   = time.Minute
+	defaultProxyBurst    = 30
+	// maxProxyLimiters bounds the addresses tracked (LRU, with idle ones
+	// dropped once refilled): a few MB at most, whatever callers send.
+	maxProxyLimiters = 100000
+)
 
 // storageKey is where a generated sealing key is kept in Caddy's storage.
 const (
@@ -144,6 +178,10 @@ func (p *OAuthProxy) provision(ctx caddy.Context, m *CognitoAuth) error {
 	if m.Vending.enabled() {
 		access = append(access, "Reach AWS through those tools with your own AWS permissions")
 	}
+	limit, err := p.provisionRateLimit(m)
+	if err != nil {
+		return err
+	}
 	p.server, err = oauthproxy.New(oauthproxy.Config{
 		Resource:     m.Resource,
 		Scopes:       p.scopes(m),
@@ -157,9 +195,10 @@ func (p *OAuthProxy) provision(ctx caddy.Context, m *CognitoAuth) error {
 			TokenURL:        p.TokenURL,
 			ForwardResource: p.ForwardResource,
 		},
-		Keys:   keys,
-		Logger: m.logger.Named("oauth_proxy"),
-		Now:    m.now,
+		Keys:      keys,
+		RateLimit: limit,
+		Logger:    m.logger.Named("oauth_proxy"),
+		Now:       m.now,
 	})
 	if err != nil {
 		return fmt.Errorf("oauth_proxy: %v", err)
@@ -199,10 +238,55 @@ func (p *OAuthProxy) serve(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (p *OAuthProxy) cleanup() {
-	if p != nil && p.server != nil {
+	if p == nil {
+		return
+	}
+	if p.server != nil {
 		p.server.Close()
 		p.server = nil
 	}
+	if p.limiterKey != "" {
+		_, _ = rateLimiters.Delete(p.limiterKey)
+		p.limiterKey = ""
+	}
+}
+
+// provisionRateLimit attaches the per-address buckets, shared with every
+// config (and every reload) that has the same resource and limits.
+func (p *OAuthProxy) provisionRateLimit(m *CognitoAuth) (oauthproxy.RateLimit, error) {
+	if p.NoRateLimit {
+		return oauthproxy.RateLimit{}, nil
+	}
+	rl := p.RateLimit
+	if rl == nil {
+		rl = &RateLimit{Requests: defaultProxyRequests, Window: caddy.Duration(defaultProxyWindow), Burst: defaultProxyBurst}
+	}
+	if err := rl.validate(); err != nil {
+		return oauthproxy.RateLimit{}, fmt.Errorf("oauth_proxy %v", err)
+	}
+	limit := rate.Limit(float64(rl.Requests) / time.Duration(rl.Window).Seconds())
+	key := fmt.Sprintf("oauth_proxy %s %d/%s burst %d", normalizeAudience(m.Resource), rl.Requests, time.Duration(rl.Window), rl.burst())
+	v, _, err := rateLimiters.LoadOrNew(key, func() (caddy.Destructor, error) {
+		return keylimit.New(limit, rl.burst(), maxProxyLimiters), nil
+	})
+	if err != nil {
+		return oauthproxy.RateLimit{}, err
+	}
+	p.limiterKey = key
+	return oauthproxy.RateLimit{Store: v.(*keylimit.Store), ClientIP: clientIP}, nil
+}
+
+// clientIP is the address Caddy attributes a request to: the client_ip
+// variable (the peer, or what trusted_proxies vouch for), else the peer.
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // validate checks the proxy's settings and that the rest of cognito_auth
@@ -233,6 +317,12 @@ func (p *OAuthProxy) validate(m *CognitoAuth) error {
 		if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r == 0x7f }) {
 			return fmt.Errorf("oauth_proxy scopes: invalid scope %q", s)
 		}
+	}
+	if p.RateLimit != nil && p.NoRateLimit {
+		return errors.New("oauth_proxy: rate_limit is both set and off")
+	}
+	if err := p.RateLimit.validate(); err != nil {
+		return fmt.Errorf("oauth_proxy %v", err)
 	}
 	for _, k := range append([]string{p.Key}, p.PreviousKeys...) {
 		if k != "" && !strings.Contains(k, "{") {

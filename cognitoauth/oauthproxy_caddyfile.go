@@ -19,6 +19,7 @@ import (
 //		forward_resource [true|false]
 //		key <base64>
 //		previous_keys <base64>...
+//		rate_limit <requests> <window> [burst <n>] | off
 //	}
 //
 // Values are checked here, so `caddy adapt` and `caddy validate` report
@@ -73,6 +74,19 @@ func unmarshalOAuthProxy(d *caddyfile.Dispenser) (*OAuthProxy, error) {
 			if err := appendChecked(d, &p.PreviousKeys, checkKeyArg); err != nil {
 				return nil, err
 			}
+		case "rate_limit":
+			if d.CountRemainingArgs() == 1 {
+				if d.NextArg(); d.Val() != "off" {
+					return nil, d.Errf("oauth_proxy rate_limit: %q is neither off nor <requests> <window> [burst <n>]", d.Val())
+				}
+				p.NoRateLimit, p.RateLimit = true, nil
+				continue
+			}
+			rl, err := unmarshalRateLimit(d)
+			if err != nil {
+				return nil, err
+			}
+			p.RateLimit, p.NoRateLimit = rl, false
 		case "forward_resource":
 			p.ForwardResource = true
 			if d.NextArg() {

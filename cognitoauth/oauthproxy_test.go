@@ -9,7 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
@@ -185,5 +188,107 @@ func TestSealingKeyIsGeneratedOnceInStorage(t *testing.T) {
 	}
 	if _, err := loadOrCreateKey(context.Background(), nil, zap.NewNop()); err == nil {
 		t.Fatal("no storage must be an error")
+	}
+}
+
+// registerAs posts a registration through the module as Caddy's server
+// prepares it, from a load balancer's address, with client_ip set to ip
+// as Caddy sets it from trusted_proxies ("" leaves Caddy's own value, the
+// peer address).
+func registerAs(t *testing.T, m *CognitoAuth, ip string) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "https://mcp.example.com/oauth/register",
+		strings.NewReader(`{"redirect_uris":["http://127.0.0.1:1234/cb"]}`))
+	req.RemoteAddr = "10.0.0.1:5555"
+	req = caddyhttp.PrepareRequest(req, caddy.NewReplacer(), nil, nil)
+	if ip != "" {
+		caddyhttp.SetVar(req.Context(), caddyhttp.ClientIPVarKey, ip)
+	}
+	rec := httptest.NewRecorder()
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		t.Fatal("registration reached the next handler")
+		return nil
+	})
+	if err := m.ServeHTTP(rec, req, next); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	return rec.Code
+}
+
+func proxyLimited(requests, burst int) func(*CognitoAuth) {
+	return func(m *CognitoAuth) {
+		m.OAuthProxy.RateLimit = &RateLimit{Requests: requests, Window: caddy.Duration(time.Minute), Burst: burst}
+	}
+}
+
+// The limit counts per Caddy client IP, so behind a load balancer with
+// trusted_proxies each user has a budget and the balancer has none of its
+// own; without trusted_proxies the peer address counts.
+func TestOAuthProxyRateLimitUsesCaddysClientIP(t *testing.T) {
+	is := testissuer.New()
+	t.Cleanup(is.Close)
+	m := proxyModule(t, is, proxyLimited(1, 1))
+	for _, step := range []struct {
+		ip   string
+		want int
+	}{
+		{"203.0.113.7", http.StatusCreated},
+		{"203.0.113.7", http.StatusTooManyRequests},
+		{"203.0.113.8", http.StatusCreated},
+		{"", http.StatusCreated}, // the peer, 10.0.0.1
+		{"", http.StatusTooManyRequests},
+	} {
+		if got := registerAs(t, m, step.ip); got != step.want {
+			t.Fatalf("from %q: %d, want %d", step.ip, got, step.want)
+		}
+	}
+}
+
+// By default an address may start 30 requests at once; rate_limit off
+// lifts the limit.
+func TestOAuthProxyRateLimitDefaultAndOff(t *testing.T) {
+	is := testissuer.New()
+	t.Cleanup(is.Close)
+	m := proxyModule(t, is)
+	for i := range defaultProxyBurst {
+		if got := registerAs(t, m, "198.51.100.1"); got != http.StatusCreated {
+			t.Fatalf("registration %d: %d", i+1, got)
+		}
+	}
+	if got := registerAs(t, m, "198.51.100.1"); got != http.StatusTooManyRequests {
+		t.Fatalf("registration %d: %d, want 429", defaultProxyBurst+1, got)
+	}
+	off := proxyModule(t, is, func(m *CognitoAuth) { m.OAuthProxy.NoRateLimit = true })
+	for i := range 3 * defaultProxyBurst {
+		if got := registerAs(t, off, "198.51.100.1"); got != http.StatusCreated {
+			t.Fatalf("rate_limit off: registration %d: %d", i+1, got)
+		}
+	}
+}
+
+// A reload that keeps the limits keeps every address's bucket; the last
+// config using it frees it.
+func TestOAuthProxyRateLimitSurvivesReload(t *testing.T) {
+	is := testissuer.New()
+	t.Cleanup(is.Close)
+	m1 := proxyModule(t, is, proxyLimited(2, 2))
+	for range 2 {
+		registerAs(t, m1, "192.0.2.1")
+	}
+	m2 := proxyModule(t, is, proxyLimited(2, 2)) // the reloaded config
+	key := m2.OAuthProxy.limiterKey
+	if key == "" || key != m1.OAuthProxy.limiterKey {
+		t.Fatalf("limiter keys %q and %q", m1.OAuthProxy.limiterKey, key)
+	}
+	_ = m1.Cleanup() // the old config goes
+	if got := registerAs(t, m2, "192.0.2.1"); got != http.StatusTooManyRequests {
+		t.Fatalf("after the reload the address got a fresh budget: %d", got)
+	}
+	_ = m2.Cleanup()
+	if _, loaded := rateLimiters.References(key); loaded {
+		t.Fatalf("limiter %q still referenced after its last config went", key)
 	}
 }

@@ -19,14 +19,23 @@ const maxStateLen = 512
 // are pages, never redirects (RFC 6749 §4.1.2.1), so the endpoint cannot
 // be used to bounce a browser anywhere.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	if retry := s.admit(r, "authorize"); retry > 0 {
+		s.tooManyPage(w, retry)
+		return
+	}
 	q := r.URL.Query()
 	if dup := duplicated(q, "client_id", "redirect_uri"); dup != "" {
 		s.showError(w, http.StatusBadRequest, "Sign-in can't continue", "The request repeats the "+dup+" parameter.")
 		return
 	}
-	client, err := s.resolveClient(r.Context(), q.Get("client_id"))
+	client, err := s.resolveClient(r, q.Get("client_id"))
 	if err != nil {
 		var ce *cimdError
+		var limited *rateLimitedError
+		if errors.As(err, &limited) {
+			s.tooManyPage(w, limited.retryAfter)
+			return
+		}
 		msg := "The application is not registered with this server. Connect again from the application so it can register."
 		if errors.As(err, &ce) {
 			msg = "The application's metadata document can't be used: " + ce.msg + "."

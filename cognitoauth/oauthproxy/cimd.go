@@ -148,12 +148,17 @@ func (e *cimdError) Error() string { return e.msg }
 
 // get returns the client a metadata document describes, from the cache
 // when it is fresh. Concurrent requests for one URL share one fetch.
-func (f *cimdFetcher) get(ctx context.Context, clientID string) (*clientInfo, error) {
+// admit is asked before a request that would fetch (a cache miss) and may
+// refuse it.
+func (f *cimdFetcher) get(ctx context.Context, clientID string, admit func() error) (*clientInfo, error) {
 	if err := checkClientIDURL(clientID); err != nil {
 		return nil, &cimdError{err.Error()}
 	}
 	if c := f.cache.get(clientID, f.now()); c != nil {
 		return c, nil
+	}
+	if err := admit(); err != nil {
+		return nil, err
 	}
 	v, err, _ := f.flight.Do(clientID, func() (any, error) {
 		// One fetch serves every waiter, so it runs on its own deadline

@@ -1,8 +1,8 @@
 package oauthproxy
 
 import (
-	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"unicode"
@@ -23,13 +23,19 @@ var errUnknownClient = errors.New("unknown client")
 
 // resolveClient turns a client_id into the client it names. Nothing is
 // looked up in memory: a registration is opened from the client_id
-// itself, a metadata document is fetched (or taken from the cache).
-func (s *Server) resolveClient(ctx context.Context, clientID string) (*clientInfo, error) {
+// itself, a metadata document is fetched (or taken from the cache). A
+// fetch counts against the caller's rate limit.
+func (s *Server) resolveClient(r *http.Request, clientID string) (*clientInfo, error) {
 	if clientID == "" {
 		return nil, errUnknownClient
 	}
 	if isCIMDClientID(clientID) {
-		return s.cimd.get(ctx, clientID)
+		return s.cimd.get(r.Context(), clientID, func() error {
+			if retry := s.admit(r, "client metadata fetch"); retry > 0 {
+				return &rateLimitedError{retry}
+			}
+			return nil
+		})
 	}
 	var rec clientRecord
 	if err := s.open(purposeClient, clientID, &rec); err != nil {

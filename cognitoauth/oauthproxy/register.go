@@ -31,6 +31,10 @@ type registrationResponse struct {
 // accepts it and 10,000 registrations cost no memory.
 func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
+	if retry := s.admit(r, "register"); retry > 0 {
+		tooManyJSON(w, retry)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRegistrationBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError

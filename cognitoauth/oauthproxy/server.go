@@ -48,6 +48,9 @@ type Config struct {
 	UsedCodes UsedCodes
 	// CIMD tunes client ID metadata document fetches.
 	CIMD CIMDOptions
+	// RateLimit bounds registrations, authorization requests and client
+	// metadata document fetches per client address. Default: none.
+	RateLimit RateLimit
 	// Logger receives the proxy's events; it never gets a token, code,
 	// verifier or secret. Default: none.
 	Logger *zap.Logger

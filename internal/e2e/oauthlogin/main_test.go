@@ -100,6 +100,7 @@ type site struct {
 	issuer   string // default: the fake Cognito
 	vend     string // default: assume_role
 	mcp      string // cloudwatch_mcp block body
+	proxy    string // more oauth_proxy options
 }
 
 // edgeConfig is the Caddyfile of an edge with the given sites.
@@ -112,6 +113,9 @@ func edgeConfig(sites ...site) string {
 	http_port %d
 	storage file_system %s
 	debug
+	servers {
+		trusted_proxies static 127.0.0.1/32
+	}
 	log {
 		output file %s
 		format json
@@ -141,6 +145,7 @@ http://:%d {
 		oauth_proxy {
 			client_id %s
 			client_secret {env.E2E_PROXY_SECRET}
+			%s
 		}
 	}
 	cloudwatch_mcp {
@@ -148,7 +153,7 @@ http://:%d {
 	}
 }
 `, s.listen, filepath.Join(dir, "logs", "access.log"), cmp.Or(s.issuer, cognito.URL()), proxyClient, s.resource,
-			cmp.Or(s.vend, "assume_role "+roleARN), proxyClient, s.mcp)
+			cmp.Or(s.vend, "assume_role "+roleARN), proxyClient, s.proxy, s.mcp)
 	}
 	return b.String()
 }
