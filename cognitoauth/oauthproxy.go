@@ -1,6 +1,7 @@
 package cognitoauth
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -149,14 +151,23 @@ func (p *OAuthProxy) provision(ctx caddy.Context, m *CognitoAuth) error {
 		return err
 	}
 	repl := caddy.NewReplacer()
+	// A placeholder that resolves to nothing is a missing setting, not a
+	// choice: an empty secret would turn the app client public, an empty
+	// key would quietly generate another one.
+	secret, err := nonEmpty(repl, "client_secret", p.ClientSecret)
+	if err != nil {
+		return err
+	}
+	key, err := nonEmpty(repl, "key", p.Key)
+	if err != nil {
+		return err
+	}
 	var current []byte
-	if k := repl.ReplaceKnown(p.Key, ""); k != "" {
-		var err error
-		if current, err = decodeSealingKey(k); err != nil {
+	if key != "" {
+		if current, err = decodeSealingKey(key); err != nil {
 			return fmt.Errorf("oauth_proxy: key: %v", err)
 		}
 	} else {
-		var err error
 		if current, err = loadOrCreateKey(ctx, storageOf(ctx), m.logger); err != nil {
 			return fmt.Errorf("oauth_proxy: sealing key from Caddy storage: %v (or set key)", err)
 		}
@@ -190,7 +201,7 @@ func (p *OAuthProxy) provision(ctx caddy.Context, m *CognitoAuth) error {
 		Upstream: oauthproxy.Upstream{
 			Issuer:          m.issuer,
 			ClientID:        p.ClientID,
-			ClientSecret:    repl.ReplaceKnown(p.ClientSecret, ""),
+			ClientSecret:    secret,
 			AuthorizeURL:    p.AuthorizeURL,
 			TokenURL:        p.TokenURL,
 			ForwardResource: p.ForwardResource,
@@ -217,6 +228,20 @@ func (p *OAuthProxy) provision(ctx caddy.Context, m *CognitoAuth) error {
 		zap.String("upstream_client_id", p.ClientID))
 	return nil
 }
+
+// nonEmpty replaces the placeholders of a configured value and refuses a
+// value that was set but comes out empty (an unset {env.VAR}). The error
+// names the placeholders, never the value.
+func nonEmpty(repl *caddy.Replacer, name, v string) (string, error) {
+	out := repl.ReplaceKnown(v, "")
+	if v != "" && strings.TrimSpace(out) == "" {
+		return "", fmt.Errorf("oauth_proxy: %s is empty at start-up: set %s",
+			name, cmp.Or(strings.Join(envPlaceholder.FindAllString(v, -1), ", "), "a value"))
+	}
+	return out, nil
+}
+
+var envPlaceholder = regexp.MustCompile(`\{env\.[^{}]+\}`)
 
 // scopes is what the proxy asks the upstream for.
 func (p *OAuthProxy) scopes(m *CognitoAuth) []string {

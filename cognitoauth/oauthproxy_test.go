@@ -292,3 +292,39 @@ func TestOAuthProxyRateLimitSurvivesReload(t *testing.T) {
 		t.Fatalf("limiter %q still referenced after its last config went", key)
 	}
 }
+
+// A client_secret or key read from an unset environment variable stops
+// start-up, naming the variable and never a value: an empty secret would
+// silently make the app client public, an empty key would silently
+// generate a second key beside the cluster's.
+func TestOAuthProxyEmptyPlaceholdersStopStartup(t *testing.T) {
+	is := testissuer.New()
+	t.Cleanup(is.Close)
+	t.Setenv("CWMCP_TEST_PROXY_SECRET", "")
+	t.Setenv("CWMCP_TEST_PROXY_KEY", "")
+	for name, tc := range map[string]struct {
+		p    OAuthProxy
+		want string
+	}{
+		"secret": {OAuthProxy{ClientSecret: "{env.CWMCP_TEST_PROXY_SECRET}", Key: testSealingKey}, "client_secret is empty at start-up: set {env.CWMCP_TEST_PROXY_SECRET}"},
+		"key":    {OAuthProxy{Key: "{env.CWMCP_TEST_PROXY_KEY}"}, "key is empty at start-up: set {env.CWMCP_TEST_PROXY_KEY}"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := tc.p
+			p.ClientID = proxyClient
+			m := &CognitoAuth{Issuer: is.Issuer(), ClientIDs: []string{proxyClient}, Resource: proxyResource, OAuthProxy: &p}
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			err := m.Provision(ctx)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("provision: %v, want %q", err, tc.want)
+			}
+			_ = m.Cleanup()
+		})
+	}
+	t.Setenv("CWMCP_TEST_PROXY_SECRET", "s3cr3t-value-from-the-environment")
+	m := proxyModule(t, is, func(m *CognitoAuth) { m.OAuthProxy.ClientSecret = "{env.CWMCP_TEST_PROXY_SECRET}" })
+	if m.OAuthProxy.server == nil {
+		t.Fatal("no proxy with the secret set")
+	}
+}
