@@ -86,12 +86,17 @@ type exampleDoc struct {
 	example  map[string]string // NAME -> the "e.g." value of its line
 	// uses maps each {$NAME} in the body to whether it has a :default.
 	uses map[string]bool
+	// runtime lists each {env.NAME} in the body: read when the config is
+	// provisioned (secrets, so the adapted config never holds them), with
+	// no default.
+	runtime map[string]bool
 }
 
 var (
 	headerVarRE = regexp.MustCompile(`^#\s+([A-Z][A-Z0-9_]+)\s+(.*)$`)
 	exampleRE   = regexp.MustCompile(`e\.g\. (\S+)$`)
 	envUseRE    = regexp.MustCompile(`\{\$([A-Za-z0-9_]+)(:[^}]*)?\}`)
+	runtimeRE   = regexp.MustCompile(`\{env\.([A-Za-z0-9_]+)\}`)
 )
 
 func readExample(t *testing.T, file string) *exampleDoc {
@@ -101,7 +106,7 @@ func readExample(t *testing.T, file string) *exampleDoc {
 		t.Fatal(err)
 	}
 	doc := &exampleDoc{file: file, required: map[string]bool{}, optional: map[string]bool{},
-		example: map[string]string{}, uses: map[string]bool{}}
+		example: map[string]string{}, uses: map[string]bool{}, runtime: map[string]bool{}}
 	section := ""
 	header := true
 	sc := bufio.NewScanner(strings.NewReader(string(raw)))
@@ -136,6 +141,9 @@ func readExample(t *testing.T, file string) *exampleDoc {
 		}
 		for _, m := range envUseRE.FindAllStringSubmatch(line, -1) {
 			doc.uses[m[1]] = doc.uses[m[1]] || m[2] != ""
+		}
+		for _, m := range runtimeRE.FindAllStringSubmatch(line, -1) {
+			doc.runtime[m[1]] = true
 		}
 	}
 	return doc
@@ -239,6 +247,11 @@ func TestExamplesProvision(t *testing.T) {
 					t.Errorf("%s: the header line of %s needs an \"e.g. <value>\" (the test provisions with it)", f, name)
 				}
 			}
+			for name := range doc.runtime {
+				if !doc.documented(name) || doc.example[name] == "" {
+					t.Errorf("%s reads {env.%s} at start-up; its header must document it with an \"e.g. <value>\"", f, name)
+				}
+			}
 			validateEnv(t, doc, fake.URL)
 			before := len(outsideRequests())
 			if err := validate(f); err != nil {
@@ -282,8 +295,13 @@ func TestProductionExamplesRequireTheirSettings(t *testing.T) {
 				t.Errorf("%s: {$%s} has a default but is not listed as Optional", f, name)
 			}
 		}
+		for name := range doc.runtime {
+			if !doc.required[name] {
+				t.Errorf("%s: {env.%s} has no default but is not listed as Required", f, name)
+			}
+		}
 		for _, name := range slices.Sorted(maps.Keys(doc.required)) {
-			if _, used := doc.uses[name]; !used {
+			if _, used := doc.uses[name]; !used && !doc.runtime[name] {
 				t.Errorf("%s documents %s as required but never reads it", f, name)
 				continue
 			}
@@ -298,6 +316,14 @@ func TestProductionExamplesRequireTheirSettings(t *testing.T) {
 					err := validate(f)
 					if err == nil {
 						t.Fatalf("%s validates with %s %s; it must refuse to start", f, name, mode)
+					}
+					if _, adaptTime := doc.uses[name]; !adaptTime {
+						// Read at start-up, past the Caddyfile: the error
+						// names the placeholder instead of a line.
+						if !strings.Contains(err.Error(), "{env."+name+"}") {
+							t.Fatalf("with %s %s the error does not name {env.%s}: %v", name, mode, name, err)
+						}
+						return
 					}
 					line := errorLine(err, f)
 					if line == 0 {
@@ -368,6 +394,16 @@ type handlerUse struct {
 
 func adaptExample(t *testing.T, f string) adapted {
 	t.Helper()
+	var cfg adapted
+	if err := json.Unmarshal(adaptJSON(t, f), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// adaptJSON is an example's JSON config, with its documented environment.
+func adaptJSON(t *testing.T, f string) []byte {
+	t.Helper()
 	validateEnv(t, readExample(t, f), "http://127.0.0.1:1") // adapt only: nothing is called
 	raw, err := os.ReadFile(f)
 	if err != nil {
@@ -377,11 +413,7 @@ func adaptExample(t *testing.T, f string) adapted {
 	if err != nil {
 		t.Fatalf("%s does not adapt: %v", f, err)
 	}
-	var cfg adapted
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return out
 }
 
 // findHandlers walks every route tree (subroutes included) for handlers
@@ -549,5 +581,86 @@ func TestInternetExamplesLimitEachUser(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no production example checked")
+	}
+}
+
+// TestLoginExamplesServeTheProxyAndKeepCodesOutOfLogs: an example with
+// oauth_proxy puts cognito_auth where the login endpoints reach it (not
+// inside a route for /mcp only), and its site's access log filters both
+// one-time codes out: the identity provider's in the callback's URI and
+// the proxy's own in the Location of its redirect.
+func TestLoginExamplesServeTheProxyAndKeepCodesOutOfLogs(t *testing.T) {
+	checked := 0
+	for _, f := range exampleFiles(t) {
+		t.Run(f, func(t *testing.T) {
+			uses := findHandlers(t, adaptExample(t, f), "cognito_auth")
+			var cfg struct {
+				Logging struct {
+					Logs map[string]struct {
+						Encoder struct {
+							Format string `json:"format"`
+							Fields map[string]struct {
+								Filter  string `json:"filter"`
+								Actions []struct {
+									Type, Parameter string
+								} `json:"actions"`
+							} `json:"fields"`
+						} `json:"encoder"`
+					} `json:"logs"`
+				} `json:"logging"`
+				Apps struct {
+					HTTP struct {
+						Servers map[string]struct {
+							Logs struct {
+								LoggerNames       map[string][]string `json:"logger_names"`
+								DefaultLoggerName string              `json:"default_logger_name"`
+							} `json:"logs"`
+						} `json:"servers"`
+					} `json:"http"`
+				} `json:"apps"`
+			}
+			if err := json.Unmarshal(adaptJSON(t, f), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range uses {
+				if len(u.config["oauth_proxy"]) == 0 {
+					continue
+				}
+				checked++
+				for _, p := range []string{"/.well-known/oauth-authorization-server", "/oauth/register", "/oauth/authorize", "/oauth/callback", "/oauth/token"} {
+					if !reaches(t, u.chain, p) {
+						t.Errorf("%s: %s does not reach cognito_auth, whose oauth_proxy serves it", f, p)
+					}
+				}
+				logs := cfg.Apps.HTTP.Servers[u.server].Logs
+				var names []string
+				for _, n := range logs.LoggerNames {
+					names = append(names, n...)
+				}
+				names = append(names, logs.DefaultLoggerName)
+				filtered := map[string]bool{}
+				for _, n := range names {
+					enc := cfg.Logging.Logs[n].Encoder
+					if enc.Format != "filter" {
+						continue
+					}
+					for field, fl := range enc.Fields {
+						for _, a := range fl.Actions {
+							if fl.Filter == "query" && a.Parameter == "code" && (a.Type == "replace" || a.Type == "delete" || a.Type == "hash") {
+								filtered[field] = true
+							}
+						}
+					}
+				}
+				for _, field := range []string{"request>uri", "resp_headers>Location"} {
+					if !filtered[field] {
+						t.Errorf("%s: the access log of server %s does not filter the code out of %s", f, u.server, field)
+					}
+				}
+			}
+		})
+	}
+	if checked == 0 {
+		t.Fatal("no example uses oauth_proxy; examples/login.Caddyfile should")
 	}
 }
