@@ -15,6 +15,7 @@ import (
 
 	_ "github.com/mcpedge/caddy-cloudwatch-mcp"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakecognito"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
 
@@ -27,10 +28,11 @@ const (
 // the test issuer and the fake AWS it talks to (child processes use them
 // too, over loopback).
 type benchEnv struct {
-	issuer *testissuer.Issuer
-	fake   *fakeaws.Fake
-	ports  map[string]int
-	dir    string
+	issuer  *testissuer.Issuer
+	fake    *fakeaws.Fake
+	cognito *fakecognito.Fake // the login proxy's upstream (P9)
+	ports   map[string]int
+	dir     string
 
 	mu       sync.Mutex
 	minted   []string // tokens of users u00000, u00001, …
@@ -51,16 +53,20 @@ func (e *benchEnv) url(site, path string) string {
 //   - p3x:  vending that renews only 1 s before expiry (P3 moves the fake
 //     AWS clock so that credentials expire 3 s after issue)
 //   - lb1, lb2: reverse_proxy to one / two stateless child instances (P8)
+//   - login: cognito_auth with oauth_proxy in front of the fake Cognito +
+//     respond (P9a, P9b)
+//   - proxyoff, proxyon: cognito_auth with resource + respond, without and
+//     with oauth_proxy (P9c: the request path with the proxy configured)
 //
 // up1 and up2 are the ports of the P8 children.
-var sites = []string{"bare", "auth", "mcp", "vend", "p3", "p3x", "lb1", "lb2", "up1", "up2"}
+var sites = []string{"bare", "auth", "mcp", "vend", "p3", "p3x", "lb1", "lb2", "up1", "up2", "login", "proxyoff", "proxyon"}
 
 func startEnv() (*benchEnv, error) {
 	dir, err := os.MkdirTemp("", "cwmcp-bench")
 	if err != nil {
 		return nil, err
 	}
-	e := &benchEnv{issuer: testissuer.New(), fake: fakeaws.Start(), ports: map[string]int{}, dir: dir}
+	e := &benchEnv{issuer: testissuer.New(), fake: fakeaws.Start(), cognito: fakecognito.Start(), ports: map[string]int{}, dir: dir}
 	e.fake.AddOIDCProvider(fakeaws.OIDCProvider{Issuer: e.issuer.Issuer(), Keys: e.issuer.JWKS()})
 	e.fake.AddRole(fakeaws.Role{ARN: benchRole, WebIdentityIssuers: []string{e.issuer.Issuer()}, MaxSessionDuration: 12 * time.Hour})
 	fakeaws.LogsOf(e.fake).SeedDemo()
@@ -73,12 +79,12 @@ func startEnv() (*benchEnv, error) {
 	} {
 		os.Setenv(k, v)
 	}
-	for _, site := range sites {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		e.ports[site] = p
+	ports, err := freePorts(len(sites))
+	if err != nil {
+		return nil, err
+	}
+	for i, site := range sites {
+		e.ports[site] = ports[i]
 	}
 	auth := e.authBlock("")
 	vend := e.authBlock("role_arn " + benchRole)
@@ -118,6 +124,7 @@ http://127.0.0.1:%d {
 		e.ports["p3"], e.authBlock("role_arn "+benchRole+"\n\t\tsession_duration 15m\n\t\trefresh_before 14m57s"),
 		e.ports["p3x"], e.authBlock("role_arn "+benchRole+"\n\t\tsession_duration 15m\n\t\trefresh_before 1s"),
 		e.ports["lb1"], e.ports["up1"], e.ports["lb2"], e.ports["up1"], e.ports["up2"])
+	cf += e.loginSites()
 	if err := loadCaddyfile(cf); err != nil {
 		return nil, err
 	}
@@ -170,6 +177,7 @@ func (e *benchEnv) close() {
 	}
 	_ = caddy.Stop()
 	e.fake.Close()
+	e.cognito.Close()
 	e.issuer.Close()
 	os.RemoveAll(e.dir)
 }
@@ -204,10 +212,24 @@ func (e *benchEnv) tokens(n int) []string {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePorts(1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return p[0], nil
+}
+
+// freePorts returns n distinct free loopback ports: every listener stays
+// open until all are chosen, so the kernel cannot hand one out twice.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }

@@ -10,7 +10,9 @@
 //
 // The load generator is this Go program (net/http with keep-alive), sharing
 // the machine's cores with the servers it measures. P6 and P8 run Caddy in
-// child processes: this binary re-executed with -serve <Caddyfile>.
+// child processes: this binary re-executed with -serve <Caddyfile>. P9
+// logs in through cognito_auth's oauth_proxy in front of a fake Cognito
+// hosted UI with a scripted browser (internal/loginbrowser).
 package main
 
 import (
@@ -72,7 +74,7 @@ type measure struct {
 
 var measures = []measure{
 	{"P1", one(measureP1)}, {"P2", one(measureP2)}, {"P3", measureP3}, {"P4", one(measureP4)},
-	{"P5", measureP5}, {"P6", measureP6}, {"P7", one(measureP7)}, {"P8", measureP8},
+	{"P5", measureP5}, {"P6", measureP6}, {"P7", one(measureP7)}, {"P8", measureP8}, {"P9", measureP9},
 }
 
 func one(f func(*benchEnv, config) (*result, error)) func(*benchEnv, config) ([]*result, error) {
