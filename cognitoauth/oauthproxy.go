@@ -48,11 +48,16 @@ import (
 // across instances, by the upstream's own single use of the code they
 // wrap (see oauthproxy.UsedCodes).
 //
+// Registration, authorization and client metadata document fetches are
+// limited per client IP address (rate_limit).
+//
 // cognito_auth must see the proxy's paths, so put it at site level (not
-// inside a route for /mcp only). Caddy's access log records request URIs:
-// filter the code query parameter of /oauth/callback out of it as for
-// tokens (the code is useless without the proxy's PKCE verifier, but
-// it is still a credential).
+// inside a route for /mcp only). Caddy's access log records request URIs
+// and response headers: filter the code query parameter out of
+// request>uri (the upstream's code, in /oauth/callback) and of
+// resp_headers>Location (the proxy's own code, in the redirect to the
+// client), as for tokens. A code is useless without its PKCE verifier,
+// but it is still a credential.
 type OAuthProxy struct {
 	// ClientID of the proxy's app client at the upstream. Its allowed
 	// callback URL must be <origin of resource>/oauth/callback, with the

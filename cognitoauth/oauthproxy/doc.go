@@ -28,6 +28,10 @@
 // opened by whichever instance receives them. The one exception is single
 // use of codes, explained at UsedCodes.
 //
+// Registration and authorization need no credentials, and authorization
+// may make the proxy fetch a client metadata document from a URL the
+// caller chose; RateLimit bounds that work per client address.
+//
 // Nothing secret is logged, shown on a page or put in an error: not
 // codes, tokens, verifiers, the client secret or the sealing key.
 package oauthproxy
