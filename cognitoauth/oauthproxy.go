@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
@@ -306,18 +304,6 @@ func (p *OAuthProxy) provisionRateLimit(m *CognitoAuth) (oauthproxy.RateLimit, e
 	return oauthproxy.RateLimit{Store: v.(*keylimit.Store), ClientIP: clientIP}, nil
 }
 
-// clientIP is the address Caddy attributes a request to: the client_ip
-// variable (the peer, or what trusted_proxies vouch for), else the peer.
-func clientIP(r *http.Request) string {
-	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
-		return ip
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // validate checks the proxy's settings and that the rest of cognito_auth
 // can accept what proxy logins produce.

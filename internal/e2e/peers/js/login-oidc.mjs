@@ -62,7 +62,7 @@ if (tokens) {
     try {
       const text = toolText(await client.callTool({ name: 'get_active_alarms', arguments: {} }, undefined, { timeout: 20000 }), 'get_active_alarms');
       assert(text.includes('checkout-api-errors'), `alarms: ${text.slice(0, 200)}`);
-      const calls = await signedBy('DescribeAlarms', user);
+      const calls = await signedBy('DescribeAlarms', issuer, user);
       assert(calls.length === 1, `DescribeAlarms calls for ${user}: ${calls.length}`);
     } finally {
       await transport.terminateSession().catch(() => {});

@@ -73,21 +73,21 @@ for (const name of ['alice', 'bob']) {
   if (!tokens) continue;
 
   await check(`login-sdk ${name}: tools/call describe_log_groups with the token -> signed with a key vended for ${name}`, async () => {
-    const before = (await signedBy('DescribeLogGroups', u.sub)).length;
+    const before = (await signedBy('DescribeLogGroups', upstream, u.sub)).length;
     const transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
     const client = new Client({ name: 'peers-login-sdk', version: '1.0.0' });
     await client.connect(transport, { timeout: 15000 });
     sessions[name] = { client, transport, provider };
     const text = toolText(await client.callTool({ name: 'describe_log_groups', arguments: {} }, undefined, { timeout: 20000 }), 'describe_log_groups');
     assert(text.includes('/aws/lambda/checkout-api'), `log groups: ${text.slice(0, 200)}`);
-    const after = await signedBy('DescribeLogGroups', u.sub);
+    const after = await signedBy('DescribeLogGroups', upstream, u.sub);
     assert(after.length === before + 1, `DescribeLogGroups calls for ${name}: ${before} -> ${after.length}`);
   });
 }
 
 await check('login-sdk: alice and bob signed with different vended keys', async () => {
-  const ka = new Set((await signedBy('DescribeLogGroups', users.alice.sub)).map((c) => c.access_key_id));
-  const kb = new Set((await signedBy('DescribeLogGroups', users.bob.sub)).map((c) => c.access_key_id));
+  const ka = new Set((await signedBy('DescribeLogGroups', upstream, users.alice.sub)).map((c) => c.access_key_id));
+  const kb = new Set((await signedBy('DescribeLogGroups', upstream, users.bob.sub)).map((c) => c.access_key_id));
   assert(ka.size && kb.size && ![...ka].some((k) => kb.has(k)), `alice ${[...ka]}, bob ${[...kb]}`);
 });
 

@@ -2,7 +2,7 @@
 // TypeScript SDK (in memory, as the conformance suite's example clients
 // keep theirs), the flow "auth() -> scripted browser -> auth(code)", and
 // the fake AWS's view of who signed a tool call.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { assert, env, fakeCalls, recordSecret } from './lib.mjs';
 import { Browser, stopAt } from './browser.mjs';
@@ -100,15 +100,26 @@ export function cognitoUsers() {
   return out;
 }
 
+// awsName is the name cognito_auth gives a user in AWS (internal/awsname):
+// the AssumeRole SourceIdentity, which the fake records as the owner of
+// the vended key. "<sub, 47 chars of [A-Za-z0-9_+=.@-]>@<16 base64url
+// characters of SHA-256(issuer NUL sub)>".
+export function awsName(issuer, sub) {
+  const readable = [...sub].slice(0, 47).map((c) => (/^[A-Za-z0-9_+=.@-]$/.test(c) ? c : '-')).join('');
+  const hash = createHash('sha256').update(`${issuer}\0${sub}`).digest().subarray(0, 12).toString('base64url');
+  return `${readable}@${hash}`;
+}
+
 // signedBy returns the calls of op that the fake AWS saw signed with a key
-// vended for sub by STS AssumeRole on the suite's role, after checking
-// that no such call was signed with anything else.
-export async function signedBy(op, sub) {
-  const calls = (await fakeCalls([op])).filter((c) => c.owner === sub);
+// vended by STS AssumeRole on the suite's role for the user sub of issuer,
+// after checking that no such call was signed with anything else.
+export async function signedBy(op, issuer, sub) {
+  const owner = awsName(issuer, sub);
+  const calls = (await fakeCalls([op])).filter((c) => c.owner === owner);
   const server = env('FAKE_SERVER_AWS_ACCESS_KEY_ID');
   for (const c of calls) {
     assert(c.signed && c.vended_by === 'AssumeRole' && c.role_arn === env('PEERS_ROLE') && c.access_key_id !== server,
-      `${op} for ${sub} not signed with a key vended for that user: ${JSON.stringify(c)}`);
+      `${op} for ${owner} not signed with a key vended for that user: ${JSON.stringify(c)}`);
   }
   return calls;
 }

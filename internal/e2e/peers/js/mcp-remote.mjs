@@ -83,7 +83,7 @@ if (first?.authURL) {
     const text = toolText(await first.client.callTool({ name: 'describe_log_groups', arguments: { log_group_name_prefix: '/aws/lambda/' } }, undefined, { timeout: 30000 }),
       'describe_log_groups');
     assert(text.includes('/aws/lambda/checkout-api') && !text.includes('/ecs/orders-service'), `log groups: ${text.slice(0, 200)}`);
-    const calls = await signedBy('DescribeLogGroups', carol.sub);
+    const calls = await signedBy('DescribeLogGroups', env('FAKE_COGNITO_URL'), carol.sub);
     assert(calls.length === 1, `DescribeLogGroups calls for carol: ${calls.length}`);
     const opened = /Browser opened automatically|Could not open a browser[^\n]*/.exec(first.log.text);
     info(`mcp-remote on opening a browser: ${opened ? opened[0] : '(nothing said)'}; the scripted browser followed the printed URL`);
@@ -99,7 +99,7 @@ await check('mcp-remote: started again, it reuses its stored token (no authoriza
     const text = toolText(await again.client.callTool({ name: 'get_active_alarms', arguments: {} }, undefined, { timeout: 30000 }), 'get_active_alarms');
     assert(text.includes('checkout-api-errors'), `alarms: ${text.slice(0, 200)}`);
     assert(!/Please authorize this client/.test(again.log.text), 'mcp-remote asked for a new login');
-    assert((await signedBy('DescribeAlarms', carol.sub)).length === 1, 'DescribeAlarms not signed for carol');
+    assert((await signedBy('DescribeAlarms', env('FAKE_COGNITO_URL'), carol.sub)).length === 1, 'DescribeAlarms not signed for carol');
   } finally {
     await again.client.close().catch(() => {});
   }
