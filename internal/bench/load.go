@@ -66,6 +66,20 @@ func p50ms(d []time.Duration) float64 {
 	return float64(s[len(s)/2].Microseconds()) / 1000
 }
 
+// timedP50 runs f n times in a row and returns the median time, in
+// milliseconds; the first error stops it.
+func timedP50(n int, f func() error) (float64, error) {
+	d := make([]time.Duration, n)
+	for i := range d {
+		t := time.Now()
+		if err := f(); err != nil {
+			return 0, err
+		}
+		d[i] = time.Since(t)
+	}
+	return p50ms(d), nil
+}
+
 // rpsChecked is rps for measures that count failures instead of stopping
 // at the first: every answer goes through check (nil = good), and the
 // first few failures are kept for the report.

@@ -37,17 +37,7 @@ func measureP4(e *benchEnv, cfg config) (*result, error) {
 		_, err := sdk.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
 		return err
 	}
-	sample := func(f func() error) (float64, error) {
-		d := make([]time.Duration, cfg.latencyN)
-		for i := range d {
-			t := time.Now()
-			if err := f(); err != nil {
-				return 0, err
-			}
-			d[i] = time.Since(t)
-		}
-		return p50ms(d), nil
-	}
+	sample := func(f func() error) (float64, error) { return timedP50(cfg.latencyN, f) }
 	for range 50 { // warm both paths: keys, credentials, clients, connections
 		if err := tool(); err != nil {
 			return nil, fmt.Errorf("P4 tool: %w", err)

@@ -101,17 +101,7 @@ func measureP9(e *benchEnv, cfg config) ([]*result, error) {
 	c.pass, c.miss = atLeast(0.90)
 
 	logins := max(10, cfg.latencyN/8)
-	sample := func(login func() error) (float64, error) {
-		d := make([]time.Duration, logins)
-		for i := range d {
-			t := time.Now()
-			if err := login(); err != nil {
-				return 0, err
-			}
-			d[i] = time.Since(t)
-		}
-		return p50ms(d), nil
-	}
+	sample := func(login func() error) (float64, error) { return timedP50(logins, login) }
 	client := newClient(cfg.concurrency)
 	viaProxy := func() error { _, err := e.proxyLogin(client); return err }
 	direct := func() error { _, err := e.directLogin(client); return err }
