@@ -304,7 +304,6 @@ func (p *OAuthProxy) provisionRateLimit(m *CognitoAuth) (oauthproxy.RateLimit, e
 	return oauthproxy.RateLimit{Store: v.(*keylimit.Store), ClientIP: clientIP}, nil
 }
 
-
 // validate checks the proxy's settings and that the rest of cognito_auth
 // can accept what proxy logins produce.
 func (p *OAuthProxy) validate(m *CognitoAuth) error {
