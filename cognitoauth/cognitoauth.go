@@ -418,13 +418,13 @@ func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 func (m *CognitoAuth) authenticate(tok string) (*Identity, *authError) {
 	now := m.now()
 	if m.cache == nil {
-		return m.verifyToken(tok, now)
+		return m.verifyTimed(tok, now)
 	}
 	key := hashToken(tok)
 	if id := m.cache.get(key, now); id != nil {
 		return id, nil
 	}
-	id, aerr := m.verifyToken(tok, now)
+	id, aerr := m.verifyTimed(tok, now)
 	if aerr == nil {
 		m.cache.put(key, id, now)
 	}

@@ -111,6 +111,10 @@ func TestValidationMetrics(t *testing.T) {
 		`caddy_cognito_auth_validations_total{result="expired"}`:   1,
 		`caddy_cognito_auth_validations_total{result="forbidden"}`: 1,
 		`caddy_cognito_auth_jwks_fetches_total{result="ok"}`:       1,
+		// Timed: the first good token and the scope-less one, which
+		// verified before the scope check refused it. Not the cache hit,
+		// not the rejected tokens.
+		`caddy_cognito_auth_verify_duration_seconds_count{}`: 2,
 	})
 	// Every result is exposed from the start, so rate() works at once.
 	for _, r := range []string{"unavailable", "rate_limited"} {
@@ -155,6 +159,7 @@ func TestJWKSFetchMetrics(t *testing.T) {
 	wantDeltas(t, before, scrape(t, reg), map[string]float64{
 		`caddy_cognito_auth_validations_total{result="ok"}`:  4,
 		`caddy_cognito_auth_jwks_fetches_total{result="ok"}`: 2,
+		`caddy_cognito_auth_verify_duration_seconds_count{}`: 4, // four new tokens
 	})
 	if got := is.JWKSFetches(); got != 2 {
 		t.Fatalf("issuer saw %d fetches, the metric 2", got)
@@ -180,6 +185,7 @@ func TestVendMetrics(t *testing.T) {
 		vForb   = `caddy_cognito_auth_validations_total{result="forbidden"}`
 		vUnav   = `caddy_cognito_auth_validations_total{result="unavailable"}`
 		jwksOK  = `caddy_cognito_auth_jwks_fetches_total{result="ok"}`
+		verify  = `caddy_cognito_auth_verify_duration_seconds_count{}`
 	)
 	sub := "sub-5d2b-vend-metrics"
 	tok := e.idToken(sub)
@@ -189,7 +195,7 @@ func TestVendMetrics(t *testing.T) {
 	wantOK(t, vendServe(t, m, tok))
 	wantOK(t, vendServe(t, m, e.idToken(sub))) // a new token of the same user: still a hit
 	after := scrape(t, reg)
-	wantDeltas(t, before, after, map[string]float64{ok: 1, latency: 1, miss: 1, hit: 2, vOK: 3, jwksOK: 1})
+	wantDeltas(t, before, after, map[string]float64{ok: 1, latency: 1, miss: 1, hit: 2, vOK: 3, jwksOK: 1, verify: 2})
 	wantNoSecrets(t, after, sub, tok)
 
 	// Near expiry: served from the cache while a renewal runs.
@@ -206,7 +212,7 @@ func TestVendMetrics(t *testing.T) {
 	e.fake.SetFault("GetId", fakeaws.Fault{Status: 500, Code: "InternalErrorException", Message: "down"})
 	wantRefused(t, vendServe(t, m, e.idToken("carol")), http.StatusServiceUnavailable, "temporarily_unavailable", "")
 	e.fake.ClearFaults()
-	wantDeltas(t, before, scrape(t, reg), map[string]float64{refused: 1, failed: 1, latency: 2, miss: 2, vForb: 1, vUnav: 1})
+	wantDeltas(t, before, scrape(t, reg), map[string]float64{refused: 1, failed: 1, latency: 2, miss: 2, vForb: 1, vUnav: 1, verify: 2})
 }
 
 // TestMetricsRegistration: config reloads provision into fresh registries
