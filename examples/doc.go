@@ -1,6 +1,6 @@
 // Package examples holds what operators copy: the example Caddyfiles, the
-// zero-setup demo (demo/), the CloudFormation template (cloudformation/)
-// and the Dockerfile.
+// zero-setup demo (demo/), the CloudFormation template (cloudformation/),
+// the Grafana dashboard (grafana/) and the Dockerfile.
 //
 // The package has no code. Its test checks the Dockerfile statically (CI
 // has no Docker engine): base images pinned by digest, no toolchain
