@@ -116,6 +116,7 @@ func TestRateLimitedLoggedAtInfoSampled(t *testing.T) {
 		`caddy_cognito_auth_validations_total{result="ok"}`:           1,
 		`caddy_cognito_auth_validations_total{result="rate_limited"}`: 999,
 		`caddy_cognito_auth_jwks_fetches_total{result="ok"}`:          1,
+		`caddy_cognito_auth_verify_duration_seconds_count{}`:          1, // one token, verified once
 	})
 	clock.advance(logSampleInterval)
 	serve(t, m, bearerRequest(tok))
