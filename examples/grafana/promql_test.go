@@ -569,27 +569,14 @@ func (s labelSet) String() string {
 	return "{" + strings.Join(keysOf(s), ", ") + "}"
 }
 
+// minus is a copy of s without drop (minus(nil) is a copy to add to).
 func (s labelSet) minus(drop []string) labelSet {
 	out := labelSet{}
-	for n := range s {
-		out[n] = true
-	}
+	maps.Copy(out, s)
 	for _, n := range drop {
 		delete(out, n)
 	}
 	return out
-}
-
-func (s labelSet) equal(o labelSet) bool {
-	if len(s) != len(o) {
-		return false
-	}
-	for n := range s {
-		if !o[n] {
-			return false
-		}
-	}
-	return true
 }
 
 // value is what an expression evaluates to: its type and, for vectors,
@@ -887,7 +874,7 @@ func (c *checker) binary(n *binaryExpr) (value, error) {
 			sigL[lb], sigR[lb] = true, true
 		}
 	}
-	if n.op != "or" && n.op != "unless" && !sigL.equal(sigR) {
+	if n.op != "or" && n.op != "unless" && !maps.Equal(sigL, sigR) {
 		return value{}, fmt.Errorf("%s never matches a pair of series: the left side has %s, the right %s (aggregate both alike, or use on/ignoring)", n.op, sigL, sigR)
 	}
 	switch m.card {
