@@ -106,9 +106,9 @@ func TestURLErrorsNeverShowThePassword(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"redis://user:secret@host:6379/1":   "redis://user:xxxxx@host:6379/1",
-		"rediss://:secret@host:6379/0":      "rediss://:xxxxx@host:6379/0",
-		"redis://secret@host:6379":          "redis://xxxxx@host:6379",
+		"redis://user:secret@host:6379/1":    "redis://user:xxxxx@host:6379/1",
+		"rediss://:secret@host:6379/0":       "rediss://:xxxxx@host:6379/0",
+		"redis://secret@host:6379":           "redis://xxxxx@host:6379",
 		"redis://host:6379/0?read_timeout=1": "redis://host:6379/0?read_timeout=1",
 		"redis://u:p@host\x7f":               "(invalid Redis URL)",
 	} {
