@@ -26,6 +26,7 @@ import (
 //		cache_size <entries>
 //		cache_idle <duration>|off
 //		rate_limit <requests> <window> [burst <n>]
+//		redis <url>
 //		oauth_proxy { ... }
 //		health <path> [interval <duration>]
 //	}
@@ -169,6 +170,10 @@ func (m *CognitoAuth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			m.RateLimit = rl
+		case "redis":
+			if err := unmarshalRedis(d, &m.Redis); err != nil {
+				return err
+			}
 		case "oauth_proxy":
 			proxySeg = d.NewFromNextSegment()
 			p, err := unmarshalOAuthProxy(proxySeg)

@@ -18,6 +18,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/redisclient"
 )
 
 func init() {
@@ -124,6 +126,19 @@ type CognitoAuth struct {
 	// 429 with Retry-After. Default: no limit.
 	RateLimit *RateLimit `json:"rate_limit,omitempty"`
 
+	// Redis is the URL of a Redis (or Valkey) that every instance of a
+	// cluster shares: redis://[user:password@]host:port/db, or rediss://
+	// for TLS; go-redis URL parameters such as read_timeout=500ms tune the
+	// client (defaults: 500ms to connect, 250ms to read or write).
+	// Placeholders such as {env.REDIS_URL} are replaced at start-up. With
+	// it, rate_limit is one exact budget per user across all instances,
+	// and oauth_proxy authorization codes are single-use across instances.
+	// If Redis cannot be reached, rate limits fall back to each instance's
+	// own buckets and code redemption answers 503 until it is back. Redis
+	// holds SHA-256 digests of identities and code identifiers, never a
+	// token, sub or credential. Default: none (state per instance).
+	Redis string `json:"redis,omitempty"`
+
 	// OAuthProxy makes this handler the MCP authorization server in front
 	// of the issuer's login (see OAuthProxy), so MCP clients log in with
 	// nothing but the server's URL. Requires resource.
@@ -151,6 +166,8 @@ type CognitoAuth struct {
 	cache        *tokenCache
 	sweeper      *idleSweeper // nil when cache_idle is negative
 	sampler      *logSampler  // bounds the INFO lines about refused requests
+	redis        *redisclient.Client
+	releaseRedis func()
 
 	// audienceFromResource: audiences defaulted to resource, so a token
 	// without any aud is bound by its client_id instead (see checkClaims).
@@ -232,6 +249,9 @@ func (m *CognitoAuth) Provision(ctx caddy.Context) error {
 		}
 	}
 	m.prmScopes = m.Scopes
+	if err := m.provisionRedis(); err != nil {
+		return err
+	}
 	if err := m.OAuthProxy.provision(ctx, m); err != nil {
 		return err
 	}
@@ -333,6 +353,9 @@ func (m *CognitoAuth) Validate() error {
 	if err := m.RateLimit.validate(); err != nil {
 		return inOption("rate_limit", err)
 	}
+	if err := m.validateRedis(); err != nil {
+		return err
+	}
 	if err := m.OAuthProxy.validate(m); err != nil {
 		return inOption("oauth_proxy", err)
 	}
@@ -356,7 +379,9 @@ func (m *CognitoAuth) Cleanup() error {
 	m.stopIdleSweeper()
 	m.OAuthProxy.cleanup()
 	m.Health.cleanup()
-	return errors.Join(err, m.RateLimit.cleanup(), m.Vending.cleanupVending())
+	err = errors.Join(err, m.RateLimit.cleanup(), m.Vending.cleanupVending())
+	m.cleanupRedis() // after its users
+	return err
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.

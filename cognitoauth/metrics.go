@@ -85,6 +85,17 @@ var (
 	}, []string{"result"})
 )
 
+// rateLimitFallbacks counts requests whose rate limit this instance
+// decided with its own buckets because the configured Redis could not
+// (down, too slow, or failing). Alert on its rate: meanwhile the limit is
+// per instance, not per cluster.
+var rateLimitFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
+	Namespace: metricsNamespace,
+	Subsystem: metricsSubsystem,
+	Name:      "rate_limit_fallbacks_total",
+	Help:      "Requests whose rate limit was decided by this instance's own buckets because Redis could not decide.",
+})
+
 // Children resolved once, so the per-request paths only add atomically.
 var (
 	validationOK          = validationsTotal.WithLabelValues(resultOK)
@@ -120,7 +131,7 @@ var verifyDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 
 var collectors = []prometheus.Collector{
 	validationsTotal, jwksFetchesTotal, vendExchangesTotal, vendDuration, credentialCacheLookupsTotal,
-	verifyDuration,
+	verifyDuration, rateLimitFallbacks,
 }
 
 // registerMetrics adds the collectors to a config's registry. Several

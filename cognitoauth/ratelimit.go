@@ -1,6 +1,7 @@
 package cognitoauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,7 @@ type RateLimit struct {
 
 	store    *keylimit.Store
 	storeKey string
+	shared   *sharedLimiter // with redis: the cluster-wide budget
 	auth     *CognitoAuth
 }
 
@@ -104,6 +106,9 @@ func (rl *RateLimit) provision(m *CognitoAuth) error {
 		return err
 	}
 	rl.store = v.(*keylimit.Store)
+	if m.redis != nil {
+		rl.shared = newSharedLimiter(m.redis, rl.Requests, time.Duration(rl.Window), burst)
+	}
 	return nil
 }
 
@@ -123,10 +128,14 @@ var errRateLimited = errors.New("rate limit exceeded")
 // admit charges one request to id at now. Over the limit, it answers 429
 // and returns handled=true.
 func (rl *RateLimit) admit(w http.ResponseWriter, r *http.Request, id *Identity, now time.Time) (handled bool, err error) {
-	if rl == nil || rl.store == nil {
+	if rl == nil {
 		return false, nil
 	}
-	wait := rl.store.Take(id.Issuer+"\x00"+id.Subject, now)
+	store := rl.store
+	if store == nil {
+		return false, nil
+	}
+	wait := rl.wait(r.Context(), store, id, now)
 	if wait <= 0 {
 		return false, nil
 	}
@@ -163,4 +172,19 @@ func (rl *RateLimit) admit(w http.ResponseWriter, r *http.Request, id *Identity,
 	w.WriteHeader(http.StatusTooManyRequests)
 	_, _ = w.Write(body)
 	return true, nil
+}
+
+// wait charges one request of id and returns how long until it would be
+// admitted (0: admitted). With redis, Redis decides for the whole
+// cluster; when it cannot, this instance's bucket does.
+func (rl *RateLimit) wait(ctx context.Context, store *keylimit.Store, id *Identity, now time.Time) time.Duration {
+	if rl.shared != nil {
+		wait, err := rl.shared.take(ctx, id.Issuer, id.Subject)
+		if err == nil {
+			rl.decided()
+			return wait
+		}
+		rl.fellBack(err, now)
+	}
+	return store.Take(id.Issuer+"\x00"+id.Subject, now)
 }
