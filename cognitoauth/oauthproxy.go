@@ -44,7 +44,9 @@ import (
 // same configuration and key (from key, or from shared Caddy storage)
 // completes any step. Authorization codes are single-use per instance and,
 // across instances, by the upstream's own single use of the code they
-// wrap (see oauthproxy.UsedCodes).
+// wrap (see oauthproxy.UsedCodes); with cognito_auth's redis, they are
+// single-use across instances in Redis too, and while Redis cannot be
+// reached their redemption answers 503 rather than risk a replay.
 //
 // Registration, authorization and client metadata document fetches are
 // limited per client IP address (rate_limit).
@@ -211,6 +213,7 @@ func (p *OAuthProxy) provision(ctx caddy.Context, m *CognitoAuth) error {
 		},
 		Keys:      keys,
 		RateLimit: limit,
+		UsedCodes: p.usedCodes(m),
 		Logger:    m.logger.Named("oauth_proxy"),
 		Now:       m.now,
 	})
@@ -245,6 +248,15 @@ func nonEmpty(repl *caddy.Replacer, name, v string) (string, error) {
 }
 
 var envPlaceholder = regexp.MustCompile(`\{env\.[^{}]+\}`)
+
+// usedCodes is the cluster's used-code set with redis; nil (the
+// in-process set) without.
+func (p *OAuthProxy) usedCodes(m *CognitoAuth) oauthproxy.UsedCodes {
+	if m.redis == nil {
+		return nil
+	}
+	return oauthproxy.NewRedisUsedCodes(m.redis, m.now)
+}
 
 // scopes is what the proxy asks the upstream for.
 func (p *OAuthProxy) scopes(m *CognitoAuth) []string {

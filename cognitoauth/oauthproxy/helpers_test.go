@@ -308,10 +308,17 @@ func wantOAuthError(t testing.TB, status int, body map[string]any, wantStatus in
 // member of a cluster.
 func (e *env) secondInstance() *env {
 	e.t.Helper()
+	return e.secondInstanceWith(nil)
+}
+
+// secondInstanceWith is secondInstance with the given used-code set (nil:
+// its own in-process one).
+func (e *env) secondInstanceWith(used UsedCodes) *env {
+	e.t.Helper()
 	kr, _ := NewKeyRing(e.resource, e.key)
 	cfg := e.proxy.cfg
 	cfg.Keys = kr
-	cfg.UsedCodes = nil
+	cfg.UsedCodes = used
 	p, err := New(cfg)
 	if err != nil {
 		e.t.Fatal(err)

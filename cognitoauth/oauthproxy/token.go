@@ -117,8 +117,13 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, clientID str
 	// without the verifier) does not spend the legitimate client's code.
 	first, err := s.used.Claim(r.Context(), rec.ID, time.Unix(rec.Exp, 0))
 	if err != nil {
-		s.log.Error("cannot record a used authorization code; refusing it", zap.Error(err))
-		writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		// Fail closed: without the record a replay could pass. The code is
+		// not spent (the upstream was not called), so the client can retry
+		// it until it expires.
+		s.log.Error("cannot record a used authorization code; refusing it until the used-code store answers", zap.Error(err))
+		w.Header().Set("Retry-After", "5")
+		writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable",
+			"single use of the authorization code cannot be checked right now; retry the same request shortly")
 		return
 	}
 	if !first {
