@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/redistest"
+)
+
+// p10Limit never refuses during a run: P10 measures what deciding costs,
+// not refusals (every non-2xx answer fails a measure).
+const p10Limit = "rate_limit 1000000000 1s"
+
+// measureP10: requests/s of a rate-limited route (cognito_auth with
+// rate_limit + respond, one user) with the budget in Redis (cluster mode:
+// one EVALSHA per request) against the same route with the per-instance
+// limiter, both served by one child Caddy, with a redis-server of the
+// run's own on loopback.
+func measureP10(e *benchEnv, cfg config) ([]*result, error) {
+	if _, err := redistest.Binary(); err != nil {
+		if redistest.Required() {
+			return nil, fmt.Errorf("P10: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "P10 skipped: %v (CI installs it; CI_REQUIRE_REDIS=1 makes this an error)\n", err)
+		return nil, nil
+	}
+	r := &result{
+		id: "P10", measure: "rps, rate-limited route (`rate_limit` + `redis`, one user), `cognito_auth` + `respond`",
+		baseline: "the same route with the per-instance limiter (no `redis`)", goal: "≥ 0.85", unit: "req/s",
+		ratio: func(s, b float64) float64 { return s / b },
+	}
+	r.pass, r.miss = atLeast(0.85)
+	srv, err := redistest.Start(redistest.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("P10: %w", err)
+	}
+	defer srv.Close()
+	local, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	shared, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cf := globalOptions(e.dir+"/storage-p10") + fmt.Sprintf(`
+http://127.0.0.1:%d {
+%s
+	respond "hello"
+}
+http://127.0.0.1:%d {
+%s
+	respond "hello"
+}
+`, local, e.authBlock(p10Limit), shared, e.authBlock(p10Limit+"\n\t\tredis "+srv.URL()))
+	c, err := e.startChild("p10", cf)
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
+
+	token := e.token("p10-user")
+	mk := func(port int) func(int) *http.Request {
+		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+		return func(int) *http.Request {
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			return req
+		}
+	}
+	client := newClient(cfg.concurrency)
+	for _, port := range []int{local, shared} {
+		if _, err := rps(client, cfg.concurrency, cfg.duration/3, mk(port)); err != nil {
+			return nil, fmt.Errorf("P10 warm-up: %w", err)
+		}
+	}
+	// Script runs per request, over a known number of requests.
+	before, err := redisScriptCalls(srv)
+	if err != nil {
+		return nil, err
+	}
+	const counted = 1000
+	if ok, err := burstN(cfg.concurrency, counted, mk(shared)); err != nil {
+		return nil, fmt.Errorf("P10 count: %d ok: %w", ok, err)
+	}
+	after, err := redisScriptCalls(srv)
+	if err != nil {
+		return nil, err
+	}
+	perRequest := float64(after-before) / counted
+	if perRequest < 0.99 {
+		return nil, fmt.Errorf("P10: %.2f Redis commands per request: the redis site did not use Redis", perRequest)
+	}
+
+	for i := range cfg.rounds {
+		order := []int{shared, local}
+		if i%2 == 1 {
+			order = []int{local, shared}
+		}
+		var s, b float64
+		for _, port := range order {
+			v, err := rps(client, cfg.concurrency, cfg.duration, mk(port))
+			if err != nil {
+				return nil, fmt.Errorf("P10: %w", err)
+			}
+			if port == shared {
+				s = v
+			} else {
+				b = v
+			}
+		}
+		r.subject, r.base = append(r.subject, s), append(r.base, b)
+	}
+	r.note = fmt.Sprintf("Both sites in one child Caddy (this binary re-executed with `-serve`), `%s`, which never refuses, so the figure is the cost of deciding; "+
+		"redis-server 7 on loopback with no persistence, on the same %s as Caddy and the load generator. "+
+		"Script runs (EVALSHA) per request: %.2f (%d requests counted with INFO commandstats)",
+		p10Limit, cpuWord(), perRequest, counted)
+	return []*result{r}, nil
+}
+
+var scriptCalls = regexp.MustCompile(`(?m)^cmdstat_(?:evalsha|eval):calls=(\d+)`)
+
+// redisScriptCalls is how many EVALSHA and EVAL Redis has run: the
+// requests' round trips (the commands inside the script are counted
+// apart, as TIME, GET and SET).
+func redisScriptCalls(srv *redistest.Server) (int64, error) {
+	info, err := srv.Admin().Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, m := range scriptCalls.FindAllStringSubmatch(info, -1) {
+		v, _ := strconv.ParseInt(m[1], 10, 64)
+		n += v
+	}
+	return n, nil
+}
