@@ -1,7 +1,6 @@
 package cognitoauth
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,7 +134,7 @@ func (rl *RateLimit) admit(w http.ResponseWriter, r *http.Request, id *Identity,
 	if store == nil {
 		return false, nil
 	}
-	wait := rl.wait(r.Context(), store, id, now)
+	wait := rl.wait(store, id, now)
 	if wait <= 0 {
 		return false, nil
 	}
@@ -177,9 +176,9 @@ func (rl *RateLimit) admit(w http.ResponseWriter, r *http.Request, id *Identity,
 // wait charges one request of id and returns how long until it would be
 // admitted (0: admitted). With redis, Redis decides for the whole
 // cluster; when it cannot, this instance's bucket does.
-func (rl *RateLimit) wait(ctx context.Context, store *keylimit.Store, id *Identity, now time.Time) time.Duration {
+func (rl *RateLimit) wait(store *keylimit.Store, id *Identity, now time.Time) time.Duration {
 	if rl.shared != nil {
-		wait, err := rl.shared.take(ctx, id.Issuer, id.Subject)
+		wait, err := rl.shared.take(id.Issuer, id.Subject)
 		if err == nil {
 			rl.decided()
 			return wait

@@ -16,10 +16,9 @@ import (
 
 // gcraScript is the cluster-wide limiter: the generic cell rate
 // algorithm (the token bucket of ratelimit.go, stored as one number) in
-// one Lua script, so a decision is one atomic round trip however many
-// instances ask.
+// one Lua script, so a decision is atomic however many instances ask.
 //
-// The key holds the identity's theoretical arrival time (TAT) in
+// Each key holds an identity's theoretical arrival time (TAT) in
 // microseconds of Redis's own clock (TIME), so instance clocks do not
 // matter. A request is admitted when TAT + interval − burst × interval
 // is not in the future; then TAT advances by one interval. A full bucket
@@ -27,29 +26,42 @@ import (
 // per interval after that, as golang.org/x/time/rate does. The key
 // expires when the bucket would be full again.
 //
-// KEYS[1]: the identity's key; ARGV[1]: interval (µs, may be
-// fractional); ARGV[2]: burst. Returns {1, 0} when admitted, else {0,
-// microseconds until it would be}.
+// One run decides a batch of requests (see sharedLimiter): KEYS are the
+// requests' identity keys in arrival order (a key may repeat: its
+// requests are charged one after the other); ARGV[1] is the interval
+// (µs, may be fractional), ARGV[2] the burst. It returns, per key, 0 when
+// admitted, else the microseconds until it would be.
 var gcraScript = redis.NewScript(`
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = now
-local stored = redis.call('GET', KEYS[1])
-if stored then
-	tat = math.max(tonumber(stored), now)
+local out = {}
+for i, key in ipairs(KEYS) do
+	local tat = now
+	local stored = redis.call('GET', key)
+	if stored then
+		tat = math.max(tonumber(stored), now)
+	end
+	local newtat = tat + interval
+	local allowat = newtat - burst * interval
+	if allowat > now then
+		out[i] = math.ceil(allowat - now)
+	else
+		redis.call('SET', key, string.format('%.0f', newtat), 'PX', math.max(1, math.ceil((newtat - now) / 1000)))
+		out[i] = 0
+	end
 end
-local newtat = tat + interval
-local allowat = newtat - burst * interval
-if allowat > now then
-	return {0, math.ceil(allowat - now)}
-end
-redis.call('SET', KEYS[1], string.format('%.0f', newtat), 'PX', math.max(1, math.ceil((newtat - now) / 1000)))
-return {1, 0}
+return out
 `)
 
-// sharedLimiter decides a RateLimit in Redis.
+// maxBatch bounds the keys of one script run.
+const maxBatch = 128
+
+// sharedLimiter decides a RateLimit in Redis. Concurrent requests are
+// decided together, in one script run (a Batcher): under load that is
+// one round trip and one script start for many requests, which is what
+// keeps cluster mode's cost per request small.
 type sharedLimiter struct {
 	client *redisclient.Client
 	// limits names the limits in the key, so handlers with other limits
@@ -57,33 +69,55 @@ type sharedLimiter struct {
 	limits   string
 	interval string // µs per request
 	burst    string
+	batch    *redisclient.Batcher[*decision]
+}
+
+// decision is one request's question to Redis and its answer.
+type decision struct {
+	key  string
+	wait time.Duration
+	err  error
 }
 
 func newSharedLimiter(c *redisclient.Client, requests int, window time.Duration, burst int) *sharedLimiter {
-	return &sharedLimiter{
+	s := &sharedLimiter{
 		client:   c,
 		limits:   fmt.Sprintf("%d/%d burst %d", requests, window.Microseconds(), burst),
 		interval: strconv.FormatFloat(float64(window.Microseconds())/float64(requests), 'f', -1, 64),
 		burst:    strconv.Itoa(burst),
 	}
+	s.batch = redisclient.NewBatcher(maxBatch, s.decide)
+	return s
 }
 
 // take charges one request of the identity and returns how long until it
 // would be admitted (0: admitted now), or an error when Redis could not
 // decide.
-func (s *sharedLimiter) take(ctx context.Context, issuer, sub string) (time.Duration, error) {
-	key := redisclient.Key("rl", issuer, sub, s.limits)
-	res, err := gcraScript.Run(ctx, s.client.Redis(), []string{key}, s.interval, s.burst).Int64Slice()
-	if err != nil {
-		return 0, err
+func (s *sharedLimiter) take(issuer, sub string) (time.Duration, error) {
+	d := &decision{key: redisclient.Key("rl", issuer, sub, s.limits)}
+	s.batch.Do(d)
+	return d.wait, d.err
+}
+
+// decide runs the script once for a batch. Not a request's context: the
+// run serves all of them, and the client's timeouts bound it.
+func (s *sharedLimiter) decide(batch []*decision) {
+	keys := make([]string, len(batch))
+	for i, d := range batch {
+		keys[i] = d.key
 	}
-	if len(res) != 2 {
-		return 0, errors.New("rate limit script: unexpected reply")
+	// EVALSHA, and EVAL (which loads the script) after a Redis restart.
+	res, err := gcraScript.Run(context.Background(), s.client.Redis(), keys, s.interval, s.burst).Int64Slice()
+	if err == nil && len(res) != len(batch) {
+		err = errors.New("rate limit script: unexpected reply")
 	}
-	if res[0] == 1 {
-		return 0, nil
+	for i, d := range batch {
+		if err != nil {
+			d.err = err
+			continue
+		}
+		d.wait = time.Duration(res[i]) * time.Microsecond
 	}
-	return time.Duration(res[1]) * time.Microsecond, nil
 }
 
 // While Redis cannot decide, each instance limits with its own buckets.

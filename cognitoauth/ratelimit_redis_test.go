@@ -64,7 +64,7 @@ func TestRedisRateLimitIsDecidedInRedis(t *testing.T) {
 	if res := serve(t, b, bearerRequest(bob)); res.rec.Code != 200 {
 		t.Fatalf("bob: %d", res.rec.Code)
 	}
-	if n := a.RateLimit.store.len(); n != 0 {
+	if n := a.RateLimit.store.Len(); n != 0 {
 		t.Fatalf("the per-instance store decided %d identities while Redis was up", n)
 	}
 	// Other limits are another budget.

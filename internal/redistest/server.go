@@ -249,6 +249,16 @@ func (s *Server) signal(sig syscall.Signal) {
 	}
 }
 
+// Pid is the server process's id (0 before the first start).
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Running reports whether the process is up (it may be frozen).
 func (s *Server) Running() bool {
 	s.mu.Lock()
