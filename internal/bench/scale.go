@@ -62,6 +62,15 @@ func scaleOnPaper(results []*result) string {
 	b.WriteString("- Everything else an instance keeps is a cache that it can rebuild: signing keys (fetched from the issuer), verified tokens, vended credentials, SDK clients.\n")
 	b.WriteString("- Certificates: point every instance at the same Caddy storage (`storage` global option: a shared file system, or a storage module such as Redis, Consul or S3) " +
 		"so ACME certificates are obtained once and shared, with Caddy's storage locks coordinating renewals.\n")
+	fmt.Fprintf(&b, "- `rate_limit` is per instance, so N instances allow N × the limit, unless `cognito_auth { redis <url> }` is set: then each user has one exact budget "+
+		"across all instances (GCRA in one Lua script on Redis's clock; concurrent requests are decided together, one round trip per batch) at %s, "+
+		"and while Redis cannot be reached each instance falls back to its own buckets.\n", func() string {
+		if r := byID["P10"]; r != nil {
+			_, m, _ := mmm(r.figures())
+			return fmt.Sprintf("%.2f of the per-instance limiter's throughput (P10)", m)
+		}
+		return "a cost P10 measures (not measured in this run)"
+	}())
 	b.WriteString("- Each instance vends its own credentials: with `lb_policy round_robin`, a user seen by k instances costs up to k exchanges per credential lifetime. " +
 		"`lb_policy header Authorization` (hash of the token) keeps a user on one instance without sessions and restores one exchange per user.\n\n")
 	b.WriteString("### What grows with users\n\n")
