@@ -64,7 +64,7 @@ func TestParseURL(t *testing.T) {
 		t.Fatalf("%+v", opt)
 	}
 	if opt.DialTimeout != DefaultDialTimeout || opt.ReadTimeout != DefaultReadTimeout ||
-		opt.WriteTimeout != DefaultWriteTimeout || opt.PoolTimeout != DefaultPoolTimeout || opt.MaxRetries != -1 {
+		opt.WriteTimeout != DefaultWriteTimeout || opt.PoolTimeout != DefaultPoolTimeout || opt.MaxRetries != -1 || opt.Protocol != 2 {
 		t.Fatalf("timeouts %v %v %v %v retries %d", opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout, opt.MaxRetries)
 	}
 	opt, err = ParseURL("rediss://cache.example:6379/0?read_timeout=2s&max_retries=2&client_name=edge")

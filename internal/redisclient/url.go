@@ -75,6 +75,13 @@ func ParseURL(raw string) (*redis.Options, error) {
 	if !q.Has("client_name") {
 		opt.ClientName = ClientName
 	}
+	if !q.Has("protocol") {
+		// RESP2: with RESP3, go-redis reads the socket for pending push
+		// notifications before every command, one more system call per
+		// round trip, for features (client-side caching, maintenance
+		// notifications) this project does not use.
+		opt.Protocol = 2
+	}
 	// One dial attempt per request: go-redis's default of five attempts
 	// with 100 ms pauses makes a refused connection cost half a second.
 	opt.DialerRetries = 1
