@@ -141,8 +141,13 @@ func (rl *RateLimit) fellBack(err error, now time.Time) {
 	if !fallbackWarnedAt.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
+	cause := err.Error()
+	if errors.Is(err, redisclient.ErrUnavailable) {
+		// The breaker refused without asking: name what opened it.
+		cause = rl.shared.client.Status().LastError
+	}
 	rl.auth.logger.Warn("Redis cannot decide rate limits; each instance limits with its own buckets until it can (logged at most once a minute)",
-		zap.String("redis", rl.shared.client.String()), zap.Error(err))
+		zap.String("redis", rl.shared.client.String()), zap.String("error", cause))
 }
 
 // decided records a request decided in Redis, and says so once after a

@@ -175,6 +175,10 @@ func TestRedisDownFallsBackPerInstance(t *testing.T) {
 	if w.Level != zapcore.WarnLevel || !strings.Contains(w.ContextMap()["redis"].(string), srv.Addr) {
 		t.Fatalf("warning %+v", w)
 	}
+	// The cause, not the breaker's "failed recently".
+	if cause, _ := w.ContextMap()["error"].(string); cause == "" || strings.Contains(cause, "failed recently") {
+		t.Fatalf("warning names no cause: %q", cause)
+	}
 	clock.advance(59 * time.Second)
 	serve(t, m, bearerRequest(tok))
 	if warnings() != 1 {
