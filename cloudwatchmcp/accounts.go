@@ -1,6 +1,7 @@
 package cloudwatchmcp
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"errors"
@@ -42,7 +43,7 @@ type Account struct {
 
 const (
 	// accountArg is the optional input every AWS-calling tool gains.
-	accountArg = "account"
+	AccountArg = "account"
 	// chainedDuration is what AWS allows for a chained role session.
 	chainedDuration = time.Hour
 	// chainRefreshBefore renews chained credentials this long before they
@@ -60,22 +61,22 @@ var (
 )
 
 // validate checks an account after placeholders were replaced.
-func (a Account) validate() error {
+func (a Account) Validate() error {
 	if !accountNamePattern.MatchString(a.Name) {
 		return fmt.Errorf("account name %q must be 1-64 letters, digits, '_', '.' or '-'", a.Name)
 	}
 	if !roleARNPattern.MatchString(a.RoleARN) {
 		return fmt.Errorf("account %s: %q is not an IAM role ARN (arn:aws:iam::123456789012:role/name)", a.Name, a.RoleARN)
 	}
-	if a.Region != "" && !isKnownRegion(a.Region) {
-		return fmt.Errorf("account %s: %s", a.Name, unknownRegionMessage(a.Region))
+	if a.Region != "" && !IsKnownRegion(a.Region) {
+		return fmt.Errorf("account %s: %s", a.Name, UnknownRegionMessage(a.Region))
 	}
 	return nil
 }
 
 // validateAccounts checks names are unique and, unless they hold
 // placeholders, well formed.
-func validateAccounts(accts []Account) error {
+func ValidateAccounts(accts []Account) error {
 	seen := map[string]bool{}
 	for _, a := range accts {
 		if seen[a.Name] {
@@ -85,7 +86,7 @@ func validateAccounts(accts []Account) error {
 		if strings.Contains(a.RoleARN+a.Region, "{") {
 			a.RoleARN, a.Region = "arn:aws:iam::000000000000:role/placeholder", ""
 		}
-		if err := a.validate(); err != nil {
+		if err := a.Validate(); err != nil {
 			return err
 		}
 	}
@@ -102,7 +103,7 @@ func parseAccount(d *caddyfile.Dispenser, have []Account) (Account, error) {
 	if len(args) == 3 {
 		a.Region = args[2]
 	}
-	if err := validateAccounts(append(append([]Account{}, have...), a)); err != nil {
+	if err := ValidateAccounts(append(append([]Account{}, have...), a)); err != nil {
 		return Account{}, d.Err(err.Error())
 	}
 	return a, nil
@@ -120,12 +121,12 @@ func accountFromContext(ctx context.Context) *Account {
 
 // accountChainer assumes account roles with callers' credentials and
 // caches the results per (issuer, sub, account).
-type accountChainer struct {
+type Accounts struct {
 	accounts []Account // config order, for list_accounts
 	byName   map[string]*Account
 	names    string // for error messages
 
-	clients       *clientCache // base AWS config (endpoints, HTTP client)
+	clients       *Clients // base AWS config (endpoints, HTTP client)
 	defaultRegion string
 	base          context.Context // the module's lifetime; exchanges outlive one request
 	now           func() time.Time
@@ -144,11 +145,11 @@ type chainEntry struct {
 }
 
 // newAccountChainer returns nil when no accounts are configured.
-func newAccountChainer(accts []Account, clients *clientCache, defaultRegion string, base context.Context, now func() time.Time) *accountChainer {
+func NewAccounts(accts []Account, clients *Clients, defaultRegion string, base context.Context, now func() time.Time) *Accounts {
 	if len(accts) == 0 {
 		return nil
 	}
-	c := &accountChainer{
+	c := &Accounts{
 		accounts: accts, byName: map[string]*Account{}, clients: clients, defaultRegion: defaultRegion,
 		base: base, now: now, max: maxChainedCredentials, ll: list.New(), items: map[string]*list.Element{},
 	}
@@ -174,7 +175,7 @@ func callerIdentity(ctx context.Context) (issuer, sub string) {
 
 // credentials returns the caller's credentials inside acct: own resolves
 // the caller's own (vended) credentials, which sign the AssumeRole call.
-func (c *accountChainer) credentials(ctx context.Context, acct *Account,
+func (c *Accounts) credentials(ctx context.Context, acct *Account,
 	own func() (aws.CredentialsProvider, string, error)) (aws.CredentialsProvider, string, error) {
 	p, ownID, err := own()
 	if err != nil {
@@ -193,7 +194,7 @@ func (c *accountChainer) credentials(ctx context.Context, acct *Account,
 	}
 	baseCreds, err := p.Retrieve(ctx)
 	if err != nil {
-		return nil, "", &toolError{kind: kindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
+		return nil, "", &toolError{kind: KindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
 	}
 	creds, err := c.fetch(ctx, key, cur, func(ctx context.Context) (aws.Credentials, error) {
 		return c.assumeRole(ctx, acct, baseCreds, issuer, sub)
@@ -213,7 +214,7 @@ func chainedProvider(c aws.Credentials) aws.CredentialsProvider {
 // get returns the cached credentials of key: ok=false when missing or
 // expired, fresh=false too when within chainRefreshBefore of expiry (then
 // they are returned, still usable, while a renewal runs).
-func (c *accountChainer) get(key string) (creds *aws.Credentials, fresh bool) {
+func (c *Accounts) get(key string) (creds *aws.Credentials, fresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
@@ -232,7 +233,7 @@ func (c *accountChainer) get(key string) (creds *aws.Credentials, fresh bool) {
 	return &cp, now.Before(e.creds.Expires.Add(-chainRefreshBefore))
 }
 
-func (c *accountChainer) put(key string, creds aws.Credentials) {
+func (c *Accounts) put(key string, creds aws.Credentials) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
@@ -248,7 +249,7 @@ func (c *accountChainer) put(key string, creds aws.Credentials) {
 	}
 }
 
-func (c *accountChainer) remove(key string) {
+func (c *Accounts) remove(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
@@ -257,7 +258,7 @@ func (c *accountChainer) remove(key string) {
 	}
 }
 
-func (c *accountChainer) len() int {
+func (c *Accounts) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ll.Len()
@@ -269,7 +270,7 @@ func (c *accountChainer) len() int {
 // context, not the request's, so one impatient client cannot fail the
 // exchange other calls of the same user wait for. A refusal drops the
 // cached credentials: the user's access was revoked.
-func (c *accountChainer) fetch(ctx context.Context, key string, cur *aws.Credentials,
+func (c *Accounts) fetch(ctx context.Context, key string, cur *aws.Credentials,
 	exchange func(context.Context) (aws.Credentials, error)) (aws.Credentials, error) {
 	ch := c.flights.DoChan(key, func() (any, error) {
 		xctx, cancel := context.WithTimeout(c.base, chainTimeout)
@@ -304,9 +305,9 @@ func (c *accountChainer) fetch(ctx context.Context, key string, cur *aws.Credent
 // assumeRole chains into the account's role, signed with the caller's own
 // credentials. The session is named after the caller and carries that name
 // as SourceIdentity, so CloudTrail in the target account shows who acted.
-func (c *accountChainer) assumeRole(ctx context.Context, acct *Account, own aws.Credentials, issuer, sub string) (aws.Credentials, error) {
-	region := firstNonEmpty(acct.Region, c.defaultRegion)
-	client := sts.NewFromConfig(c.clients.config(region, chainedProvider(own)))
+func (c *Accounts) assumeRole(ctx context.Context, acct *Account, own aws.Credentials, issuer, sub string) (aws.Credentials, error) {
+	region := cmp.Or(acct.Region, c.defaultRegion)
+	client := sts.NewFromConfig(c.clients.Config(region, chainedProvider(own)))
 	name := chainSessionName(issuer, sub)
 	in := &sts.AssumeRoleInput{
 		RoleArn:         aws.String(acct.RoleARN),
@@ -363,8 +364,8 @@ func chainError(account string, err error) error {
 	}
 	// The words are ours; the kind and code are what the failure was.
 	classified := func(format string, args ...any) error {
-		f := classifyError(err)
-		return &toolError{msg: fmt.Sprintf(format, args...), kind: f.kind, awsCode: f.awsCode}
+		f := ClassifyError(err)
+		return &toolError{msg: fmt.Sprintf(format, args...), kind: f.Kind, awsCode: f.AWSCode}
 	}
 	if errors.Is(err, context.Canceled) {
 		return classified("the request was cancelled while entering account %q", account)
@@ -396,20 +397,20 @@ func chainError(account string, err error) error {
 // it checks the name, puts the account in the context (callerCredentials
 // chains into it) and fills in the account's region when the call names
 // none. awsTools are the tools that take the argument.
-func accountMiddleware(c *accountChainer, awsTools map[string]bool) server.ToolHandlerMiddleware {
+func accountMiddleware(c *Accounts, awsTools map[string]bool) server.ToolHandlerMiddleware {
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if !awsTools[req.Params.Name] {
 				return next(ctx, req)
 			}
 			args := req.GetArguments()
-			v, given := args[accountArg]
+			v, given := args[AccountArg]
 			if !given {
 				return next(ctx, req)
 			}
 			rest := make(map[string]any, len(args))
 			for k, val := range args {
-				if k != accountArg {
+				if k != AccountArg {
 					rest[k] = val
 				}
 			}
@@ -419,14 +420,14 @@ func accountMiddleware(c *accountChainer, awsTools map[string]bool) server.ToolH
 			}
 			name, ok := v.(string)
 			if !ok {
-				return errorResult(ctx, toolErrorf("account must be a string naming a configured account")), nil
+				return ErrorResult(ctx, Errorf("account must be a string naming a configured account")), nil
 			}
 			if c == nil {
-				return errorResult(ctx, toolErrorf("unknown account %q: this server has no accounts configured; omit account to use your own", name)), nil
+				return ErrorResult(ctx, Errorf("unknown account %q: this server has no accounts configured; omit account to use your own", name)), nil
 			}
 			acct := c.byName[strings.TrimSpace(name)]
 			if acct == nil {
-				return errorResult(ctx, toolErrorf("unknown account %q; configured accounts: %s", name, c.names)), nil
+				return ErrorResult(ctx, Errorf("unknown account %q; configured accounts: %s", name, c.names)), nil
 			}
 			if r, _ := rest["region"].(string); strings.TrimSpace(r) == "" && acct.Region != "" {
 				rest["region"] = acct.Region

@@ -55,19 +55,19 @@ func newAccountsEnv(t *testing.T) (*accountsEnv, wireResultCaller) {
 	t.Helper()
 	te := newTestEnv(t)
 	clock := &accountClock{t: time.Now()}
-	te.accounts = newAccountChainer([]Account{
+	te.Accounts = NewAccounts([]Account{
 		{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"},
 		{Name: "dev", RoleARN: devRole},
-	}, te.clients, te.defaultRegion, context.Background(), clock.now)
-	te.fake.SetClock(clock.now)
-	te.fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice"}})
-	te.fake.AddRole(fakeaws.Role{ARN: devRole})
-	s := servedTools(t, te, defaultMaxResultBytes)
+	}, te.Clients, te.DefaultRegion, context.Background(), clock.now)
+	te.Fake.SetClock(clock.now)
+	te.Fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice"}})
+	te.Fake.AddRole(fakeaws.Role{ARN: devRole})
+	s := servedTools(t, te, DefaultMaxResultBytes)
 	call := func(t testing.TB, ctx context.Context, name string, args map[string]any) wireResult {
 		t.Helper()
 		return callServed(t, s, ctx, name, args)
 	}
-	return &accountsEnv{testEnv: te, bob: te.fake.IssueCredentials("bob", time.Now().Add(time.Hour)), clock: clock}, call
+	return &accountsEnv{testEnv: te, bob: te.Fake.IssueCredentials("bob", time.Now().Add(time.Hour)), clock: clock}, call
 }
 
 // identityCtx is a request context as cognito_auth leaves it: the caller's
@@ -85,9 +85,9 @@ func identityCtx(creds aws.Credentials, sub string) context.Context {
 func wantReadableError(t *testing.T, res wireResult, want ...string) {
 	t.Helper()
 	if !res.IsError {
-		t.Fatalf("want a tool error, got %.300s", res.text())
+		t.Fatalf("want a tool error, got %.300s", res.Text())
 	}
-	msg := res.text()
+	msg := res.Text()
 	for _, w := range want {
 		if !strings.Contains(msg, w) {
 			t.Fatalf("error %q does not contain %q", msg, w)
@@ -102,26 +102,26 @@ func wantReadableError(t *testing.T, res wireResult, want ...string) {
 
 func TestAccountRoleChainingPerUser(t *testing.T) {
 	ae, call := newAccountsEnv(t)
-	fakeaws.LogsOf(ae.fake).AddLogGroup(fakeaws.LogGroup{Name: "/prod/app", Region: "eu-west-1"})
-	alice := identityCtx(ae.alice, "alice")
+	fakeaws.LogsOf(ae.Fake).AddLogGroup(fakeaws.LogGroup{Name: "/prod/app", Region: "eu-west-1"})
+	alice := identityCtx(ae.Alice, "alice")
 
 	// Alice enters prod: the AssumeRole is signed with her own vended key,
 	// and the tool's call with the chained key of the prod role, in the
 	// account's region.
 	res := call(t, alice, "describe_log_groups", map[string]any{"account": "prod"})
-	if res.IsError || !strings.Contains(res.text(), "/prod/app") {
-		t.Fatalf("alice in prod: %.300s", res.text())
+	if res.IsError || !strings.Contains(res.Text(), "/prod/app") {
+		t.Fatalf("alice in prod: %.300s", res.Text())
 	}
-	ar := ae.fake.Calls("AssumeRole")
-	if len(ar) != 1 || ar[0].AccessKeyID != ae.alice.AccessKeyID || ar[0].Owner != "alice" || !ar[0].Signed {
+	ar := ae.Fake.Calls("AssumeRole")
+	if len(ar) != 1 || ar[0].AccessKeyID != ae.Alice.AccessKeyID || ar[0].Owner != "alice" || !ar[0].Signed {
 		t.Fatalf("AssumeRole must be signed with alice's vended key: %+v", ar)
 	}
-	dl := ae.fake.Calls("DescribeLogGroups")
+	dl := ae.Fake.Calls("DescribeLogGroups")
 	if len(dl) == 0 {
 		t.Fatal("no DescribeLogGroups call")
 	}
-	sess, ok := ae.fake.Session(dl[0].AccessKeyID)
-	if !ok || sess.RoleARN != prodRole || sess.Op != "AssumeRole" || dl[0].AccessKeyID == ae.alice.AccessKeyID || dl[0].Region != "eu-west-1" {
+	sess, ok := ae.Fake.Session(dl[0].AccessKeyID)
+	if !ok || sess.RoleARN != prodRole || sess.Op != "AssumeRole" || dl[0].AccessKeyID == ae.Alice.AccessKeyID || dl[0].Region != "eu-west-1" {
 		t.Fatalf("DescribeLogGroups signed by %s (session %+v) in %s: want the prod role's chained key in eu-west-1", dl[0].AccessKeyID, sess, dl[0].Region)
 	}
 	if name := awsname.Session(testIssuer, "alice"); sess.RoleSessionName != name || sess.SourceIdentity != name || dl[0].Owner != name {
@@ -130,31 +130,31 @@ func TestAccountRoleChainingPerUser(t *testing.T) {
 
 	// Cached: the next call chains no more, even with an explicit region.
 	res = call(t, alice, "describe_log_groups", map[string]any{"account": "prod", "region": "us-east-1"})
-	if res.IsError || ae.fake.CallCount("AssumeRole") != 1 {
-		t.Fatalf("second call: error=%v, %d AssumeRole calls", res.IsError, ae.fake.CallCount("AssumeRole"))
+	if res.IsError || ae.Fake.CallCount("AssumeRole") != 1 {
+		t.Fatalf("second call: error=%v, %d AssumeRole calls", res.IsError, ae.Fake.CallCount("AssumeRole"))
 	}
-	if last := ae.fake.Calls("DescribeLogGroups"); last[len(last)-1].Region != "us-east-1" {
+	if last := ae.Fake.Calls("DescribeLogGroups"); last[len(last)-1].Region != "us-east-1" {
 		t.Fatal("an explicit region must win over the account's")
 	}
 
 	// Without account, alice's own key is used.
-	ae.fake.ResetCalls()
+	ae.Fake.ResetCalls()
 	if res = call(t, alice, "describe_log_groups", nil); res.IsError {
-		t.Fatal(res.text())
+		t.Fatal(res.Text())
 	}
-	if c := ae.fake.Calls("DescribeLogGroups"); c[0].AccessKeyID != ae.alice.AccessKeyID {
+	if c := ae.Fake.Calls("DescribeLogGroups"); c[0].AccessKeyID != ae.Alice.AccessKeyID {
 		t.Fatal("a call without account must use the caller's own credentials")
 	}
 
 	// Bob may not enter prod: IAM (the fake's trust policy) refuses his
 	// own key, and he learns it in words, not SDK internals.
-	ae.fake.ResetCalls()
+	ae.Fake.ResetCalls()
 	res = call(t, identityCtx(ae.bob, "bob"), "describe_log_groups", map[string]any{"account": "prod"})
 	wantReadableError(t, res, `account "prod"`, "not allowed")
-	if ar := ae.fake.Calls("AssumeRole"); len(ar) != 1 || ar[0].Owner != "bob" {
+	if ar := ae.Fake.Calls("AssumeRole"); len(ar) != 1 || ar[0].Owner != "bob" {
 		t.Fatalf("bob's AssumeRole must be signed with his own key: %+v", ar)
 	}
-	if ae.fake.CallCount("DescribeLogGroups") != 0 {
+	if ae.Fake.CallCount("DescribeLogGroups") != 0 {
 		t.Fatal("no CloudWatch call may follow a refused chain")
 	}
 	// Nobody may enter dev.
@@ -163,24 +163,24 @@ func TestAccountRoleChainingPerUser(t *testing.T) {
 
 func TestAccountUnknownAndInvalid(t *testing.T) {
 	ae, call := newAccountsEnv(t)
-	alice := identityCtx(ae.alice, "alice")
+	alice := identityCtx(ae.Alice, "alice")
 	res := call(t, alice, "describe_log_groups", map[string]any{"account": "staging"})
 	wantReadableError(t, res, `unknown account "staging"`, "prod, dev")
 	wantReadableError(t, call(t, alice, "describe_log_groups", map[string]any{"account": 7}), "account must be a string")
-	if ae.fake.CallCount("AssumeRole")+ae.fake.CallCount("DescribeLogGroups") != 0 {
+	if ae.Fake.CallCount("AssumeRole")+ae.Fake.CallCount("DescribeLogGroups") != 0 {
 		t.Fatal("a bad account name must not reach AWS")
 	}
 	// null or "" mean the caller's own account.
 	for _, v := range []any{nil, ""} {
 		if res := call(t, alice, "describe_log_groups", map[string]any{"account": v}); res.IsError {
-			t.Fatalf("account %v: %s", v, res.text())
+			t.Fatalf("account %v: %s", v, res.Text())
 		}
 	}
 
 	// Without configured accounts, naming one is an error too.
 	te := newTestEnv(t)
-	s := servedTools(t, te, defaultMaxResultBytes)
-	res = callServed(t, s, identityCtx(te.alice, "alice"), "describe_log_groups", map[string]any{"account": "prod"})
+	s := servedTools(t, te, DefaultMaxResultBytes)
+	res = callServed(t, s, identityCtx(te.Alice, "alice"), "describe_log_groups", map[string]any{"account": "prod"})
 	wantReadableError(t, res, "no accounts configured")
 	if s.GetTool(listAccountsTool) != nil {
 		t.Fatal("list_accounts is served only when accounts are configured")
@@ -189,9 +189,9 @@ func TestAccountUnknownAndInvalid(t *testing.T) {
 
 func TestListAccountsAndSchemas(t *testing.T) {
 	ae, call := newAccountsEnv(t)
-	res := call(t, identityCtx(ae.alice, "alice"), listAccountsTool, nil)
+	res := call(t, identityCtx(ae.Alice, "alice"), listAccountsTool, nil)
 	if res.IsError {
-		t.Fatal(res.text())
+		t.Fatal(res.Text())
 	}
 	var out struct {
 		Accounts []accountInfo `json:"accounts"`
@@ -200,11 +200,11 @@ func TestListAccountsAndSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []accountInfo{{"prod", "eu-west-1"}, {"dev", "us-east-1"}}
-	if fmt.Sprint(out.Accounts) != fmt.Sprint(want) || strings.Contains(res.text(), "arn:") {
-		t.Fatalf("list_accounts = %s", res.text())
+	if fmt.Sprint(out.Accounts) != fmt.Sprint(want) || strings.Contains(res.Text(), "arn:") {
+		t.Fatalf("list_accounts = %s", res.Text())
 	}
 
-	s := servedTools(t, ae.testEnv, defaultMaxResultBytes)
+	s := servedTools(t, ae.testEnv, DefaultMaxResultBytes)
 	for name, st := range s.ListTools() {
 		var schema struct {
 			Properties map[string]struct {
@@ -217,7 +217,7 @@ func TestListAccountsAndSchemas(t *testing.T) {
 		if err := json.Unmarshal(st.Tool.RawInputSchema, &schema); err != nil {
 			t.Fatal(err)
 		}
-		p, has := schema.Properties[accountArg]
+		p, has := schema.Properties[AccountArg]
 		_, aws := schema.Properties["profile_name"]
 		switch {
 		case aws && (!has || len(p.AnyOf) == 0 || fmt.Sprint(p.AnyOf[0].Enum) != "[prod dev]"):
@@ -226,7 +226,7 @@ func TestListAccountsAndSchemas(t *testing.T) {
 			t.Errorf("%s does not call AWS but takes account", name)
 		}
 		for _, r := range schema.Required {
-			if r == accountArg {
+			if r == AccountArg {
 				t.Errorf("%s: account must be optional", name)
 			}
 		}
@@ -238,7 +238,7 @@ func TestListAccountsAndSchemas(t *testing.T) {
 
 func TestAccountChainSingleflightAndRenewal(t *testing.T) {
 	ae, call := newAccountsEnv(t)
-	alice := identityCtx(ae.alice, "alice")
+	alice := identityCtx(ae.Alice, "alice")
 
 	// Concurrent first calls share one AssumeRole.
 	var wg sync.WaitGroup
@@ -248,7 +248,7 @@ func TestAccountChainSingleflightAndRenewal(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
-				errs <- res.text()
+				errs <- res.Text()
 			}
 		}()
 	}
@@ -257,67 +257,67 @@ func TestAccountChainSingleflightAndRenewal(t *testing.T) {
 	for e := range errs {
 		t.Fatal(e)
 	}
-	if n := ae.fake.CallCount("AssumeRole"); n != 1 {
+	if n := ae.Fake.CallCount("AssumeRole"); n != 1 {
 		t.Fatalf("%d AssumeRole calls for 8 concurrent first calls, want 1", n)
 	}
-	first := ae.fake.Calls("DescribeAlarms")[0].AccessKeyID
+	first := ae.Fake.Calls("DescribeAlarms")[0].AccessKeyID
 
 	// Within the refresh window the cached key still serves the call while
 	// a renewal runs in the background.
 	ae.clock.advance(chainedDuration - chainRefreshBefore + time.Minute)
 	if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
-		t.Fatal(res.text())
+		t.Fatal(res.Text())
 	}
 	key := testIssuer + "\x00alice\x00prod"
 	deadline := time.Now().Add(5 * time.Second)
-	for _, fresh := ae.accounts.get(key); !fresh && time.Now().Before(deadline); _, fresh = ae.accounts.get(key) {
+	for _, fresh := ae.Accounts.get(key); !fresh && time.Now().Before(deadline); _, fresh = ae.Accounts.get(key) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if ae.fake.CallCount("AssumeRole") != 2 {
+	if ae.Fake.CallCount("AssumeRole") != 2 {
 		t.Fatal("credentials in the refresh window must be renewed")
 	}
 	// The renewed key is used from then on.
-	ae.fake.ResetCalls()
+	ae.Fake.ResetCalls()
 	if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
-		t.Fatal(res.text())
+		t.Fatal(res.Text())
 	}
-	if c := ae.fake.Calls("DescribeAlarms"); c[0].AccessKeyID == first || ae.fake.CallCount("AssumeRole") != 0 {
-		t.Fatalf("after renewal: key %s (first %s), %d AssumeRole", c[0].AccessKeyID, first, ae.fake.CallCount("AssumeRole"))
+	if c := ae.Fake.Calls("DescribeAlarms"); c[0].AccessKeyID == first || ae.Fake.CallCount("AssumeRole") != 0 {
+		t.Fatalf("after renewal: key %s (first %s), %d AssumeRole", c[0].AccessKeyID, first, ae.Fake.CallCount("AssumeRole"))
 	}
 
 	// Revoked access: once the cached credentials expire, the refusal
 	// shows and the entry is dropped.
-	ae.fake.AddRole(fakeaws.Role{ARN: prodRole})
+	ae.Fake.AddRole(fakeaws.Role{ARN: prodRole})
 	ae.clock.advance(2 * chainedDuration)
-	alice = identityCtx(ae.fake.IssueCredentials("alice", ae.clock.now().Add(time.Hour)), "alice")
+	alice = identityCtx(ae.Fake.IssueCredentials("alice", ae.clock.now().Add(time.Hour)), "alice")
 	wantReadableError(t, call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}), `account "prod"`, "not allowed")
-	if ae.accounts.len() != 0 {
-		t.Fatalf("%d cached entries after a refusal", ae.accounts.len())
+	if ae.Accounts.len() != 0 {
+		t.Fatalf("%d cached entries after a refusal", ae.Accounts.len())
 	}
 }
 
 func TestAccountChainCacheIsPerIdentityAndBounded(t *testing.T) {
 	ae, call := newAccountsEnv(t)
-	ae.fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice", "bob", "carol"}})
-	ae.accounts.max = 2
-	carol := ae.fake.IssueCredentials("carol", time.Now().Add(time.Hour))
+	ae.Fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice", "bob", "carol"}})
+	ae.Accounts.max = 2
+	carol := ae.Fake.IssueCredentials("carol", time.Now().Add(time.Hour))
 	keys := map[string]bool{}
 	for _, u := range []struct {
 		c   aws.Credentials
 		sub string
-	}{{ae.alice, "alice"}, {ae.bob, "bob"}, {carol, "carol"}} {
-		ae.fake.ResetCalls()
+	}{{ae.Alice, "alice"}, {ae.bob, "bob"}, {carol, "carol"}} {
+		ae.Fake.ResetCalls()
 		if res := call(t, identityCtx(u.c, u.sub), "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
-			t.Fatal(res.text())
+			t.Fatal(res.Text())
 		}
-		c := ae.fake.Calls("DescribeAlarms")[0]
+		c := ae.Fake.Calls("DescribeAlarms")[0]
 		if c.Owner != awsname.Session(testIssuer, u.sub) || keys[c.AccessKeyID] {
 			t.Fatalf("%s's call used %s (owner %s): chained credentials must never be shared", u.sub, c.AccessKeyID, c.Owner)
 		}
 		keys[c.AccessKeyID] = true
 	}
-	if ae.accounts.len() != 2 {
-		t.Fatalf("cache holds %d entries, bound is 2", ae.accounts.len())
+	if ae.Accounts.len() != 2 {
+		t.Fatalf("cache holds %d entries, bound is 2", ae.Accounts.len())
 	}
 }
 

@@ -49,26 +49,26 @@ type alarmRecommendationResult struct {
 	Message         string                `json:"message"`
 }
 
-func (e *toolEnv) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
+func (e *Env) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
 	t, err := metricTargetArgs(a)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	ns, metric, dims, stat, region, profile := t.namespace, t.metric, t.dims, t.stat, t.region, t.profile
 	// The catalog answers without AWS (as in awslabs), but a malformed
 	// region is refused either way.
-	if _, err := e.region(region); err != nil {
-		return errorResult(ctx, err), nil
+	if _, err := e.Region(region); err != nil {
+		return ErrorResult(ctx, err), nil
 	}
 	if profile != "" {
 		// Refused outside `credentials default` on every path.
-		if _, _, err := e.callerCredentials(ctx, profile); err != nil {
-			return errorResult(ctx, err), nil
+		if _, _, err := e.CallerCredentials(ctx, profile); err != nil {
+			return ErrorResult(ctx, err), nil
 		}
 	}
 
-	if md, ok := e.catalog.lookup(ns, metric); ok && md != nil {
+	if md, ok := e.Catalog.Lookup(ns, metric); ok && md != nil {
 		var recs []alarmRecommendation
 		for i, spec := range md.AlarmRecommendations {
 			if !alarmMatchesDimensions(spec, dims) {
@@ -76,36 +76,36 @@ func (e *toolEnv) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.
 			}
 			rec, err := recommendationFromSpec(ns, metric, spec, dims)
 			if err != nil {
-				e.logger.Warn("skipping an invalid alarm recommendation in the metric catalog",
+				e.Logger.Warn("skipping an invalid alarm recommendation in the metric catalog",
 					zap.String("namespace", ns), zap.String("metric", metric), zap.Int("index", i), zap.Error(err))
 				continue
 			}
 			recs = append(recs, rec)
 		}
 		if len(recs) > 0 {
-			return jsonResult(alarmRecommendationResult{Recommendations: recs, Message: fmt.Sprintf("Found %d matching alarm recommendations", len(recs))}), nil
+			return JSONResult(alarmRecommendationResult{Recommendations: recs, Message: fmt.Sprintf("Found %d matching alarm recommendations", len(recs))}), nil
 		}
 	}
 
 	// awslabs passes (ns, name, dims, region, statistic) positionally here,
 	// so the statistic lands in profile_name and the analysis always uses
 	// AVG. We analyze with the caller's statistic and client.
-	cl, err := e.cloudwatchClient(ctx, region, profile)
+	cl, err := e.CloudWatchClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	_, an, err := e.analyzeMetric(ctx, cl, ns, metric, dims, stat)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if s := seasonalityFromSeconds(float64(an.Seasonality)); an.Analyzed && s != seasonNone {
 		rec := anomalyRecommendation(ns, metric, dims, cloudWatchStat(stat), s)
-		return jsonResult(alarmRecommendationResult{
+		return JSONResult(alarmRecommendationResult{
 			Recommendations: []alarmRecommendation{rec},
 			Message:         fmt.Sprintf("Generated 1 alarm recommendation(s) for %s/%s based on metric analysis", ns, metric),
 		}), nil
 	}
-	return jsonResult(alarmRecommendationResult{
+	return JSONResult(alarmRecommendationResult{
 		Recommendations: []alarmRecommendation{},
 		Message:         fmt.Sprintf("No alarm recommendations available for %s/%s with the provided dimensions", ns, metric),
 	}), nil
@@ -114,7 +114,7 @@ func (e *toolEnv) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.
 // alarmMatchesDimensions: a recommendation without dimensions matches
 // anything; a dimension with a value needs the same name with that value;
 // one without a value needs only the name. Extra caller dimensions are fine.
-func alarmMatchesDimensions(spec alarmRecommendationSpec, dims []metricDimension) bool {
+func alarmMatchesDimensions(spec AlarmRecommendation, dims []metricDimension) bool {
 	for _, rd := range spec.Dimensions {
 		found := false
 		for _, d := range dims {
@@ -133,7 +133,7 @@ func alarmMatchesDimensions(spec alarmRecommendationSpec, dims []metricDimension
 // recommendationFromSpec applies awslabs' defaults: period 300, one
 // evaluation period and datapoint, treatMissingData missing; a sensitivity
 // makes an anomaly threshold (0 < s <= 100), otherwise a static one.
-func recommendationFromSpec(ns, metric string, spec alarmRecommendationSpec, callerDims []metricDimension) (alarmRecommendation, error) {
+func recommendationFromSpec(ns, metric string, spec AlarmRecommendation, callerDims []metricDimension) (alarmRecommendation, error) {
 	rec := alarmRecommendation{
 		AlarmDescription:   spec.AlarmDescription,
 		Period:             orDefault(spec.Period, 300),

@@ -15,22 +15,22 @@ import (
 
 func ptrF(f float64) *float64 { return &f }
 
-func ec2CPUTestEntry() *metricMetadata {
-	md := &metricMetadata{Description: "CPU", RecommendedStatistics: "Average", UnitInfo: "Percent"}
+func ec2CPUTestEntry() *Metric {
+	md := &Metric{Description: "CPU", RecommendedStatistics: "Average", UnitInfo: "Percent"}
 	md.MetricID.Namespace, md.MetricID.MetricName = "AWS/EC2", "CPUUtilization"
-	md.AlarmRecommendations = []alarmRecommendationSpec{
+	md.AlarmRecommendations = []AlarmRecommendation{
 		{AlarmDescription: "high cpu", ComparisonOperator: "GreaterThanThreshold", DatapointsToAlarm: 3, EvaluationPeriods: 3,
 			Intent: "catch saturation", Period: 60, Statistic: "Average", TreatMissingData: "notBreaching",
-			Threshold: catalogThreshold{Justification: "80% leaves headroom", StaticValue: ptrF(80)}},
+			Threshold: Threshold{Justification: "80% leaves headroom", StaticValue: ptrF(80)}},
 		{AlarmDescription: "per instance", ComparisonOperator: "GreaterThanOrEqualToThreshold", Intent: "per-instance",
-			Statistic: "Maximum", Dimensions: []catalogDimension{{Name: "InstanceId"}},
-			Threshold: catalogThreshold{Justification: "depends on the workload"}},
+			Statistic: "Maximum", Dimensions: []Dimension{{Name: "InstanceId"}},
+			Threshold: Threshold{Justification: "depends on the workload"}},
 		{AlarmDescription: "writer only", ComparisonOperator: "GreaterThanThreshold", Intent: "writer", Statistic: "Average",
-			Dimensions: []catalogDimension{{Name: "Role", Value: "WRITER"}}, Threshold: catalogThreshold{Justification: "w", StaticValue: ptrF(90)}},
+			Dimensions: []Dimension{{Name: "Role", Value: "WRITER"}}, Threshold: Threshold{Justification: "w", StaticValue: ptrF(90)}},
 		{AlarmDescription: "band", ComparisonOperator: anomalyOperator, Intent: "anomalies", Statistic: "p90", EvaluationPeriods: 2, DatapointsToAlarm: 2,
-			Threshold: catalogThreshold{Justification: "seasonal", Sensitivity: ptrF(3)}},
+			Threshold: Threshold{Justification: "seasonal", Sensitivity: ptrF(3)}},
 		{AlarmDescription: "broken", ComparisonOperator: anomalyOperator, Intent: "x", Statistic: "Average",
-			Threshold: catalogThreshold{Justification: "bad", Sensitivity: ptrF(500)}},
+			Threshold: Threshold{Justification: "bad", Sensitivity: ptrF(500)}},
 	}
 	return md
 }
@@ -61,10 +61,10 @@ type recResult struct {
 
 func TestRecommendAlarmsFromCatalog(t *testing.T) {
 	te := newMetricsEnv(t)
-	te.catalog = metricTestCatalog(ec2CPUTestEntry())
-	ctx := userCtx(te.alice)
+	te.Catalog = metricTestCatalog(ec2CPUTestEntry())
+	ctx := userCtx(te.Alice)
 	call := func(dims any) (recResult, string) {
-		res := te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "dimensions": dims})
+		res := te.CallTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "dimensions": dims})
 		var out recResult
 		decodeResult(t, res, &out)
 		return out, resultText(t, res)
@@ -114,19 +114,19 @@ func TestRecommendAlarmsFromCatalog(t *testing.T) {
 	if len(out.Recommendations) != 2 {
 		t.Fatalf("Role=READER must not match the WRITER recommendation: %+v", out.Recommendations)
 	}
-	if n := te.fake.CallCount(""); n != 0 {
+	if n := te.Fake.CallCount(""); n != 0 {
 		t.Fatalf("catalog answers must not call AWS (%d calls)", n)
 	}
-	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "region": "nowhere"}), "is not an AWS region")
-	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "profile_name": "admin"}), "profile_name is only honoured")
-	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2"}), "metric_name is required")
-	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "median"}), "statistic must be one of")
+	wantToolError(t, te.CallTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "region": "nowhere"}), "is not an AWS region")
+	wantToolError(t, te.CallTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "profile_name": "admin"}), "profile_name is only honoured")
+	wantToolError(t, te.CallTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2"}), "metric_name is required")
+	wantToolError(t, te.CallTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "median"}), "statistic must be one of")
 }
 
 // seedMaxOnlySeasonal makes a series whose per-minute Maximum follows a
 // daily cycle while its Average is flat: two observations a minute, c±s.
 func seedMaxOnlySeasonal(te *testEnv, ns, metric string, dims map[string]string) {
-	fakeaws.MetricsOf(te.fake).PutGenerated(ns, metric, dims, 30*time.Second, func(t time.Time) (float64, bool) {
+	fakeaws.MetricsOf(te.Fake).PutGenerated(ns, metric, dims, 30*time.Second, func(t time.Time) (float64, bool) {
 		minute := t.Truncate(time.Minute)
 		s := 10 * (1 + math.Sin(2*math.Pi*float64(minute.Unix())/86400))
 		if t.Second() == 0 {
@@ -140,19 +140,19 @@ func TestRecommendAlarmsFromAnalysis(t *testing.T) {
 	te := newMetricsEnv(t)
 	// The catalog knows the metric but only for Aurora writers: the caller's
 	// dimensions match nothing, so the analysis decides.
-	md := &metricMetadata{Description: "load"}
+	md := &Metric{Description: "load"}
 	md.MetricID.Namespace, md.MetricID.MetricName = "MyApp", "Load"
-	md.AlarmRecommendations = []alarmRecommendationSpec{{AlarmDescription: "w", ComparisonOperator: "GreaterThanThreshold", Statistic: "Average",
-		Dimensions: []catalogDimension{{Name: "Role", Value: "WRITER"}}, Threshold: catalogThreshold{StaticValue: ptrF(1)}}}
-	te.catalog = metricTestCatalog(md)
+	md.AlarmRecommendations = []AlarmRecommendation{{AlarmDescription: "w", ComparisonOperator: "GreaterThanThreshold", Statistic: "Average",
+		Dimensions: []Dimension{{Name: "Role", Value: "WRITER"}}, Threshold: Threshold{StaticValue: ptrF(1)}}}
+	te.Catalog = metricTestCatalog(md)
 	seedMaxOnlySeasonal(te, "MyApp", "Load", map[string]string{"Host": "h1"})
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	args := map[string]any{"namespace": "MyApp", "metric_name": "Load", "dimensions": []any{map[string]any{"name": "Host", "value": "h1"}}}
 
 	// Fix (a): the caller's statistic reaches the analysis. awslabs always
 	// analyzes AVG, which is flat here, and would recommend nothing.
 	args["statistic"] = "MAX"
-	res := te.callTool(t, ctx, "get_recommended_metric_alarms", args)
+	res := te.CallTool(t, ctx, "get_recommended_metric_alarms", args)
 	var out recResult
 	decodeResult(t, res, &out)
 	if out.Message != "Generated 1 alarm recommendation(s) for MyApp/Load based on metric analysis" || len(out.Recommendations) != 1 {
@@ -180,7 +180,7 @@ func TestRecommendAlarmsFromAnalysis(t *testing.T) {
 	assertSignedByAlice(t, te, "GetMetricData")
 
 	args["statistic"] = "AVG"
-	res = te.callTool(t, ctx, "get_recommended_metric_alarms", args)
+	res = te.CallTool(t, ctx, "get_recommended_metric_alarms", args)
 	decodeResult(t, res, &out)
 	if len(out.Recommendations) != 0 || out.Message != "No alarm recommendations available for MyApp/Load with the provided dimensions" {
 		t.Fatalf("flat average: %s", resultText(t, res))
@@ -189,9 +189,9 @@ func TestRecommendAlarmsFromAnalysis(t *testing.T) {
 		t.Fatal("recommendations must be an empty list, not null")
 	}
 
-	te.fake.SetFault("GetMetricData", fakeaws.Fault{Status: 403, Code: "AccessDenied", Message: "not allowed", Times: 1})
-	wantToolError(t, te.callTool(t, ctx, "get_recommended_metric_alarms", args), "AWS error AccessDenied: not allowed")
-	wantToolError(t, te.callTool(t, userCtx(aws.Credentials{}), "get_recommended_metric_alarms", args), errNoCredentials)
+	te.Fake.SetFault("GetMetricData", fakeaws.Fault{Status: 403, Code: "AccessDenied", Message: "not allowed", Times: 1})
+	wantToolError(t, te.CallTool(t, ctx, "get_recommended_metric_alarms", args), "AWS error AccessDenied: not allowed")
+	wantToolError(t, te.CallTool(t, userCtx(aws.Credentials{}), "get_recommended_metric_alarms", args), NoCredentialsMessage)
 }
 
 func TestRecommendCloudFormationNaming(t *testing.T) {
@@ -238,12 +238,12 @@ func TestRecommendCloudFormationNaming(t *testing.T) {
 func TestMetricAnalyzeTool(t *testing.T) {
 	te := newMetricsEnv(t)
 	// Noise keyed on the timestamp keeps the series identical on every read.
-	fakeaws.MetricsOf(te.fake).PutGenerated("MyApp", "Requests", map[string]string{"Api": "get"}, time.Minute, func(t time.Time) (float64, bool) {
+	fakeaws.MetricsOf(te.Fake).PutGenerated("MyApp", "Requests", map[string]string{"Api": "get"}, time.Minute, func(t time.Time) (float64, bool) {
 		n := rand.New(rand.NewPCG(uint64(t.Unix()), 4)).NormFloat64()
 		return 100 + 20*math.Sin(2*math.Pi*float64(t.Unix())/86400) + 3*n, true
 	})
-	ctx := userCtx(te.alice)
-	res := te.callTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Requests",
+	ctx := userCtx(te.Alice)
+	res := te.CallTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Requests",
 		"dimensions": []any{map[string]any{"name": "Api", "value": "get"}}, "statistic": "Average"})
 	var out struct {
 		DataPointsFound    int    `json:"data_points_found"`
@@ -285,36 +285,36 @@ func TestMetricAnalyzeTool(t *testing.T) {
 	if !strings.HasPrefix(string(sc), `{"result":{"data_points_found":20160`) {
 		t.Fatalf("structuredContent must wrap the dict: %.80s", sc)
 	}
-	if te.fake.CallCount("GetMetricData") != 1 {
+	if te.Fake.CallCount("GetMetricData") != 1 {
 		t.Fatal("two weeks at one minute fit one GetMetricData page")
 	}
 	assertSignedByAlice(t, te, "GetMetricData")
 
 	// No data: only message and metric_info.
-	res = te.callTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Nothing"})
+	res = te.CallTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Nothing"})
 	text := resultText(t, res)
 	if res.IsError || !strings.HasPrefix(text, `{"message":"No metric data available for analysis","metric_info":{"namespace":"MyApp","metric_name":"Nothing","statistic":"AVG","dimensions":[]`) {
 		t.Fatalf("%s", text)
 	}
 
-	te.fake.SetFault("GetMetricData", fakeaws.Fault{Status: 403, Code: "AccessDenied", Message: "denied", Times: 1})
-	wantToolError(t, te.callTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Requests"}), "AWS error AccessDenied: denied")
-	wantToolError(t, te.callTool(t, ctx, "analyze_metric", map[string]any{"metric_name": "Requests"}), "namespace is required")
-	wantToolError(t, te.callTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Requests", "statistic": "p99"}), "statistic must be one of")
-	wantToolError(t, te.callTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Requests", "profile_name": "x"}), "profile_name is only honoured")
+	te.Fake.SetFault("GetMetricData", fakeaws.Fault{Status: 403, Code: "AccessDenied", Message: "denied", Times: 1})
+	wantToolError(t, te.CallTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Requests"}), "AWS error AccessDenied: denied")
+	wantToolError(t, te.CallTool(t, ctx, "analyze_metric", map[string]any{"metric_name": "Requests"}), "namespace is required")
+	wantToolError(t, te.CallTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Requests", "statistic": "p99"}), "statistic must be one of")
+	wantToolError(t, te.CallTool(t, ctx, "analyze_metric", map[string]any{"namespace": "MyApp", "metric_name": "Requests", "profile_name": "x"}), "profile_name is only honoured")
 }
 
 // TestRecommendWithEmbeddedCatalog runs against whatever the embedded
 // catalog (a colleague's work) holds for AWS/EC2 CPUUtilization.
 func TestRecommendWithEmbeddedCatalog(t *testing.T) {
 	te := newMetricsEnv(t)
-	te.catalog = defaultTestCatalog(t)
-	md, ok := te.catalog.lookup("AWS/EC2", "CPUUtilization")
+	te.Catalog = defaultTestCatalog(t)
+	md, ok := te.Catalog.Lookup("AWS/EC2", "CPUUtilization")
 	if !ok {
 		t.Skip("the embedded catalog has no AWS/EC2 CPUUtilization entry yet (catalog.go is a colleague's work in progress)")
 	}
-	ctx := userCtx(te.alice)
-	res := te.callTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization"})
+	ctx := userCtx(te.Alice)
+	res := te.CallTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization"})
 	var meta metricMetadataResult
 	decodeResult(t, res, &meta)
 	if meta.Description == "" || meta.Description != md.Description {
@@ -323,7 +323,7 @@ func TestRecommendWithEmbeddedCatalog(t *testing.T) {
 	if len(md.AlarmRecommendations) == 0 {
 		t.Skip("the embedded catalog has no alarm recommendations for AWS/EC2 CPUUtilization yet")
 	}
-	res = te.callTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization",
+	res = te.CallTool(t, ctx, "get_recommended_metric_alarms", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization",
 		"dimensions": []any{map[string]any{"name": "InstanceId", "value": "i-0123456789abcdef0"}, map[string]any{"name": "AutoScalingGroupName", "value": "asg"}}})
 	var out recResult
 	decodeResult(t, res, &out)

@@ -1,6 +1,7 @@
 package cloudwatchmcp
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"os"
@@ -14,47 +15,47 @@ import (
 // toolArgs wraps a call's arguments. Agents written against FastMCP send
 // lists and objects either as JSON values or as JSON-encoded strings
 // ("[\"a\"]"); every accessor accepts both.
-type toolArgs map[string]any
+type Args map[string]any
 
-func argsOf(req mcp.CallToolRequest) toolArgs {
+func ArgsOf(req mcp.CallToolRequest) Args {
 	if m := req.GetArguments(); m != nil {
-		return toolArgs(m)
+		return Args(m)
 	}
-	return toolArgs{}
+	return Args{}
 }
 
-func (a toolArgs) has(name string) bool {
+func (a Args) Has(name string) bool {
 	v, ok := a[name]
 	return ok && v != nil
 }
 
 // str returns a string argument, def when absent or null.
-func (a toolArgs) str(name, def string) (string, error) {
+func (a Args) Str(name, def string) (string, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return def, nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", toolErrorf("%s must be a string", name)
+		return "", Errorf("%s must be a string", name)
 	}
 	return s, nil
 }
 
 // requiredStr returns a non-empty string argument.
-func (a toolArgs) requiredStr(name string) (string, error) {
-	s, err := a.str(name, "")
+func (a Args) RequiredStr(name string) (string, error) {
+	s, err := a.Str(name, "")
 	if err != nil {
 		return "", err
 	}
 	if strings.TrimSpace(s) == "" {
-		return "", toolErrorf("%s is required", name)
+		return "", Errorf("%s is required", name)
 	}
 	return s, nil
 }
 
 // integer returns an integer argument (numbers or numeric strings).
-func (a toolArgs) integer(name string, def int) (int, error) {
+func (a Args) Int(name string, def int) (int, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return def, nil
@@ -69,7 +70,7 @@ func (a toolArgs) integer(name string, def int) (int, error) {
 	case json.Number:
 		i, err := n.Int64()
 		if err != nil {
-			return 0, toolErrorf("%s must be an integer", name)
+			return 0, Errorf("%s must be an integer", name)
 		}
 		return int(i), nil
 	case string:
@@ -82,13 +83,13 @@ func (a toolArgs) integer(name string, def int) (int, error) {
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			return exactInt(name, f)
 		}
-		return 0, toolErrorf("%s must be an integer, got %q", name, n)
+		return 0, Errorf("%s must be an integer, got %q", name, n)
 	}
-	return 0, toolErrorf("%s must be an integer", name)
+	return 0, Errorf("%s must be an integer", name)
 }
 
 // number returns a float argument.
-func (a toolArgs) number(name string, def float64) (float64, error) {
+func (a Args) Number(name string, def float64) (float64, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return def, nil
@@ -101,17 +102,17 @@ func (a toolArgs) number(name string, def float64) (float64, error) {
 	case json.Number:
 		f, err := n.Float64()
 		if err != nil {
-			return 0, toolErrorf("%s must be a number", name)
+			return 0, Errorf("%s must be a number", name)
 		}
 		return f, nil
 	case string:
 		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, toolErrorf("%s must be a number, got %q", name, n)
+			return 0, Errorf("%s must be a number, got %q", name, n)
 		}
 		return f, nil
 	}
-	return 0, toolErrorf("%s must be a number", name)
+	return 0, Errorf("%s must be a number", name)
 }
 
 // exactInt converts a JSON number that must be an integer. Beyond 2^53 a
@@ -119,13 +120,13 @@ func (a toolArgs) number(name string, def float64) (float64, error) {
 // platform-defined (1e300 became math.MinInt64, slipping past "> max" checks).
 func exactInt(name string, f float64) (int, error) {
 	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, toolErrorf("%s must be an integer", name)
+		return 0, Errorf("%s must be an integer", name)
 	}
 	return int(f), nil
 }
 
 // boolean returns a boolean argument ("true"/"false" strings accepted).
-func (a toolArgs) boolean(name string, def bool) (bool, error) {
+func (a Args) Bool(name string, def bool) (bool, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return def, nil
@@ -141,29 +142,29 @@ func (a toolArgs) boolean(name string, def bool) (bool, error) {
 			return false, nil
 		}
 	}
-	return false, toolErrorf("%s must be true or false", name)
+	return false, Errorf("%s must be true or false", name)
 }
 
 // strList returns a list of strings; a JSON-encoded list in a string and a
 // single plain string are accepted too.
-func (a toolArgs) strList(name string) ([]string, error) {
+func (a Args) StrList(name string) ([]string, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return nil, nil
 	}
 	var out []string
-	if err := a.object(name, &out); err != nil {
+	if err := a.Object(name, &out); err != nil {
 		if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "[") {
 			return []string{s}, nil
 		}
-		return nil, toolErrorf("%s must be a list of strings", name)
+		return nil, Errorf("%s must be a list of strings", name)
 	}
 	return out, nil
 }
 
 // object decodes an object or list argument into dst through JSON, accepting
 // a JSON-encoded string as well. It reports false (no error) when absent.
-func (a toolArgs) object(name string, dst any) error {
+func (a Args) Object(name string, dst any) error {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return nil
@@ -174,12 +175,12 @@ func (a toolArgs) object(name string, dst any) error {
 	} else {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return toolErrorf("%s: %v", name, err)
+			return Errorf("%s: %v", name, err)
 		}
 		raw = b
 	}
 	if err := json.Unmarshal(raw, dst); err != nil {
-		return toolErrorf("%s has the wrong shape: %v", name, err)
+		return Errorf("%s has the wrong shape: %v", name, err)
 	}
 	return nil
 }
@@ -196,25 +197,25 @@ var timeLayouts = []string{
 }
 
 // parseTime reads RFC 3339 / ISO 8601 with Z or an offset; no zone = UTC.
-func parseTime(s string) (time.Time, error) {
+func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, toolErrorf("%q is not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)", s)
+	return time.Time{}, Errorf("%q is not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)", s)
 }
 
 // timeArg returns a time argument and whether it was given.
-func (a toolArgs) timeArg(name string) (time.Time, bool, error) {
-	s, err := a.str(name, "")
+func (a Args) Time(name string) (time.Time, bool, error) {
+	s, err := a.Str(name, "")
 	if err != nil || s == "" {
 		return time.Time{}, false, err
 	}
-	t, err := parseTime(s)
+	t, err := ParseTime(s)
 	if err != nil {
-		return time.Time{}, false, toolErrorf("%s: %v", name, err)
+		return time.Time{}, false, Errorf("%s: %v", name, err)
 	}
 	return t, true, nil
 }
@@ -223,25 +224,16 @@ func (a toolArgs) timeArg(name string) (time.Time, bool, error) {
 // default. Only regions of the SDK's partitions pass (regions.go): a
 // made-up one is a tool error naming it, never a client, an SDK panic or a
 // request to a host that does not exist.
-func (e *toolEnv) region(r string) (string, error) {
+func (e *Env) Region(r string) (string, error) {
 	r = strings.TrimSpace(r)
 	if r == "" {
-		r = e.defaultRegion
+		r = e.DefaultRegion
 	}
 	if r == "" {
-		r = firstNonEmpty(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
+		r = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
 	}
-	if !isKnownRegion(r) {
-		return "", &toolError{msg: unknownRegionMessage(r)}
+	if !IsKnownRegion(r) {
+		return "", &toolError{msg: UnknownRegionMessage(r)}
 	}
 	return r, nil
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

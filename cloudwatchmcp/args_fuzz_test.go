@@ -46,7 +46,7 @@ func FuzzParseTime(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		tm, err := parseTime(s)
+		tm, err := ParseTime(s)
 		if err != nil {
 			wantToolErr(t, "parseTime", err)
 		} else {
@@ -54,13 +54,13 @@ func FuzzParseTime(f *testing.F) {
 				t.Fatalf("parseTime(%q) = %v, not UTC", s, tm)
 			}
 			if y := tm.Year(); y >= 1 && y <= 9999 {
-				back, err := parseTime(tm.Format(time.RFC3339Nano))
+				back, err := ParseTime(tm.Format(time.RFC3339Nano))
 				if err != nil || !back.Equal(tm) {
 					t.Fatalf("round trip of %q: %v -> %v, %v", s, tm, back, err)
 				}
 			}
 		}
-		at, given, aerr := toolArgs{"t": s}.timeArg("t")
+		at, given, aerr := Args{"t": s}.Time("t")
 		switch {
 		case s == "":
 			if given || aerr != nil {
@@ -72,7 +72,7 @@ func FuzzParseTime(f *testing.F) {
 			wantToolErr(t, "timeArg", aerr)
 		}
 
-		wire, pt, ok, perr := toolArgs{"t": s}.promqlTime("t")
+		wire, pt, ok, perr := Args{"t": s}.promqlTime("t")
 		if perr != nil {
 			wantToolErr(t, "promqlTime", perr)
 			return
@@ -91,7 +91,7 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("promqlTime(%q): wire %q is %v, want %v", s, wire, got, pt)
 		}
 		// The wire form is itself a valid argument that means the same.
-		wire2, _, _, err := toolArgs{"t": wire}.promqlTime("t")
+		wire2, _, _, err := Args{"t": wire}.promqlTime("t")
 		if pt.Unix() >= 0 && f <= 1e11 && (err != nil || wire2 != wire) {
 			t.Fatalf("promqlTime not idempotent: %q -> %q -> %q (%v)", s, wire, wire2, err)
 		}
@@ -122,8 +122,8 @@ func FuzzToolArgs(f *testing.F) {
 		var lists [][]string
 		var listErrs []bool
 		for _, v := range forms {
-			a := toolArgs{"x": v}
-			l, err := a.strList("x")
+			a := Args{"x": v}
+			l, err := a.StrList("x")
 			if err != nil {
 				wantToolErr(t, "strList", err)
 			}
@@ -131,20 +131,20 @@ func FuzzToolArgs(f *testing.F) {
 			listErrs = append(listErrs, err != nil)
 
 			var dims []metricDimension
-			if err := a.object("x", &dims); err != nil {
+			if err := a.Object("x", &dims); err != nil {
 				wantToolErr(t, "object", err)
 			}
-			if n, err := a.integer("x", 0); err != nil {
+			if n, err := a.Int("x", 0); err != nil {
 				wantToolErr(t, "integer", err)
 			} else {
 				checkInteger(t, v, n)
 			}
-			if x, err := a.number("x", 0); err != nil {
+			if x, err := a.Number("x", 0); err != nil {
 				wantToolErr(t, "number", err)
 			} else if math.IsNaN(x) || math.IsInf(x, 0) {
 				t.Fatalf("number(%#v) = %v", v, x)
 			}
-			if _, err := a.boolean("x", false); err != nil {
+			if _, err := a.Bool("x", false); err != nil {
 				wantToolErr(t, "boolean", err)
 			}
 		}
@@ -245,7 +245,7 @@ func FuzzInsightsQuery(f *testing.F) {
 		}
 		dimsJSON, _ := json.Marshal(dims)
 		keysJSON, _ := json.Marshal(keys)
-		a := toolArgs{"namespace": ns, "metric_name": metric, "dimensions": string(dimsJSON),
+		a := Args{"namespace": ns, "metric_name": metric, "dimensions": string(dimsJSON),
 			"schema_dimension_keys": string(keysJSON), "statistic": stat, "group_by_dimension": groupBy,
 			"sort_order": sortOrder, "order_by_statistic": orderBy, "limit": float64(limit)}
 		qs, err := buildSingleQuery(a, 60)
@@ -356,7 +356,7 @@ func FuzzPromQLParams(f *testing.F) {
 	f.Add(" 2025-01-31T12:00:00+05:30 ", 1e-9, true, "-5m", `"x"`, "a?b#c d")
 	f.Add("1e11", 99999999999.9999, true, "1.5", `[" {a=\"b\"} "]`, ".")
 	f.Fuzz(func(t *testing.T, start string, startNum float64, numeric bool, step, match, label string) {
-		a := toolArgs{"start": start, "end": start, "step": step, "match": match}
+		a := Args{"start": start, "end": start, "step": step, "match": match}
 		if numeric {
 			a["start"], a["end"] = startNum, startNum
 		}

@@ -1,6 +1,7 @@
 package cloudwatchmcp
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -61,32 +62,32 @@ type auditor struct {
 // handler: the AWS request ids (from the SDK middleware and the PromQL
 // client) and an authorization refusal. Batch tools call AWS from several
 // goroutines, hence the lock.
-type callRecord struct {
+type Record struct {
 	mu         sync.Mutex
 	requestIDs []string
 	requests   int
 	denied     *decision
-	failure    *failure // why the tool failed (errorkind.go)
+	failure    *Failure // why the tool failed (errorkind.go)
 }
 
 type callRecordKey struct{}
 
-func recordFrom(ctx context.Context) *callRecord {
-	rec, _ := ctx.Value(callRecordKey{}).(*callRecord)
+func RecordFrom(ctx context.Context) *Record {
+	rec, _ := ctx.Value(callRecordKey{}).(*Record)
 	return rec
 }
 
 // withRecord returns ctx carrying a call record: the one an outer
 // middleware made (the metrics read it too), or a new one.
-func withRecord(ctx context.Context) (context.Context, *callRecord) {
-	if rec := recordFrom(ctx); rec != nil {
+func WithRecord(ctx context.Context) (context.Context, *Record) {
+	if rec := RecordFrom(ctx); rec != nil {
 		return ctx, rec
 	}
-	rec := &callRecord{}
+	rec := &Record{}
 	return context.WithValue(ctx, callRecordKey{}, rec), rec
 }
 
-func (rec *callRecord) addRequestID(id string) {
+func (rec *Record) AddRequestID(id string) {
 	if id == "" {
 		return
 	}
@@ -103,7 +104,7 @@ func (rec *callRecord) addRequestID(id string) {
 
 // markDenied records that authorization refused the call.
 func markDenied(ctx context.Context, d decision) {
-	if rec := recordFrom(ctx); rec != nil {
+	if rec := RecordFrom(ctx); rec != nil {
 		rec.mu.Lock()
 		rec.denied = &d
 		rec.mu.Unlock()
@@ -114,7 +115,7 @@ func markDenied(ctx context.Context, d decision) {
 // record and writes the entry however the call ends, panics included.
 func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-		ctx, rec := withRecord(ctx)
+		ctx, rec := WithRecord(ctx)
 		start := au.now()
 		finished := false
 		defer func() {
@@ -123,7 +124,7 @@ func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFun
 			denied := rec.denied
 			ids, n := slices.Clone(rec.requestIDs), rec.requests
 			rec.mu.Unlock()
-			var f failure
+			var f Failure
 			switch {
 			case denied != nil:
 				outcome = auditDenied
@@ -133,9 +134,9 @@ func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFun
 			switch {
 			case outcome == auditOK:
 			case !finished:
-				f = failure{kind: kindInternal} // a panic
+				f = Failure{Kind: KindInternal} // a panic
 			default:
-				f = rec.failureOf(err)
+				f = rec.FailureOf(err)
 			}
 			var session string
 			if s := server.ClientSessionFromContext(ctx); s != nil {
@@ -162,7 +163,7 @@ func (au *auditor) denied(r *http.Request, msg peekedMessage, d decision) {
 	now := au.now()
 	au.write(r.Context(), auditEntry{
 		tool: clip(msg.toolName, 128), session: clip(r.Header.Get(server.HeaderKeySessionID), 128), args: args,
-		start: now, outcome: auditDenied, denied: &d, failure: failure{kind: kindAccessDenied},
+		start: now, outcome: auditDenied, denied: &d, failure: Failure{Kind: KindAccessDenied},
 	})
 }
 
@@ -177,7 +178,7 @@ type auditEntry struct {
 	requestIDs  []string
 	requests    int
 	denied      *decision
-	failure     failure // set unless the outcome is ok
+	failure     Failure // set unless the outcome is ok
 }
 
 func (au *auditor) write(ctx context.Context, e auditEntry) {
@@ -210,11 +211,11 @@ func (au *auditor) write(ctx context.Context, e auditEntry) {
 		zap.Float64("duration", e.duration.Seconds()),
 		zap.Int("result_bytes", e.resultBytes),
 	}
-	if e.failure.kind != "" {
-		fields = append(fields, zap.String("error_kind", e.failure.kind))
+	if e.failure.Kind != "" {
+		fields = append(fields, zap.String("error_kind", e.failure.Kind))
 	}
-	if e.failure.awsCode != "" {
-		fields = append(fields, zap.String("aws_error_code", clip(e.failure.awsCode, 128)))
+	if e.failure.AWSCode != "" {
+		fields = append(fields, zap.String("aws_error_code", clip(e.failure.AWSCode, 128)))
 	}
 	if d := e.denied; d != nil {
 		if len(d.missingScopes) > 0 {
@@ -305,8 +306,8 @@ func summarizeArgs(args map[string]any, keepText bool) *argSummary {
 	s.metricNames = appendUnique(nil, str("metric_name"))
 	s.alarmName = str("alarm_name")
 	s.queryID = str("query_id")
-	s.start = firstNonEmpty(str("start_time"), str("start"))
-	s.end = firstNonEmpty(str("end_time"), str("end"))
+	s.start = cmp.Or(str("start_time"), str("start"))
+	s.end = cmp.Or(str("end_time"), str("end"))
 	s.at = str("time")
 	for _, k := range []string{"query_string", "query"} {
 		if q, ok := args[k].(string); ok && q != "" {
@@ -466,7 +467,7 @@ func addRequestIDRecorder(stack *middleware.Stack) error {
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc(requestIDRecorderID,
 		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleDeserialize(ctx, in)
-			if rec := recordFrom(ctx); rec != nil {
+			if rec := RecordFrom(ctx); rec != nil {
 				id, _ := awsmiddleware.GetRequestIDMetadata(md)
 				if id == "" {
 					var re *awshttp.ResponseError
@@ -479,7 +480,7 @@ func addRequestIDRecorder(stack *middleware.Stack) error {
 						id = resp.Header.Get("X-Amzn-Requestid")
 					}
 				}
-				rec.addRequestID(id)
+				rec.AddRequestID(id)
 			}
 			return out, md, err
 		}), middleware.Before)
@@ -492,8 +493,8 @@ type requestIDRecordingClient struct{ aws.HTTPClient }
 func (c requestIDRecordingClient) Do(req *http.Request) (*http.Response, error) {
 	resp, err := c.HTTPClient.Do(req)
 	if resp != nil {
-		if rec := recordFrom(req.Context()); rec != nil {
-			rec.addRequestID(resp.Header.Get("X-Amzn-Requestid"))
+		if rec := RecordFrom(req.Context()); rec != nil {
+			rec.AddRequestID(resp.Header.Get("X-Amzn-Requestid"))
 		}
 	}
 	return resp, err

@@ -33,7 +33,7 @@ func auditedServer(t *testing.T, h *Handler) (*testServer, *observer.ObservedLog
 	h.auditLogger = zap.New(core).Named("http.handlers.cloudwatch_mcp").Named("audit")
 	ts := newTestServer(t, h)
 	// Insights polls without waiting.
-	ts.h.env.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	ts.h.env.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	return ts, logs
 }
 
@@ -282,9 +282,9 @@ func TestAuditDurationUsesClock(t *testing.T) {
 	ticks := 0
 	au := &auditor{logger: zap.New(core), now: func() time.Time { ticks++; return t0.Add(time.Duration(ticks) * 1500 * time.Millisecond) }}
 	handler := au.middleware(func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		recordFrom(ctx).addRequestID("a")
-		recordFrom(ctx).addRequestID("a") // the SDK and the HTTP client may both report one
-		recordFrom(ctx).addRequestID("b")
+		RecordFrom(ctx).AddRequestID("a")
+		RecordFrom(ctx).AddRequestID("a") // the SDK and the HTTP client may both report one
+		RecordFrom(ctx).AddRequestID("b")
 		return mcp.NewToolResultText("12345"), nil
 	})
 	req := mcp.CallToolRequest{}
@@ -303,15 +303,15 @@ func TestAuditDurationUsesClock(t *testing.T) {
 // from the HTTP client, one per attempt.
 func TestAuditRecordsPromQLRequestIDs(t *testing.T) {
 	te := newTestEnv(t)
-	te.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	rec := &callRecord{}
-	ctx := context.WithValue(userCtx(te.alice), callRecordKey{}, rec)
-	te.fake.SetFault("PromQLLabels", fakeaws.Fault{Status: 503, Code: "ServiceUnavailable", Message: "busy", Times: 1})
-	res := te.callTool(t, ctx, "get_promql_labels", map[string]any{})
+	te.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	rec := &Record{}
+	ctx := context.WithValue(userCtx(te.Alice), callRecordKey{}, rec)
+	te.Fake.SetFault("PromQLLabels", fakeaws.Fault{Status: 503, Code: "ServiceUnavailable", Message: "busy", Times: 1})
+	res := te.CallTool(t, ctx, "get_promql_labels", map[string]any{})
 	if res.IsError {
 		t.Fatal(resultText(t, res))
 	}
-	if n := te.fake.CallCount("PromQLLabels"); n != 2 || len(rec.requestIDs) != 2 || rec.requests != 2 ||
+	if n := te.Fake.CallCount("PromQLLabels"); n != 2 || len(rec.requestIDs) != 2 || rec.requests != 2 ||
 		!requestIDPattern.MatchString(rec.requestIDs[0]) || rec.requestIDs[0] == rec.requestIDs[1] {
 		t.Fatalf("%d calls, record %+v", n, rec)
 	}

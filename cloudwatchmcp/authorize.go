@@ -71,7 +71,7 @@ type authorizer struct {
 // newAuthorizer resolves the rules against the tools that exist. It
 // returns nil when there are no rules, which keeps the unauthorized fast
 // path (one cached tools/list for everyone) untouched.
-func newAuthorizer(rules []AuthorizeRule, e *toolEnv, served []server.ServerTool) (*authorizer, error) {
+func newAuthorizer(rules []AuthorizeRule, e *Env, served []server.ServerTool) (*authorizer, error) {
 	if len(rules) == 0 {
 		return nil, nil
 	}
@@ -141,7 +141,7 @@ func checkAuthorizeValues(list []string) error {
 }
 
 // toolGroupIndex maps every registered tool to its group.
-func toolGroupIndex(e *toolEnv) map[string]string {
+func toolGroupIndex(e *Env) map[string]string {
 	toolGroupsMu.Lock()
 	defer toolGroupsMu.Unlock()
 	idx := map[string]string{}
@@ -426,7 +426,7 @@ func parseAuthorize(d *caddyfile.Dispenser) (AuthorizeRule, error) {
 	if err := checkAuthorizeValues(rule.Tools); err != nil {
 		return rule, d.Errf("authorize: %v", err)
 	}
-	known := toolGroupIndex(&toolEnv{})
+	known := toolGroupIndex(&Env{})
 	for _, name := range rule.Tools {
 		if _, ok := known[name]; !ok && name != listAccountsTool && !slices.Contains(authorizableGroups, name) {
 			return rule, d.Errf("authorize: unknown tool or group %q (groups: %s; or a tool name)", name, strings.Join(authorizableGroups, ", "))

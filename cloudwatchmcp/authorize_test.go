@@ -401,7 +401,7 @@ func BenchmarkToolsListAuthorized(b *testing.B) {
 		},
 	} {
 		b.Run(name, func(b *testing.B) {
-			h := provisionTestHandler(b, &Handler{Tools: knownToolGroups(), Authorize: rules}, nil)
+			h := provisionTestHandler(b, &Handler{Tools: Groups(), Authorize: rules}, nil)
 			b.Cleanup(func() { _ = h.Cleanup() })
 			tg := toolsListTarget{serve: func(w http.ResponseWriter, r *http.Request) {
 				r.Header.Set(testUserHeader, "alice")

@@ -71,7 +71,7 @@ type batchRequest struct {
 
 // batchRun is the state of one call.
 type batchRun struct {
-	e     *toolEnv
+	e     *Env
 	req   batchRequest
 	pacer *batchPacer
 	idKey string
@@ -214,7 +214,7 @@ func (b *batchRun) runChunk(ctx context.Context, c *batchChunk, start, end int64
 			if code, ok := nonRetryable(err); ok {
 				b.count(func(s *batchSummary) { s.FailedChunks++ })
 				b.warn("Query failed in %s with %s. Log groups: %s. Time range: %s. Error: %s. This error is not retryable.",
-					c.region, code, groupPreview(c.groups), timeRange(start, end), errorMessage(err))
+					c.region, code, groupPreview(c.groups), timeRange(start, end), ErrorMessage(err))
 				return nil
 			}
 			if attempt < batchMaxAttempts {
@@ -226,7 +226,7 @@ func (b *batchRun) runChunk(ctx context.Context, c *batchChunk, start, end int64
 			}
 			b.count(func(s *batchSummary) { s.FailedChunks++ })
 			b.warn("Query failed in %s after %d retries. Log groups: %s. Time range: %s. Error: %s. Suggestion: Try reducing time range or number of log groups.",
-				c.region, batchMaxAttempts, groupPreview(c.groups), timeRange(start, end), errorMessage(err))
+				c.region, batchMaxAttempts, groupPreview(c.groups), timeRange(start, end), ErrorMessage(err))
 			return nil
 		}
 
@@ -282,7 +282,7 @@ func (b *batchRun) runChunk(ctx context.Context, c *batchChunk, start, end int64
 }
 
 func (b *batchRun) backoff(ctx context.Context) error {
-	return b.e.sleep(ctx, batchRetryBackoff)
+	return b.e.Sleep(ctx, batchRetryBackoff)
 }
 
 // outputLimitHit reports whether a chunk's output was truncated at the
@@ -455,7 +455,7 @@ func (b *batchRun) run(ctx context.Context) (*batchResult, error) {
 		total += len(cs)
 	}
 	if total > batchMaxChunks {
-		return nil, toolErrorf("this call would run %d queries (%d log groups in chunks of %d, in %d regions); at most %d run per call: name fewer regions or log groups, or split the call",
+		return nil, Errorf("this call would run %d queries (%d log groups in chunks of %d, in %d regions); at most %d run per call: name fewer regions or log groups, or split the call",
 			total, len(b.req.groups), batchGroupsPerQuery, len(b.req.regions), batchMaxChunks)
 	}
 	b.sum = batchSummary{TotalLogGroups: len(b.req.groups), TotalRegions: len(b.req.regions), Warnings: []string{}}
@@ -479,7 +479,7 @@ func (b *batchRun) run(ctx context.Context) (*batchResult, error) {
 		if len(perRegion[region]) == 0 {
 			continue
 		}
-		cl, err := b.e.logsClient(ctx, region, b.req.profile)
+		cl, err := b.e.LogsClient(ctx, region, b.req.profile)
 		if err != nil {
 			return nil, err
 		}

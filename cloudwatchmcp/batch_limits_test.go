@@ -59,21 +59,21 @@ func TestBatchRefusesMadeUpRegions(t *testing.T) {
 	}
 	regions[0] = "za-aa-1"
 	before := runtime.NumGoroutine()
-	clients := be.toolEnv.clients.len()
+	clients := be.Env.Clients.Len()
 	stop := make(chan struct{})
 	peak := peakGoroutines(stop)
 	ctx, cancel := context.WithTimeout(userCtx(be.user), 10*time.Second)
 	defer cancel()
-	res := be.callTool(t, ctx, "execute_cwl_insights_batch", batchArgsFor([]string{"/svc/a", "/svc/b"}, regions))
+	res := be.CallTool(t, ctx, "execute_cwl_insights_batch", batchArgsFor([]string{"/svc/a", "/svc/b"}, regions))
 	close(stop)
 	wantToolError(t, res, `region "za-aa-1" is not an AWS region (known: `)
-	if n := be.fake.CallCount("StartQuery"); n != 0 {
+	if n := be.Fake.CallCount("StartQuery"); n != 0 {
 		t.Errorf("%d StartQuery calls", n)
 	}
 	if n := be.pacer.size(); n != 0 {
 		t.Errorf("%d pacer gates", n)
 	}
-	if n := be.toolEnv.clients.len(); n != clients {
+	if n := be.Env.Clients.Len(); n != clients {
 		t.Errorf("clients %d → %d", clients, n)
 	}
 	if p := <-peak; p > before+20 {
@@ -84,7 +84,7 @@ func TestBatchRefusesMadeUpRegions(t *testing.T) {
 // A region listed many times runs once.
 func TestBatchDeduplicatesRegions(t *testing.T) {
 	be := newBatchEnv(t)
-	names := seedGroups(be.fake, "us-east-1", 3)
+	names := seedGroups(be.Fake, "us-east-1", 3)
 	regions := []string{"us-east-1", " us-east-1 "}
 	for range 998 {
 		regions = append(regions, "us-east-1")
@@ -93,7 +93,7 @@ func TestBatchDeduplicatesRegions(t *testing.T) {
 	if r.Summary.TotalRegions != 1 || r.Summary.TotalChunks != 1 || r.Summary.FailedChunks != 0 {
 		t.Fatalf("summary %+v", r.Summary)
 	}
-	if n := be.fake.CallCount("StartQuery"); n != 1 {
+	if n := be.Fake.CallCount("StartQuery"); n != 1 {
 		t.Fatalf("%d StartQuery calls", n)
 	}
 }
@@ -108,10 +108,10 @@ func TestBatchCapsChunksPerCall(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(userCtx(be.user), 20*time.Second)
 	defer cancel()
-	res := be.callTool(t, ctx, "execute_cwl_insights_batch", batchArgsFor(groups, []string{"us-east-1", "eu-west-1", "ap-southeast-2"}))
+	res := be.CallTool(t, ctx, "execute_cwl_insights_batch", batchArgsFor(groups, []string{"us-east-1", "eu-west-1", "ap-southeast-2"}))
 	wantToolError(t, res, "this call would run 150 queries")
 	wantToolError(t, res, "at most 100 run per call")
-	if n := be.fake.CallCount("StartQuery"); n != 0 {
+	if n := be.Fake.CallCount("StartQuery"); n != 0 {
 		t.Fatalf("%d StartQuery calls", n)
 	}
 	// 100 chunks exactly is fine.
@@ -129,12 +129,12 @@ func TestBatchBoundsConcurrencyPerIdentity(t *testing.T) {
 	regions := []string{"us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"}
 	var names []string
 	for _, r := range regions {
-		names = seedGroups(be.fake, r, 8*batchGroupsPerQuery)
+		names = seedGroups(be.Fake, r, 8*batchGroupsPerQuery)
 	}
 	var arrived atomic.Int64
 	release := make(chan struct{})
 	var once sync.Once
-	be.fake.OnRequest(func(r *http.Request, _ []byte) {
+	be.Fake.OnRequest(func(r *http.Request, _ []byte) {
 		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".StartQuery") {
 			arrived.Add(1)
 			<-release
@@ -145,7 +145,7 @@ func TestBatchBoundsConcurrencyPerIdentity(t *testing.T) {
 	done := make(chan batchResult, 1)
 	go func() {
 		var r batchResult
-		res := be.callTool(t, userCtx(be.user), "execute_cwl_insights_batch", batchArgsFor(names, regions))
+		res := be.CallTool(t, userCtx(be.user), "execute_cwl_insights_batch", batchArgsFor(names, regions))
 		decodeResult(t, res, &r)
 		done <- r
 	}()

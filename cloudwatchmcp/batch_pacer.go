@@ -134,7 +134,7 @@ func (p *batchPacer) size() int {
 
 // wait blocks until lim grants one event, on the pacer's clock, and returns
 // the granted time. A cancelled wait gives its reservation back.
-func (p *batchPacer) wait(ctx context.Context, e *toolEnv, lim *rate.Limiter) (time.Time, error) {
+func (p *batchPacer) wait(ctx context.Context, e *Env, lim *rate.Limiter) (time.Time, error) {
 	now, sleep := p.clock(e)
 	t := now()
 	r := lim.ReserveN(t, 1)
@@ -151,21 +151,21 @@ func (p *batchPacer) wait(ctx context.Context, e *toolEnv, lim *rate.Limiter) (t
 	return t.Add(d), nil
 }
 
-func (p *batchPacer) clock(e *toolEnv) (func() time.Time, func(context.Context, time.Duration) error) {
+func (p *batchPacer) clock(e *Env) (func() time.Time, func(context.Context, time.Duration) error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now, sleep := p.now, p.sleep
 	if now == nil {
-		now = e.now
+		now = e.Now
 	}
 	if sleep == nil {
-		sleep = e.sleep
+		sleep = e.Sleep
 	}
 	return now, sleep
 }
 
 // waitStart paces one StartQuery of the gate keyed key.
-func (p *batchPacer) waitStart(ctx context.Context, e *toolEnv, key string, g *batchGate) error {
+func (p *batchPacer) waitStart(ctx context.Context, e *Env, key string, g *batchGate) error {
 	slot, err := p.wait(ctx, e, g.start)
 	if err != nil {
 		return err
@@ -185,14 +185,14 @@ func (p *batchPacer) waitStart(ctx context.Context, e *toolEnv, key string, g *b
 // is collected after a config reload.
 var batchPacers sync.Map // weak.Pointer[toolEnv] -> *batchPacer
 
-func batchPacerFor(e *toolEnv) *batchPacer {
+func batchPacerFor(e *Env) *batchPacer {
 	k := weak.Make(e)
 	if p, ok := batchPacers.Load(k); ok {
 		return p.(*batchPacer)
 	}
 	p, loaded := batchPacers.LoadOrStore(k, newBatchPacer(batchGateCap))
 	if !loaded {
-		runtime.AddCleanup(e, func(k weak.Pointer[toolEnv]) { batchPacers.Delete(k) }, k)
+		runtime.AddCleanup(e, func(k weak.Pointer[Env]) { batchPacers.Delete(k) }, k)
 	}
 	return p.(*batchPacer)
 }
@@ -200,7 +200,7 @@ func batchPacerFor(e *toolEnv) *batchPacer {
 // callerIdentityKey names the credentials identity of a call (the access
 // key ID, or the server profile) without retrieving anything secret; it
 // keys per-identity throttles.
-func (e *toolEnv) callerIdentityKey(ctx context.Context, profile string) (string, error) {
-	_, id, err := e.callerCredentials(ctx, profile)
+func (e *Env) callerIdentityKey(ctx context.Context, profile string) (string, error) {
+	_, id, err := e.CallerCredentials(ctx, profile)
 	return id, err
 }

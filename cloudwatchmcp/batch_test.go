@@ -72,15 +72,15 @@ func newBatchEnv(t *testing.T) *batchTestEnv {
 	t.Helper()
 	te := newTestEnv(t)
 	vc := &virtualClock{base: time.Now().UTC().Truncate(time.Second)}
-	te.toolEnv.now, te.toolEnv.sleep = vc.now, vc.sleep
-	te.fake.SetClock(vc.now)
+	te.Env.Now, te.Env.Sleep = vc.now, vc.sleep
+	te.Fake.SetClock(vc.now)
 	tr := &startTrace{}
-	p := batchPacerFor(te.toolEnv)
+	p := batchPacerFor(te.Env)
 	p.mu.Lock()
 	p.now, p.trace = vc.now, tr.record
 	p.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	p.mu.Unlock()
-	user := te.fake.IssueCredentials("alice", vc.base.Add(1000*time.Hour))
+	user := te.Fake.IssueCredentials("alice", vc.base.Add(1000*time.Hour))
 	return &batchTestEnv{testEnv: te, clock: vc, trace: tr, pacer: p, user: user}
 }
 
@@ -102,7 +102,7 @@ func (be *batchTestEnv) batch(t *testing.T, args map[string]any) batchResult {
 		args["end_time"] = "2026-01-01T08:00:00Z"
 	}
 	var r batchResult
-	decodeResult(t, be.callTool(t, userCtx(be.user), "execute_cwl_insights_batch", args), &r)
+	decodeResult(t, be.CallTool(t, userCtx(be.user), "execute_cwl_insights_batch", args), &r)
 	return r
 }
 
@@ -111,9 +111,9 @@ func TestBatchChunking120GroupsThreeRegions(t *testing.T) {
 	regions := []string{"us-east-1", "eu-west-1", "ap-southeast-2"}
 	var names []string
 	for _, r := range regions {
-		names = seedGroups(be.fake, r, 120)
+		names = seedGroups(be.Fake, r, 120)
 	}
-	fakeaws.LogsOf(be.fake).SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{
+	fakeaws.LogsOf(be.Fake).SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{
 		fakeaws.Row("@timestamp", "2026-01-01 01:00:00.000", "@message", "a"),
 		fakeaws.Row("@timestamp", "2026-01-01 02:00:00.000", "@message", "b"),
 	}})
@@ -125,7 +125,7 @@ func TestBatchChunking120GroupsThreeRegions(t *testing.T) {
 		t.Fatalf("summary %+v", s)
 	}
 	perRegion := map[string][]int{}
-	for _, q := range fakeaws.LogsOf(be.fake).Queries() {
+	for _, q := range fakeaws.LogsOf(be.Fake).Queries() {
 		if q.LogGroupsParam != "logGroupNames" || q.Owner != "alice" {
 			t.Errorf("query %+v", q)
 		}
@@ -173,7 +173,7 @@ func TestBatchPacerSpacingOnFrozenClock(t *testing.T) {
 	p.sleep = func(ctx context.Context, d time.Duration) error { slept.Add(int64(d)); return ctx.Err() }
 	tr := &startTrace{}
 	p.trace = tr.record
-	e := &toolEnv{}
+	e := &Env{}
 	ga, relA := p.acquire("key:A|us-east-1")
 	gb, relB := p.acquire("key:B|us-east-1")
 	defer relA()
@@ -264,9 +264,9 @@ func TestBatchPacingSharedPerIdentityNotAcrossIdentities(t *testing.T) {
 	be.pacer.mu.Lock()
 	be.pacer.now = func() time.Time { return t0 }
 	be.pacer.mu.Unlock()
-	names := seedGroups(be.fake, "us-east-1", 560) // 12 chunks
-	fakeaws.LogsOf(be.fake).SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("@message", "m")}})
-	bob := be.fake.IssueCredentials("bob", t0.Add(1000*time.Hour))
+	names := seedGroups(be.Fake, "us-east-1", 560) // 12 chunks
+	fakeaws.LogsOf(be.Fake).SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("@message", "m")}})
+	bob := be.Fake.IssueCredentials("bob", t0.Add(1000*time.Hour))
 	args := func(groups []string) map[string]any {
 		return map[string]any{"log_group_names": groups, "regions": []string{"us-east-1"}, "query_string": "fields @message | limit 1",
 			"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T01:00:00Z"}
@@ -279,7 +279,7 @@ func TestBatchPacingSharedPerIdentityNotAcrossIdentities(t *testing.T) {
 		t.Fatalf("first %+v", first.Summary)
 	}
 	var r batchResult
-	decodeResult(t, be.callTool(t, userCtx(bob), "execute_cwl_insights_batch", args(names[:1])), &r)
+	decodeResult(t, be.CallTool(t, userCtx(bob), "execute_cwl_insights_batch", args(names[:1])), &r)
 	be.batch(t, args(names[:1]))
 
 	a := be.trace.get(aliceKey)
@@ -298,7 +298,7 @@ func TestBatchPacingSharedPerIdentityNotAcrossIdentities(t *testing.T) {
 		t.Errorf("bob %+v", r)
 	}
 	owners := map[string]int{}
-	for _, q := range fakeaws.LogsOf(be.fake).Queries() {
+	for _, q := range fakeaws.LogsOf(be.Fake).Queries() {
 		owners[q.Owner]++
 	}
 	if owners["alice"] != 13 || owners["bob"] != 1 {
@@ -321,13 +321,13 @@ func TestBatchRetry(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			be := newBatchEnv(t)
-			names := seedGroups(be.fake, "us-east-1", 1)
-			be.fake.SetFault("StartQuery", tc.fault)
+			names := seedGroups(be.Fake, "us-east-1", 1)
+			be.Fake.SetFault("StartQuery", tc.fault)
 			before := be.clock.now()
 			r := be.batch(t, map[string]any{"log_group_names": names, "regions": []string{"us-east-1"}, "query_string": "fields @message"})
 			s := r.Summary
-			if be.fake.CallCount("StartQuery") != tc.starts || s.SuccessfulChunks != tc.ok || s.RetriedChunks != tc.retried || s.FailedChunks != tc.failed {
-				t.Fatalf("starts %d summary %+v", be.fake.CallCount("StartQuery"), s)
+			if be.Fake.CallCount("StartQuery") != tc.starts || s.SuccessfulChunks != tc.ok || s.RetriedChunks != tc.retried || s.FailedChunks != tc.failed {
+				t.Fatalf("starts %d summary %+v", be.Fake.CallCount("StartQuery"), s)
 			}
 			if tc.warning != "" && (len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], tc.warning) || !strings.Contains(s.Warnings[0], "['/svc/g000']")) {
 				t.Errorf("warnings %q", s.Warnings)
@@ -339,10 +339,10 @@ func TestBatchRetry(t *testing.T) {
 	}
 	t.Run("failed status is not retried", func(t *testing.T) {
 		be := newBatchEnv(t)
-		names := seedGroups(be.fake, "us-east-1", 1)
-		fakeaws.LogsOf(be.fake).SetQueryResults("", fakeaws.QueryResult{Status: "Failed"})
+		names := seedGroups(be.Fake, "us-east-1", 1)
+		fakeaws.LogsOf(be.Fake).SetQueryResults("", fakeaws.QueryResult{Status: "Failed"})
 		s := be.batch(t, map[string]any{"log_group_names": names, "regions": []string{"us-east-1"}, "query_string": "fields x"}).Summary
-		if be.fake.CallCount("StartQuery") != 1 || s.FailedChunks != 1 || !strings.Contains(s.Warnings[0], "likely query error") {
+		if be.Fake.CallCount("StartQuery") != 1 || s.FailedChunks != 1 || !strings.Contains(s.Warnings[0], "likely query error") {
 			t.Errorf("%+v", s)
 		}
 	})
@@ -366,8 +366,8 @@ func splitResolver(perHour float64, timeoutAbove time.Duration) func(fakeaws.Sta
 func TestBatchRecursiveSplit(t *testing.T) {
 	run := func(t *testing.T, resolver func(fakeaws.StartedQuery) (fakeaws.QueryResult, bool), query string) (*batchTestEnv, batchSummary, []map[string]any) {
 		be := newBatchEnv(t)
-		names := seedGroups(be.fake, "us-east-1", 2)
-		fakeaws.LogsOf(be.fake).SetQueryResolver(resolver)
+		names := seedGroups(be.Fake, "us-east-1", 2)
+		fakeaws.LogsOf(be.Fake).SetQueryResolver(resolver)
 		r := be.batch(t, map[string]any{"log_group_names": names, "regions": []string{"us-east-1"}, "query_string": query})
 		return be, r.Summary, r.Results
 	}
@@ -378,8 +378,8 @@ func TestBatchRecursiveSplit(t *testing.T) {
 		if s.ReChunked != 7 || s.SuccessfulChunks != 8 || s.FailedChunks != 0 || s.TotalChunks != 1 || len(rows) != 8 {
 			t.Fatalf("%+v", s)
 		}
-		if be.fake.CallCount("StartQuery") != 15 {
-			t.Errorf("StartQuery %d", be.fake.CallCount("StartQuery"))
+		if be.Fake.CallCount("StartQuery") != 15 {
+			t.Errorf("StartQuery %d", be.Fake.CallCount("StartQuery"))
 		}
 		var got []string
 		for _, r := range rows {
@@ -397,7 +397,7 @@ func TestBatchRecursiveSplit(t *testing.T) {
 	})
 	t.Run("depth cap", func(t *testing.T) {
 		be, s, rows := run(t, splitResolver(1e6, 0), "fields @message")
-		if s.ReChunked != 15 || s.SuccessfulChunks != 16 || len(rows) != 16 || be.fake.CallCount("StartQuery") != 31 {
+		if s.ReChunked != 15 || s.SuccessfulChunks != 16 || len(rows) != 16 || be.Fake.CallCount("StartQuery") != 31 {
 			t.Fatalf("%+v", s)
 		}
 		if n := strings.Count(strings.Join(s.Warnings, "\n"), "max re-chunk depth (4) reached; returning partial results"); n != 16 {
@@ -413,17 +413,17 @@ func TestBatchRecursiveSplit(t *testing.T) {
 	for _, q := range []string{"fields @message | limit 100", "filter level = \"ERROR\" | stats count(*) by bin(1h)", "fields x | LIMIT 9999"} {
 		t.Run("no split when output is capped: "+q, func(t *testing.T) {
 			be, s, rows := run(t, splitResolver(1e6, 0), q)
-			if s.ReChunked != 0 || s.SuccessfulChunks != 1 || len(rows) != 1 || be.fake.CallCount("StartQuery") != 1 {
+			if s.ReChunked != 0 || s.SuccessfulChunks != 1 || len(rows) != 1 || be.Fake.CallCount("StartQuery") != 1 {
 				t.Errorf("%+v", s)
 			}
 		})
 	}
 	t.Run("limit parameter also caps", func(t *testing.T) {
 		be := newBatchEnv(t)
-		names := seedGroups(be.fake, "us-east-1", 1)
-		fakeaws.LogsOf(be.fake).SetQueryResolver(splitResolver(1e6, 0))
+		names := seedGroups(be.Fake, "us-east-1", 1)
+		fakeaws.LogsOf(be.Fake).SetQueryResolver(splitResolver(1e6, 0))
 		r := be.batch(t, map[string]any{"log_group_names": names, "regions": []string{"us-east-1"}, "query_string": "fields @message", "limit": 50})
-		if r.Summary.ReChunked != 0 || fakeaws.LogsOf(be.fake).Queries()[0].Limit != 50 {
+		if r.Summary.ReChunked != 0 || fakeaws.LogsOf(be.Fake).Queries()[0].Limit != 50 {
 			t.Errorf("%+v", r.Summary)
 		}
 	})
@@ -431,8 +431,8 @@ func TestBatchRecursiveSplit(t *testing.T) {
 
 func TestBatchPollingTimeoutStopsAndSplits(t *testing.T) {
 	be := newBatchEnv(t)
-	names := seedGroups(be.fake, "us-east-1", 1)
-	logs := fakeaws.LogsOf(be.fake)
+	names := seedGroups(be.Fake, "us-east-1", 1)
+	logs := fakeaws.LogsOf(be.Fake)
 	// Queries over more than 4 h never finish within max_timeout.
 	logs.SetQueryResolver(func(q fakeaws.StartedQuery) (fakeaws.QueryResult, bool) {
 		if q.End.Sub(q.Start) > 4*time.Hour {
@@ -451,15 +451,15 @@ func TestBatchPollingTimeoutStopsAndSplits(t *testing.T) {
 
 func TestBatchCancellationStopsQueriesInFlight(t *testing.T) {
 	be := newBatchEnv(t)
-	names := seedGroups(be.fake, "us-east-1", 120) // 3 chunks
-	logs := fakeaws.LogsOf(be.fake).SetQueryPlan(fakeaws.QueryPlan{Polls: 1 << 30})
+	names := seedGroups(be.Fake, "us-east-1", 120) // 3 chunks
+	logs := fakeaws.LogsOf(be.Fake).SetQueryPlan(fakeaws.QueryPlan{Polls: 1 << 30})
 	// Poll waits block until the client goes away.
-	be.toolEnv.sleep = func(ctx context.Context, _ time.Duration) error { <-ctx.Done(); return ctx.Err() }
+	be.Env.Sleep = func(ctx context.Context, _ time.Duration) error { <-ctx.Done(); return ctx.Err() }
 
 	ctx, cancel := context.WithCancel(userCtx(be.user))
 	done := make(chan *mcp.CallToolResult)
 	go func() {
-		done <- be.callTool(t, ctx, "execute_cwl_insights_batch", map[string]any{"log_group_names": names, "regions": []string{"us-east-1"},
+		done <- be.CallTool(t, ctx, "execute_cwl_insights_batch", map[string]any{"log_group_names": names, "regions": []string{"us-east-1"},
 			"query_string": "fields @message", "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T01:00:00Z"})
 	}()
 	for deadline := time.Now().Add(10 * time.Second); ; {
@@ -486,7 +486,7 @@ func TestBatchCancellationStopsQueriesInFlight(t *testing.T) {
 			t.Errorf("query %s still running after cancellation", q.ID)
 		}
 	}
-	stops := be.fake.Calls("StopQuery")
+	stops := be.Fake.Calls("StopQuery")
 	if len(stops) != 3 {
 		t.Fatalf("StopQuery called %d times", len(stops))
 	}
@@ -500,11 +500,11 @@ func TestBatchCancellationStopsQueriesInFlight(t *testing.T) {
 func TestBatchARNsAsIdentifiers(t *testing.T) {
 	be := newBatchEnv(t)
 	const src = "210987654321"
-	fakeaws.LogsOf(be.fake).AddLogGroup(
+	fakeaws.LogsOf(be.Fake).AddLogGroup(
 		fakeaws.LogGroup{Name: "/aws/lambda/ledger", AccountID: src},
 		fakeaws.LogGroup{Name: "/aws/lambda/billing", AccountID: src},
 	)
-	fakeaws.LogsOf(be.fake).SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("m", "x")}})
+	fakeaws.LogsOf(be.Fake).SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("m", "x")}})
 	arns := []string{
 		"arn:aws:logs:us-east-1:" + src + ":log-group:/aws/lambda/ledger:*",
 		"arn:aws:logs:us-east-1:" + src + ":log-group:/aws/lambda/billing",
@@ -517,7 +517,7 @@ func TestBatchARNsAsIdentifiers(t *testing.T) {
 	if len(r.Summary.Warnings) != 1 || !strings.Contains(r.Summary.Warnings[0], "Skipped 1 log group ARN(s) whose region is not in regions") {
 		t.Errorf("%q", r.Summary.Warnings)
 	}
-	q := fakeaws.LogsOf(be.fake).Queries()[0]
+	q := fakeaws.LogsOf(be.Fake).Queries()[0]
 	if q.LogGroupsParam != "logGroupIdentifiers" || q.LogGroups[0] != strings.TrimSuffix(arns[0], ":*") || len(q.LogGroups) != 2 {
 		t.Errorf("query %+v", q)
 	}
@@ -549,15 +549,15 @@ func TestBatchValidation(t *testing.T) {
 	} {
 		args := base()
 		args[tc.key] = tc.val
-		wantToolError(t, be.callTool(t, userCtx(be.user), "execute_cwl_insights_batch", args), tc.want)
+		wantToolError(t, be.CallTool(t, userCtx(be.user), "execute_cwl_insights_batch", args), tc.want)
 	}
-	wantToolError(t, be.callTool(t, userCtx(aws.Credentials{}), "execute_cwl_insights_batch", base()), errNoCredentials)
+	wantToolError(t, be.CallTool(t, userCtx(aws.Credentials{}), "execute_cwl_insights_batch", base()), NoCredentialsMessage)
 	// JSON-encoded lists are accepted, as FastMCP does.
 	args := base()
 	args["log_group_names"], args["regions"] = `["/a"]`, `["us-east-1"]`
-	fakeaws.LogsOf(be.fake).AddLogGroup(fakeaws.LogGroup{Name: "/a"})
+	fakeaws.LogsOf(be.Fake).AddLogGroup(fakeaws.LogGroup{Name: "/a"})
 	var r batchResult
-	decodeResult(t, be.callTool(t, userCtx(be.user), "execute_cwl_insights_batch", args), &r)
+	decodeResult(t, be.CallTool(t, userCtx(be.user), "execute_cwl_insights_batch", args), &r)
 	if r.Summary.SuccessfulChunks != 1 || r.Results == nil {
 		t.Errorf("%+v", r)
 	}

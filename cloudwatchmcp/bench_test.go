@@ -22,14 +22,14 @@ type toolsListTarget struct {
 // the same tools, each with an initialized session.
 func benchTargets(b *testing.B) (handler, bare toolsListTarget) {
 	b.Helper()
-	h := provisionTestHandler(b, &Handler{Tools: knownToolGroups()}, nil)
+	h := provisionTestHandler(b, &Handler{Tools: Groups()}, nil)
 	b.Cleanup(func() { _ = h.Cleanup() })
 	handler.serve = func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set(testUserHeader, "alice")
 		serveLikeCaddy(h, nil, w, r)
 	}
 
-	tools, err := h.env.toolsFor(knownToolGroups()) // fresh, schemas not precomputed
+	tools, err := h.env.Tools(Groups()) // fresh, schemas not precomputed
 	if err != nil {
 		b.Fatal(err)
 	}

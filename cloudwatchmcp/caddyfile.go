@@ -40,8 +40,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			if !strings.Contains(v, "{") && !isKnownRegion(v) {
-				return d.Err(unknownRegionMessage(v))
+			if !strings.Contains(v, "{") && !IsKnownRegion(v) {
+				return d.Err(UnknownRegionMessage(v))
 			}
 			h.Region = v
 
@@ -50,7 +50,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			if !credentialMode(v).valid() {
+			if !CredentialMode(v).Valid() {
 				return d.Errf("credentials must be request, default or request_or_default, not %q", v)
 			}
 			h.Credentials = v
@@ -114,7 +114,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 0 {
 				return d.ArgErr()
 			}
-			known := knownToolGroups()
+			known := Groups()
 			for _, g := range args {
 				if !containsString(known, g) {
 					return d.Errf("unknown tool group %q (known: %s)", g, strings.Join(known, ", "))

@@ -25,52 +25,52 @@ var embeddedCatalog embed.FS
 
 // metricCatalog is the embedded metric metadata and alarm recommendations,
 // optionally merged with a user file in awslabs' metric_metadata.json shape.
-type metricCatalog struct {
-	entries map[catalogKey]*metricMetadata
+type Catalog struct {
+	entries map[catalogKey]*Metric
 }
 
 type catalogKey struct{ namespace, metricName string }
 
 // metricMetadata is one (namespace, metric) entry. JSON shape as awslabs'
 // metric_metadata.json entries.
-type metricMetadata struct {
+type Metric struct {
 	MetricID struct {
 		Namespace  string `json:"namespace"`
 		MetricName string `json:"metricName"`
 	} `json:"metricId"`
-	Description           string                    `json:"description"`
-	RecommendedStatistics string                    `json:"recommendedStatistics,omitempty"`
-	UnitInfo              string                    `json:"unitInfo,omitempty"`
-	AlarmRecommendations  []alarmRecommendationSpec `json:"alarmRecommendations,omitempty"`
+	Description           string                `json:"description"`
+	RecommendedStatistics string                `json:"recommendedStatistics,omitempty"`
+	UnitInfo              string                `json:"unitInfo,omitempty"`
+	AlarmRecommendations  []AlarmRecommendation `json:"alarmRecommendations,omitempty"`
 }
 
 // alarmRecommendationSpec is one documented alarm recommendation.
-type alarmRecommendationSpec struct {
-	AlarmDescription   string             `json:"alarmDescription"`
-	ComparisonOperator string             `json:"comparisonOperator"`
-	DatapointsToAlarm  int                `json:"datapointsToAlarm,omitempty"`
-	Dimensions         []catalogDimension `json:"dimensions,omitempty"`
-	EvaluationPeriods  int                `json:"evaluationPeriods,omitempty"`
-	Intent             string             `json:"intent"`
-	Period             int                `json:"period,omitempty"`
-	Statistic          string             `json:"statistic"`
-	Threshold          catalogThreshold   `json:"threshold"`
-	TreatMissingData   string             `json:"treatMissingData,omitempty"`
+type AlarmRecommendation struct {
+	AlarmDescription   string      `json:"alarmDescription"`
+	ComparisonOperator string      `json:"comparisonOperator"`
+	DatapointsToAlarm  int         `json:"datapointsToAlarm,omitempty"`
+	Dimensions         []Dimension `json:"dimensions,omitempty"`
+	EvaluationPeriods  int         `json:"evaluationPeriods,omitempty"`
+	Intent             string      `json:"intent"`
+	Period             int         `json:"period,omitempty"`
+	Statistic          string      `json:"statistic"`
+	Threshold          Threshold   `json:"threshold"`
+	TreatMissingData   string      `json:"treatMissingData,omitempty"`
 }
 
-type catalogDimension struct {
+type Dimension struct {
 	Name  string `json:"name"`
 	Value string `json:"value,omitempty"`
 }
 
-type catalogThreshold struct {
+type Threshold struct {
 	Justification string   `json:"justification"`
 	StaticValue   *float64 `json:"staticValue,omitempty"`
 	Sensitivity   *float64 `json:"sensitivity,omitempty"`
 }
 
 // lookup returns the entry for (namespace, metricName).
-func (c *metricCatalog) lookup(namespace, metricName string) (*metricMetadata, bool) {
+func (c *Catalog) Lookup(namespace, metricName string) (*Metric, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -79,7 +79,7 @@ func (c *metricCatalog) lookup(namespace, metricName string) (*metricMetadata, b
 }
 
 // namespaces lists the catalog's namespaces, sorted.
-func (c *metricCatalog) namespaces() []string {
+func (c *Catalog) Namespaces() []string {
 	seen := map[string]bool{}
 	var out []string
 	for k := range c.entries {
@@ -98,8 +98,8 @@ func (c *metricCatalog) namespaces() []string {
 // recommendations; other embedded entries stay. A file that is unreadable,
 // not an array of entries, or has an invalid entry is an error naming the
 // file and the entry, which fails provisioning.
-func loadCatalog(extraFile string) (*metricCatalog, error) {
-	c := &metricCatalog{entries: map[catalogKey]*metricMetadata{}}
+func Load(extraFile string) (*Catalog, error) {
+	c := &Catalog{entries: map[catalogKey]*Metric{}}
 	files, err := fs.Glob(embeddedCatalog, "catalog/*.json")
 	if err != nil {
 		return nil, err
@@ -140,9 +140,9 @@ func loadCatalog(extraFile string) (*metricCatalog, error) {
 
 // parseCatalog decodes and validates a JSON array of entries. Unknown
 // fields are ignored, as awslabs' loader does, so newer files still load.
-func parseCatalog(b []byte) ([]*metricMetadata, error) {
+func parseCatalog(b []byte) ([]*Metric, error) {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	var entries []*metricMetadata
+	var entries []*Metric
 	if err := json.Unmarshal(b, &entries); err != nil {
 		return nil, fmt.Errorf("not a JSON array of metric metadata entries: %w", err)
 	}
@@ -172,7 +172,7 @@ var (
 
 func validStatistic(s string) bool { return basicStatistics[s] || extendedStatistic.MatchString(s) }
 
-func (e *metricMetadata) validate() error {
+func (e *Metric) validate() error {
 	if strings.TrimSpace(e.MetricID.Namespace) == "" || strings.TrimSpace(e.MetricID.MetricName) == "" {
 		return fmt.Errorf("metricId needs a namespace and a metricName")
 	}
@@ -184,7 +184,7 @@ func (e *metricMetadata) validate() error {
 	return nil
 }
 
-func (r *alarmRecommendationSpec) validate() error {
+func (r *AlarmRecommendation) validate() error {
 	switch {
 	case !validComparisonOperators[r.ComparisonOperator]:
 		return fmt.Errorf("comparisonOperator %q is not a CloudWatch comparison operator", r.ComparisonOperator)

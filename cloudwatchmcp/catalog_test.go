@@ -11,9 +11,9 @@ import (
 )
 
 // defaultTestCatalog is the embedded catalog, as a provisioned handler has it.
-func defaultTestCatalog(t testing.TB) *metricCatalog {
+func defaultTestCatalog(t testing.TB) *Catalog {
 	t.Helper()
-	c, err := loadCatalog("")
+	c, err := Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestCatalogCoversRequiredServices(t *testing.T) {
 	if total < 150 || totalRecs < 100 {
 		t.Errorf("catalog has %d metrics and %d recommendations", total, totalRecs)
 	}
-	t.Logf("catalog: %d metrics, %d alarm recommendations, %d namespaces", total, totalRecs, len(c.namespaces()))
+	t.Logf("catalog: %d metrics, %d alarm recommendations, %d namespaces", total, totalRecs, len(c.Namespaces()))
 }
 
 var cloudWatchUnits = map[string]bool{
@@ -72,7 +72,7 @@ func TestCatalogEntriesWellFormed(t *testing.T) {
 		b, _ := embeddedCatalog.ReadFile(f)
 		d := json.NewDecoder(bytes.NewReader(b))
 		d.DisallowUnknownFields()
-		var entries []metricMetadata
+		var entries []Metric
 		if err := d.Decode(&entries); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -126,7 +126,7 @@ func TestCatalogEntriesWellFormed(t *testing.T) {
 
 func TestCatalogLookup(t *testing.T) {
 	c := defaultTestCatalog(t)
-	md, ok := c.lookup("AWS/EC2", "CPUUtilization")
+	md, ok := c.Lookup("AWS/EC2", "CPUUtilization")
 	if !ok || md.UnitInfo != "Percent" || len(md.AlarmRecommendations) != 1 {
 		t.Fatalf("EC2 CPU: %+v %v", md, ok)
 	}
@@ -136,27 +136,27 @@ func TestCatalogLookup(t *testing.T) {
 		t.Fatalf("EC2 CPU recommendation %+v", r)
 	}
 	// The same metric name in another namespace is another entry.
-	rds, ok := c.lookup("AWS/RDS", "CPUUtilization")
+	rds, ok := c.Lookup("AWS/RDS", "CPUUtilization")
 	if !ok || rds == md || *rds.AlarmRecommendations[0].Threshold.StaticValue != 90 {
 		t.Fatalf("RDS CPU %+v", rds)
 	}
 	// Fixed dimension values and thresholds that depend on the workload.
-	if md, _ := c.lookup("AWS/RDS", "EngineUptime"); md.AlarmRecommendations[0].Dimensions[1] != (catalogDimension{"Role", "WRITER"}) {
+	if md, _ := c.Lookup("AWS/RDS", "EngineUptime"); md.AlarmRecommendations[0].Dimensions[1] != (Dimension{"Role", "WRITER"}) {
 		t.Fatalf("EngineUptime dims %+v", md.AlarmRecommendations[0].Dimensions)
 	}
-	if md, _ := c.lookup("AWS/Lambda", "Errors"); md.AlarmRecommendations[0].Threshold.StaticValue != nil {
+	if md, _ := c.Lookup("AWS/Lambda", "Errors"); md.AlarmRecommendations[0].Threshold.StaticValue != nil {
 		t.Fatal("Lambda Errors has no universal threshold")
 	}
-	if md, _ := c.lookup("AWS/ApiGateway", "Count"); len(md.AlarmRecommendations) != 4 {
+	if md, _ := c.Lookup("AWS/ApiGateway", "Count"); len(md.AlarmRecommendations) != 4 {
 		t.Fatalf("API Gateway Count recommendations %d", len(md.AlarmRecommendations))
 	}
 	for _, miss := range [][2]string{{"AWS/EC2", "cpuutilization"}, {"AWS/EC2", "NoSuchMetric"}, {"", ""}} {
-		if _, ok := c.lookup(miss[0], miss[1]); ok {
+		if _, ok := c.Lookup(miss[0], miss[1]); ok {
 			t.Errorf("lookup %v found something", miss)
 		}
 	}
-	var nilCatalog *metricCatalog
-	if _, ok := nilCatalog.lookup("AWS/EC2", "CPUUtilization"); ok {
+	var nilCatalog *Catalog
+	if _, ok := nilCatalog.Lookup("AWS/EC2", "CPUUtilization"); ok {
 		t.Fatal("nil catalog")
 	}
 }
@@ -183,29 +183,29 @@ func TestCatalogMergeOverrides(t *testing.T) {
     "intent": "i", "threshold": {"justification": "seasonal", "sensitivity": 3}}]}
 ]`)
 	base := defaultTestCatalog(t)
-	c, err := loadCatalog(p)
+	c, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	md, _ := c.lookup("AWS/EC2", "CPUUtilization")
+	md, _ := c.Lookup("AWS/EC2", "CPUUtilization")
 	if md.Description != "Our fleet's CPU." || len(md.AlarmRecommendations) != 1 || *md.AlarmRecommendations[0].Threshold.StaticValue != 95 {
 		t.Fatalf("override %+v", md)
 	}
-	if md, ok := c.lookup("MyApp", "CheckoutLatency"); !ok || *md.AlarmRecommendations[0].Threshold.Sensitivity != 3 {
+	if md, ok := c.Lookup("MyApp", "CheckoutLatency"); !ok || *md.AlarmRecommendations[0].Threshold.Sensitivity != 3 {
 		t.Fatalf("added entry %+v", md)
 	}
 	if len(c.entries) != len(base.entries)+1 {
 		t.Fatalf("merged catalog has %d entries, embedded %d", len(c.entries), len(base.entries))
 	}
-	if a, _ := c.lookup("AWS/Lambda", "Errors"); a == nil || a.Description == "" {
+	if a, _ := c.Lookup("AWS/Lambda", "Errors"); a == nil || a.Description == "" {
 		t.Fatal("embedded entries must survive a merge")
 	}
 	// The embedded catalog is not changed by a merge.
-	if md, _ := defaultTestCatalog(t).lookup("AWS/EC2", "CPUUtilization"); md.Description == "Our fleet's CPU." {
+	if md, _ := defaultTestCatalog(t).Lookup("AWS/EC2", "CPUUtilization"); md.Description == "Our fleet's CPU." {
 		t.Fatal("merge leaked into the embedded catalog")
 	}
 	// An empty array is a valid (no-op) file.
-	if c, err := loadCatalog(writeCatalogFile(t, "[]")); err != nil || len(c.entries) != len(base.entries) {
+	if c, err := Load(writeCatalogFile(t, "[]")); err != nil || len(c.entries) != len(base.entries) {
 		t.Fatalf("empty file: %v", err)
 	}
 }
@@ -230,19 +230,19 @@ func TestCatalogBadFiles(t *testing.T) {
 		{rec(`, "dimensions": [{"value": "x"}]`), "a dimension has no name"},
 	} {
 		p := writeCatalogFile(t, tc.content)
-		_, err := loadCatalog(p)
+		_, err := Load(p)
 		if err == nil || !strings.Contains(err.Error(), "metric_metadata "+p+": ") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.content, err, tc.want)
 		}
 	}
 	// Valid extended statistics and high-resolution periods are accepted.
 	for _, ok := range []string{rec(`, "period": 10`), strings.Replace(rec(""), `"Average"`, `"p99.9"`, 1), strings.Replace(rec(""), `"Average"`, `"TM(10%:90%)"`, 1)} {
-		if _, err := loadCatalog(writeCatalogFile(t, ok)); err != nil {
+		if _, err := Load(writeCatalogFile(t, ok)); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
 	missing := filepath.Join(t.TempDir(), "nope.json")
-	if _, err := loadCatalog(missing); err == nil || !strings.Contains(err.Error(), "metric_metadata "+missing) || !strings.Contains(err.Error(), "no such file") {
+	if _, err := Load(missing); err == nil || !strings.Contains(err.Error(), "metric_metadata "+missing) || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("missing file: %v", err)
 	}
 }

@@ -19,14 +19,14 @@ import (
 // version is this module's version from the build information
 // (buildinfo): the MCP server's implementation version and the user agent
 // of every AWS and PromQL request.
-var version = buildinfo.Version()
+var Version = buildinfo.Version()
 
 // clientCache holds SDK clients per (credentials identity, region, service)
 // in a bounded LRU. awslabs builds a new session and client on every call;
 // reusing them keeps the connection pool and the resolved endpoints warm.
 // All clients share one HTTP transport.
-type clientCache struct {
-	base aws.Config // endpoint overrides, HTTP client, user agent, retries
+type Clients struct {
+	Base aws.Config // endpoint overrides, HTTP client, user agent, retries
 	max  int
 
 	mu    sync.Mutex
@@ -44,18 +44,18 @@ type cacheEntry struct {
 	client any
 }
 
-func newClientCache(base aws.Config, max int) *clientCache {
+func NewClients(base aws.Config, max int) *Clients {
 	// One keep-alive pool for every config's tool calls (internal/sharedhttp).
 	var release func()
 	base.HTTPClient, release = sharedhttp.Client("cloudwatch_mcp", base.HTTPClient)
 	base.APIOptions = append(append([]func(*middleware.Stack) error{}, base.APIOptions...),
-		awsmiddleware.AddUserAgentKeyValue("caddy-cloudwatch-mcp", version),
+		awsmiddleware.AddUserAgentKeyValue("caddy-cloudwatch-mcp", Version),
 		// Every attempt's request id goes to the calling tool's audit entry.
 		addRequestIDRecorder)
 	if max <= 0 {
 		max = 1024
 	}
-	return &clientCache{base: base, max: max, ll: list.New(), items: map[string]*list.Element{}, profiles: map[string]aws.CredentialsProvider{}, release: release}
+	return &Clients{Base: base, max: max, ll: list.New(), items: map[string]*list.Element{}, profiles: map[string]aws.CredentialsProvider{}, release: release}
 }
 
 // boundCalls caps every SDK operation (all its retries included) at d. The
@@ -64,7 +64,7 @@ func newClientCache(base aws.Config, max int) *clientCache {
 // the MCP client gave up; with the cap it becomes an isError result ("the
 // AWS call timed out"). max_query_timeout bounds Insights waits, so no
 // single call may take longer than that either.
-func boundCalls(cfg aws.Config, d time.Duration) aws.Config {
+func BoundCalls(cfg aws.Config, d time.Duration) aws.Config {
 	if d <= 0 {
 		return cfg
 	}
@@ -80,7 +80,7 @@ func boundCalls(cfg aws.Config, d time.Duration) aws.Config {
 }
 
 // get returns the cached client for key or builds one.
-func (c *clientCache) get(key string, build func() any) any {
+func (c *Clients) get(key string, build func() any) any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {
@@ -98,17 +98,17 @@ func (c *clientCache) get(key string, build func() any) any {
 }
 
 // close releases the shared HTTP client; Cleanup calls it.
-func (c *clientCache) close() { c.release() }
+func (c *Clients) Close() { c.release() }
 
 // len reports how many clients are cached.
-func (c *clientCache) len() int {
+func (c *Clients) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ll.Len()
 }
 
-func (c *clientCache) config(region string, creds aws.CredentialsProvider) aws.Config {
-	cfg := c.base.Copy()
+func (c *Clients) Config(region string, creds aws.CredentialsProvider) aws.Config {
+	cfg := c.Base.Copy()
 	cfg.Region = region
 	cfg.Credentials = creds
 	return cfg
@@ -116,15 +116,15 @@ func (c *clientCache) config(region string, creds aws.CredentialsProvider) aws.C
 
 // defaultChain returns the server's own credentials for a profile ("" =
 // the default chain), loaded once per profile.
-func (c *clientCache) defaultChain(ctx context.Context, profile string) (aws.CredentialsProvider, error) {
+func (c *Clients) defaultChain(ctx context.Context, profile string) (aws.CredentialsProvider, error) {
 	c.profMu.Lock()
 	defer c.profMu.Unlock()
 	if p, ok := c.profiles[profile]; ok {
 		return p, nil
 	}
-	if profile == "" && c.base.Credentials != nil {
-		c.profiles[profile] = c.base.Credentials
-		return c.base.Credentials, nil
+	if profile == "" && c.Base.Credentials != nil {
+		c.profiles[profile] = c.Base.Credentials
+		return c.Base.Credentials, nil
 	}
 	cfg, err := loadDefaultConfig(ctx, profile)
 	if err != nil {
@@ -135,7 +135,7 @@ func (c *clientCache) defaultChain(ctx context.Context, profile string) (aws.Cre
 }
 
 // logsClient returns a CloudWatch Logs client for the caller in region.
-func (e *toolEnv) logsClient(ctx context.Context, region, profile string) (*cloudwatchlogs.Client, error) {
+func (e *Env) LogsClient(ctx context.Context, region, profile string) (*cloudwatchlogs.Client, error) {
 	return cachedClient(ctx, e, region, profile, "logs", func(cfg aws.Config) *cloudwatchlogs.Client {
 		return cloudwatchlogs.NewFromConfig(cfg)
 	})
@@ -143,7 +143,7 @@ func (e *toolEnv) logsClient(ctx context.Context, region, profile string) (*clou
 
 // cloudwatchClient returns a CloudWatch (metrics, alarms) client for the
 // caller in region.
-func (e *toolEnv) cloudwatchClient(ctx context.Context, region, profile string) (*cloudwatch.Client, error) {
+func (e *Env) CloudWatchClient(ctx context.Context, region, profile string) (*cloudwatch.Client, error) {
 	return cachedClient(ctx, e, region, profile, "monitoring", func(cfg aws.Config) *cloudwatch.Client {
 		return cloudwatch.NewFromConfig(cfg)
 	})
@@ -151,28 +151,28 @@ func (e *toolEnv) cloudwatchClient(ctx context.Context, region, profile string) 
 
 // cachedClient returns the caller's client of one service in region, built
 // once per (credentials identity, region, service).
-func cachedClient[T any](ctx context.Context, e *toolEnv, region, profile, service string, build func(aws.Config) T) (T, error) {
-	cfg, id, err := e.signingConfig(ctx, region, profile)
+func cachedClient[T any](ctx context.Context, e *Env, region, profile, service string, build func(aws.Config) T) (T, error) {
+	cfg, id, err := e.SigningConfig(ctx, region, profile)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return e.clients.get(id+"|"+cfg.Region+"|"+service, func() any { return build(cfg) }).(T), nil
+	return e.Clients.get(id+"|"+cfg.Region+"|"+service, func() any { return build(cfg) }).(T), nil
 }
 
 // signingConfig returns an aws.Config for the caller in region, for callers
 // that sign requests themselves (PromQL). The cache key names the
 // credentials identity.
-func (e *toolEnv) signingConfig(ctx context.Context, region, profile string) (aws.Config, string, error) {
-	region, err := e.region(region)
+func (e *Env) SigningConfig(ctx context.Context, region, profile string) (aws.Config, string, error) {
+	region, err := e.Region(region)
 	if err != nil {
 		return aws.Config{}, "", err
 	}
-	creds, id, err := e.callerCredentials(ctx, profile)
+	creds, id, err := e.CallerCredentials(ctx, profile)
 	if err != nil {
 		return aws.Config{}, "", err
 	}
-	cfg := e.clients.config(region, creds)
+	cfg := e.Clients.Config(region, creds)
 	// Requests signed outside the SDK stack report their ids to the audit
 	// entry through the HTTP client instead.
 	cfg.HTTPClient = requestIDRecordingClient{cfg.HTTPClient}

@@ -11,39 +11,39 @@ import (
 
 // credentialsVar is the request var cognito_auth fills with the caller's
 // vended credentials (any aws.CredentialsProvider works).
-const credentialsVar = "cognito_auth.aws_credentials"
+const CredentialsVar = "cognito_auth.aws_credentials"
 
 // credentialMode says whose AWS permissions a tool call uses.
-type credentialMode string
+type CredentialMode string
 
 const (
 	// credRequest uses only the credentials vended for this request.
-	credRequest credentialMode = "request"
+	CredRequest CredentialMode = "request"
 	// credDefault uses the server's default credential chain (local dev).
-	credDefault credentialMode = "default"
+	CredDefault CredentialMode = "default"
 	// credRequestOrDefault prefers the request's credentials.
-	credRequestOrDefault credentialMode = "request_or_default"
+	CredRequestOrDefault CredentialMode = "request_or_default"
 )
 
-func (m credentialMode) valid() bool {
+func (m CredentialMode) Valid() bool {
 	switch m {
-	case credRequest, credDefault, credRequestOrDefault:
+	case CredRequest, CredDefault, CredRequestOrDefault:
 		return true
 	}
 	return false
 }
 
 // errNoCredentials is the message agents see when the edge vended nothing.
-const errNoCredentials = "no AWS credentials for this request: configure cognito_auth with a vending mode"
+const NoCredentialsMessage = "no AWS credentials for this request: configure cognito_auth with a vending mode"
 
 // callerCredentials resolves the provider for one tool call. cacheKey names
 // the credentials identity (the access key ID, or the server profile) so
 // clients are cached per identity and never shared across users.
 // A call that named an account gets the caller's credentials chained into
 // that account's role (accounts.go).
-func (e *toolEnv) callerCredentials(ctx context.Context, profile string) (aws.CredentialsProvider, string, error) {
-	if acct := accountFromContext(ctx); acct != nil && e.accounts != nil {
-		return e.accounts.credentials(ctx, acct, func() (aws.CredentialsProvider, string, error) {
+func (e *Env) CallerCredentials(ctx context.Context, profile string) (aws.CredentialsProvider, string, error) {
+	if acct := accountFromContext(ctx); acct != nil && e.Accounts != nil {
+		return e.Accounts.credentials(ctx, acct, func() (aws.CredentialsProvider, string, error) {
 			return e.ownCredentials(ctx, profile)
 		})
 	}
@@ -51,25 +51,25 @@ func (e *toolEnv) callerCredentials(ctx context.Context, profile string) (aws.Cr
 }
 
 // ownCredentials resolves the caller's own credentials.
-func (e *toolEnv) ownCredentials(ctx context.Context, profile string) (aws.CredentialsProvider, string, error) {
-	if profile != "" && e.credMode != credDefault {
-		return nil, "", toolErrorf("profile_name is only honoured with `credentials default`; this server uses the caller's own credentials")
+func (e *Env) ownCredentials(ctx context.Context, profile string) (aws.CredentialsProvider, string, error) {
+	if profile != "" && e.CredentialMode != CredDefault {
+		return nil, "", Errorf("profile_name is only honoured with `credentials default`; this server uses the caller's own credentials")
 	}
-	if e.credMode != credDefault {
-		if p, ok := caddyhttp.GetVar(ctx, credentialsVar).(aws.CredentialsProvider); ok && p != nil {
+	if e.CredentialMode != CredDefault {
+		if p, ok := caddyhttp.GetVar(ctx, CredentialsVar).(aws.CredentialsProvider); ok && p != nil {
 			c, err := p.Retrieve(ctx)
 			if err != nil {
-				return nil, "", &toolError{kind: kindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
+				return nil, "", &toolError{kind: KindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
 			}
 			return p, "key:" + c.AccessKeyID, nil
 		}
-		if e.credMode == credRequest {
-			return nil, "", &toolError{kind: kindAccessDenied, msg: errNoCredentials}
+		if e.CredentialMode == CredRequest {
+			return nil, "", &toolError{kind: KindAccessDenied, msg: NoCredentialsMessage}
 		}
 	}
-	p, err := e.clients.defaultChain(ctx, profile)
+	p, err := e.Clients.defaultChain(ctx, profile)
 	if err != nil {
-		return nil, "", &toolError{kind: kindInternal, msg: fmt.Sprintf("cannot load the server's AWS credentials (profile %q): %v", profile, err)}
+		return nil, "", &toolError{kind: KindInternal, msg: fmt.Sprintf("cannot load the server's AWS credentials (profile %q): %v", profile, err)}
 	}
 	return p, "profile:" + profile, nil
 }

@@ -31,13 +31,13 @@ func (h *Handler) checkServerCredentials(r *http.Request) error {
 	if h.AllowRemoteDefaultCredentials {
 		return nil
 	}
-	switch credentialMode(h.Credentials) {
-	case credDefault:
+	switch CredentialMode(h.Credentials) {
+	case CredDefault:
 		if !localPeer(r) {
 			return caddyhttp.Error(http.StatusForbidden, errRemoteDefault)
 		}
-	case credRequestOrDefault:
-		if p, ok := caddyhttp.GetVar(r.Context(), credentialsVar).(aws.CredentialsProvider); (!ok || p == nil) && !localPeer(r) {
+	case CredRequestOrDefault:
+		if p, ok := caddyhttp.GetVar(r.Context(), CredentialsVar).(aws.CredentialsProvider); (!ok || p == nil) && !localPeer(r) {
 			return caddyhttp.Error(http.StatusForbidden, errRemoteFallback)
 		}
 	}
@@ -63,12 +63,12 @@ func localPeer(r *http.Request) bool {
 // warnServerCredentials logs, at start-up, who may use the server's
 // credentials.
 func (h *Handler) warnServerCredentials(region string) {
-	mode := credentialMode(h.Credentials)
+	mode := CredentialMode(h.Credentials)
 	switch mode {
-	case credDefault:
+	case CredDefault:
 		h.logger.Warn("credentials default: every MCP caller shares this server's AWS permissions; use it for local development only",
 			zap.String("region", region))
-	case credRequestOrDefault:
+	case CredRequestOrDefault:
 		h.logger.Warn("credentials request_or_default: MCP callers without vended credentials share this server's AWS permissions",
 			zap.String("region", region))
 	default:

@@ -24,30 +24,30 @@ func TestClassifyError(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		err  error
-		want failure
+		want Failure
 	}{
-		{api("ThrottlingException"), failure{kindThrottled, "ThrottlingException"}},
-		{api("Throttling"), failure{kindThrottled, "Throttling"}},
-		{api("TooManyRequestsException"), failure{kindThrottled, "TooManyRequestsException"}},
-		{api("LimitExceededException"), failure{kindThrottled, "LimitExceededException"}},
-		{api("AccessDeniedException"), failure{kindAccessDenied, "AccessDeniedException"}},
-		{api("AccessDenied"), failure{kindAccessDenied, "AccessDenied"}},
-		{api("UnauthorizedOperation"), failure{kindAccessDenied, "UnauthorizedOperation"}},
-		{api("ExpiredTokenException"), failure{kindAccessDenied, "ExpiredTokenException"}},
-		{api("ValidationException"), failure{kindInvalidArgument, "ValidationException"}},
-		{api("InvalidParameterException"), failure{kindInvalidArgument, "InvalidParameterException"}},
-		{api("InvalidParameterCombination"), failure{kindInvalidArgument, "InvalidParameterCombination"}},
-		{api("MalformedQueryException"), failure{kindInvalidArgument, "MalformedQueryException"}},
-		{api("ServiceUnavailable"), failure{kindAWSError, "ServiceUnavailable"}},
-		{api("InternalFailure"), failure{kindAWSError, "InternalFailure"}},
-		{&smithy.OperationError{ServiceID: "CloudWatch", OperationName: "ListMetrics", Err: errors.New("dial tcp: connection refused")}, failure{kind: kindAWSError}},
-		{&smithy.OperationError{ServiceID: "CloudWatch", OperationName: "ListMetrics", Err: context.DeadlineExceeded}, failure{kind: kindTimeout}},
-		{fmt.Errorf("waiting: %w", context.Canceled), failure{kind: kindTimeout}},
-		{toolErrorf("max_items must be at least 1"), failure{kind: kindInvalidArgument}},
-		{&toolError{msg: errNoCredentials, kind: kindAccessDenied}, failure{kind: kindAccessDenied}},
-		{errors.New("something broke"), failure{kind: kindInternal}},
+		{api("ThrottlingException"), Failure{KindThrottled, "ThrottlingException"}},
+		{api("Throttling"), Failure{KindThrottled, "Throttling"}},
+		{api("TooManyRequestsException"), Failure{KindThrottled, "TooManyRequestsException"}},
+		{api("LimitExceededException"), Failure{KindThrottled, "LimitExceededException"}},
+		{api("AccessDeniedException"), Failure{KindAccessDenied, "AccessDeniedException"}},
+		{api("AccessDenied"), Failure{KindAccessDenied, "AccessDenied"}},
+		{api("UnauthorizedOperation"), Failure{KindAccessDenied, "UnauthorizedOperation"}},
+		{api("ExpiredTokenException"), Failure{KindAccessDenied, "ExpiredTokenException"}},
+		{api("ValidationException"), Failure{KindInvalidArgument, "ValidationException"}},
+		{api("InvalidParameterException"), Failure{KindInvalidArgument, "InvalidParameterException"}},
+		{api("InvalidParameterCombination"), Failure{KindInvalidArgument, "InvalidParameterCombination"}},
+		{api("MalformedQueryException"), Failure{KindInvalidArgument, "MalformedQueryException"}},
+		{api("ServiceUnavailable"), Failure{KindAWSError, "ServiceUnavailable"}},
+		{api("InternalFailure"), Failure{KindAWSError, "InternalFailure"}},
+		{&smithy.OperationError{ServiceID: "CloudWatch", OperationName: "ListMetrics", Err: errors.New("dial tcp: connection refused")}, Failure{Kind: KindAWSError}},
+		{&smithy.OperationError{ServiceID: "CloudWatch", OperationName: "ListMetrics", Err: context.DeadlineExceeded}, Failure{Kind: KindTimeout}},
+		{fmt.Errorf("waiting: %w", context.Canceled), Failure{Kind: KindTimeout}},
+		{Errorf("max_items must be at least 1"), Failure{Kind: KindInvalidArgument}},
+		{&toolError{msg: NoCredentialsMessage, kind: KindAccessDenied}, Failure{Kind: KindAccessDenied}},
+		{errors.New("something broke"), Failure{Kind: KindInternal}},
 	} {
-		if got := classifyError(tc.err); got != tc.want {
+		if got := ClassifyError(tc.err); got != tc.want {
 			t.Errorf("classifyError(%v) = %+v, want %+v", tc.err, got, tc.want)
 		}
 	}
@@ -72,18 +72,18 @@ func TestToolFailuresCarryTheirKind(t *testing.T) {
 		kind    string
 		code    string
 	}{
-		{"throttled", &fakeaws.Fault{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded"}, "describe_log_groups", nil, "error", kindThrottled, "ThrottlingException"},
-		{"limit exceeded", &fakeaws.Fault{Status: 400, Code: "LimitExceededException", Message: "too many queries"}, "describe_log_groups", nil, "error", kindThrottled, "LimitExceededException"},
-		{"access denied", &fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not allowed"}, "describe_log_groups", nil, "error", kindAccessDenied, "AccessDeniedException"},
-		{"expired token", &fakeaws.Fault{Status: 400, Code: "ExpiredTokenException", Message: "expired"}, "describe_log_groups", nil, "error", kindAccessDenied, "ExpiredTokenException"},
-		{"aws validation", &fakeaws.Fault{Status: 400, Code: "InvalidParameterException", Message: "bad prefix"}, "describe_log_groups", nil, "error", kindInvalidArgument, "InvalidParameterException"},
-		{"our validation", nil, "describe_log_groups", map[string]any{"max_items": 0}, "error", kindInvalidArgument, ""},
-		{"timeout", &fakeaws.Fault{Delay: 5 * time.Second}, "describe_log_groups", nil, "error", kindTimeout, ""},
-		{"aws error", &fakeaws.Fault{Status: 400, Code: "OperationAbortedException", Message: "try again"}, "describe_log_groups", nil, "error", kindAWSError, "OperationAbortedException"},
+		{"throttled", &fakeaws.Fault{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded"}, "describe_log_groups", nil, "error", KindThrottled, "ThrottlingException"},
+		{"limit exceeded", &fakeaws.Fault{Status: 400, Code: "LimitExceededException", Message: "too many queries"}, "describe_log_groups", nil, "error", KindThrottled, "LimitExceededException"},
+		{"access denied", &fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not allowed"}, "describe_log_groups", nil, "error", KindAccessDenied, "AccessDeniedException"},
+		{"expired token", &fakeaws.Fault{Status: 400, Code: "ExpiredTokenException", Message: "expired"}, "describe_log_groups", nil, "error", KindAccessDenied, "ExpiredTokenException"},
+		{"aws validation", &fakeaws.Fault{Status: 400, Code: "InvalidParameterException", Message: "bad prefix"}, "describe_log_groups", nil, "error", KindInvalidArgument, "InvalidParameterException"},
+		{"our validation", nil, "describe_log_groups", map[string]any{"max_items": 0}, "error", KindInvalidArgument, ""},
+		{"timeout", &fakeaws.Fault{Delay: 5 * time.Second}, "describe_log_groups", nil, "error", KindTimeout, ""},
+		{"aws error", &fakeaws.Fault{Status: 400, Code: "OperationAbortedException", Message: "try again"}, "describe_log_groups", nil, "error", KindAWSError, "OperationAbortedException"},
 		{"insights start", &fakeaws.Fault{Status: 400, Code: "MalformedQueryException", Message: "bad query"}, "execute_log_insights_query",
 			map[string]any{"log_group_names": []any{"/aws/x"}, "query_string": "fields x", "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T01:00:00Z"},
-			"error", kindInvalidArgument, "MalformedQueryException"},
-		{"no credentials", nil, "test_whoami", nil, "error", kindAccessDenied, ""},
+			"error", KindInvalidArgument, "MalformedQueryException"},
+		{"no credentials", nil, "test_whoami", nil, "error", KindAccessDenied, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs.TakeAll()
@@ -123,7 +123,7 @@ func TestToolFailuresCarryTheirKind(t *testing.T) {
 	if _, err := pc.CallTool(context.Background(), preq); err == nil {
 		t.Fatal("test_panic succeeded")
 	}
-	if entries, _ := auditJSON(t, logs); len(entries) != 1 || entries[0]["error_kind"] != kindInternal {
+	if entries, _ := auditJSON(t, logs); len(entries) != 1 || entries[0]["error_kind"] != KindInternal {
 		t.Fatalf("panic audit: %v", entries)
 	}
 	// A success carries no kind.
@@ -136,17 +136,17 @@ func TestToolFailuresCarryTheirKind(t *testing.T) {
 	}
 
 	wantDeltas(t, before, scrape(t, reg), map[string]float64{
-		series("describe_log_groups", "error", kindThrottled):                                 2,
-		series("describe_log_groups", "denied", kindAccessDenied):                             1,
-		series("describe_log_groups", "error", kindAccessDenied):                              1,
-		series("describe_log_groups", "error", kindInvalidArgument):                           2,
-		series("describe_log_groups", "error", kindTimeout):                                   1,
-		series("describe_log_groups", "error", kindAWSError):                                  1,
-		series("describe_log_groups", "error", kindInternal):                                  0,
-		series("describe_log_groups", "ok", kindNone):                                         1,
-		series("execute_log_insights_query", "error", kindInvalidArgument):                    1,
-		series("test_whoami", "error", kindAccessDenied):                                      1,
-		series("test_panic", "error", kindInternal):                                           1,
+		series("describe_log_groups", "error", KindThrottled):                                 2,
+		series("describe_log_groups", "denied", KindAccessDenied):                             1,
+		series("describe_log_groups", "error", KindAccessDenied):                              1,
+		series("describe_log_groups", "error", KindInvalidArgument):                           2,
+		series("describe_log_groups", "error", KindTimeout):                                   1,
+		series("describe_log_groups", "error", KindAWSError):                                  1,
+		series("describe_log_groups", "error", KindInternal):                                  0,
+		series("describe_log_groups", "ok", KindNone):                                         1,
+		series("execute_log_insights_query", "error", KindInvalidArgument):                    1,
+		series("test_whoami", "error", KindAccessDenied):                                      1,
+		series("test_panic", "error", KindInternal):                                           1,
 		`caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="describe_log_groups"}`:        9,
 		`caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="execute_log_insights_query"}`: 1,
 		`caddy_cloudwatch_mcp_tool_duration_seconds_count{tool="test_whoami"}`:                1,

@@ -4,6 +4,7 @@
 package cloudwatchmcp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -132,7 +133,7 @@ type Handler struct {
 
 	logger    *zap.Logger
 	now       func() time.Time
-	env       *toolEnv
+	env       *Env
 	mcp       *server.MCPServer
 	transport *server.StreamableHTTPServer
 	posts     *postTransports  // stateful POSTs (transport_generations.go); nil when stateless
@@ -188,7 +189,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.bodyLimit = maxBodyBytes
 	}
 	if h.Credentials == "" {
-		h.Credentials = string(credRequest)
+		h.Credentials = string(CredRequest)
 	}
 	if h.SessionIdleTimeout == 0 {
 		h.SessionIdleTimeout = caddy.Duration(defaultSessionIdleTimeout)
@@ -210,12 +211,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.guard = guard
 
 	repl := caddy.NewReplacer()
-	region := firstNonEmpty(repl.ReplaceAll(h.Region, ""), os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
-	if !isKnownRegion(region) {
-		return errors.New(unknownRegionMessage(region))
+	region := cmp.Or(repl.ReplaceAll(h.Region, ""), os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
+	if !IsKnownRegion(region) {
+		return errors.New(UnknownRegionMessage(region))
 	}
 
-	catalog, err := loadCatalog(repl.ReplaceAll(h.MetricMetadata, ""))
+	catalog, err := Load(repl.ReplaceAll(h.MetricMetadata, ""))
 	if err != nil {
 		return fmt.Errorf("metric_metadata: %w", err)
 	}
@@ -224,26 +225,26 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	mode := credentialMode(h.Credentials)
-	if mode == credRequest {
+	mode := CredentialMode(h.Credentials)
+	if mode == CredRequest {
 		// Tools must never fall back to the server's identity in this mode;
 		// dropping the chain makes that structural, not just a code path.
 		base.Credentials = nil
 	}
 	h.warnServerCredentials(region)
 
-	h.env = &toolEnv{
-		defaultRegion:   region,
-		credMode:        mode,
-		clients:         newClientCache(boundCalls(base, time.Duration(h.MaxQueryTimeout)), maxClients),
-		maxQueryTimeout: time.Duration(h.MaxQueryTimeout),
-		catalog:         catalog,
-		logger:          h.logger,
-		now:             h.now,
-		sleep:           defaultSleep,
+	h.env = &Env{
+		DefaultRegion:   region,
+		CredentialMode:  mode,
+		Clients:         NewClients(BoundCalls(base, time.Duration(h.MaxQueryTimeout)), maxClients),
+		MaxQueryTimeout: time.Duration(h.MaxQueryTimeout),
+		Catalog:         catalog,
+		Logger:          h.logger,
+		Now:             h.now,
+		Sleep:           Sleep,
 		watch:           newRunningWatch(h.now),
 	}
-	tools, err := h.env.toolsFor(h.Tools)
+	tools, err := h.env.Tools(h.Tools)
 	if err != nil {
 		return err
 	}
@@ -301,10 +302,10 @@ func (h *Handler) baseAWSConfig(ctx context.Context, region string) (aws.Config,
 
 // Validate checks the configuration; Provision has filled in the defaults.
 func (h *Handler) Validate() error {
-	if h.Credentials != "" && !credentialMode(h.Credentials).valid() {
+	if h.Credentials != "" && !CredentialMode(h.Credentials).Valid() {
 		return fmt.Errorf("credentials must be request, default or request_or_default, not %q", h.Credentials)
 	}
-	if h.AllowRemoteDefaultCredentials && credentialMode(h.Credentials) != credDefault && credentialMode(h.Credentials) != credRequestOrDefault {
+	if h.AllowRemoteDefaultCredentials && CredentialMode(h.Credentials) != CredDefault && CredentialMode(h.Credentials) != CredRequestOrDefault {
 		return fmt.Errorf("allow_remote_default_credentials needs credentials default or request_or_default")
 	}
 	if h.SessionIdleTimeout < 0 {
@@ -316,7 +317,7 @@ func (h *Handler) Validate() error {
 	if err := h.validateResultsAndAccounts(); err != nil {
 		return err
 	}
-	known := knownToolGroups()
+	known := Groups()
 	for _, g := range h.Tools {
 		if !containsString(known, g) {
 			return fmt.Errorf("unknown tool group %q (known: %s)", g, strings.Join(known, ", "))
@@ -337,7 +338,7 @@ func (h *Handler) Cleanup() error {
 	defer cancel()
 	err := h.transport.Shutdown(ctx)
 	h.releaseSessions()
-	h.env.clients.close()
+	h.env.Clients.Close()
 	return err
 }
 

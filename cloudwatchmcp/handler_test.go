@@ -85,7 +85,7 @@ func TestMCPInitializeListAndCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantToolError(t, res, errNoCredentials)
+	wantToolError(t, res, NoCredentialsMessage)
 
 	// profile_name is refused outside credentials default.
 	req.Params.Arguments = map[string]any{"profile_name": "prod-admin"}
@@ -478,10 +478,10 @@ func TestCredentialsDefaultWarnsAndRequestModeDropsServerCredentials(t *testing.
 	if logs.Len() != 0 {
 		t.Fatalf("request mode warned: %v", logs.All())
 	}
-	if h.env.clients.base.Credentials != nil {
+	if h.env.Clients.Base.Credentials != nil {
 		t.Fatal("credentials request must not keep the server's credential chain")
 	}
-	if _, _, err := h.env.callerCredentials(context.Background(), ""); err == nil || err.Error() != errNoCredentials {
+	if _, _, err := h.env.CallerCredentials(context.Background(), ""); err == nil || err.Error() != NoCredentialsMessage {
 		t.Fatalf("request mode without vended credentials: %v", err)
 	}
 }
@@ -600,7 +600,7 @@ func TestToolsListCacheMatchesMCPGo(t *testing.T) {
 // Every registered tool group can be served: each tool lists with a
 // description and an object input schema.
 func TestAllRegisteredToolsAreListable(t *testing.T) {
-	ts := newTestServer(t, &Handler{Tools: knownToolGroups()})
+	ts := newTestServer(t, &Handler{Tools: Groups()})
 	c := ts.newClient(t, "alice")
 	list, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
 	if err != nil {
@@ -619,5 +619,5 @@ func TestAllRegisteredToolsAreListable(t *testing.T) {
 			t.Errorf("%s input schema %s", tool.Name, schema)
 		}
 	}
-	t.Logf("%d tools from groups %v", len(list.Tools), knownToolGroups())
+	t.Logf("%d tools from groups %v", len(list.Tools), Groups())
 }

@@ -371,8 +371,8 @@ var probeSchedule = insightsSchedule{Initial: 200 * time.Millisecond, Max: 2 * t
 // probeQuery runs a short Insights query (limit 1) over the last hour of one
 // log group and returns its rows. It gives up after 30 s, stopping the
 // query, as awslabs does.
-func (e *toolEnv) probeQuery(ctx context.Context, cl *cloudwatchlogs.Client, group, query string) ([]map[string]string, error) {
-	now := e.now()
+func (e *Env) probeQuery(ctx context.Context, cl *cloudwatchlogs.Client, group, query string) ([]map[string]string, error) {
+	now := e.Now()
 	out, err := cl.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{
 		LogGroupIdentifiers: []string{group},
 		StartTime:           aws.Int64(now.Add(-indexProbeWindow).Unix()),
@@ -410,14 +410,14 @@ func flattenRows(rows [][]types.ResultField) []map[string]string {
 
 // --- the per-log-group pipeline ---
 
-func (e *toolEnv) recommendForLogGroup(ctx context.Context, cl *cloudwatchlogs.Client, identifier string) *indexRecommenderResult {
-	now := e.now()
+func (e *Env) recommendForLogGroup(ctx context.Context, cl *cloudwatchlogs.Client, identifier string) *indexRecommenderResult {
+	now := e.Now()
 	name := logGroupNameOf(identifier)
 	ident := logGroupIdentifierOf(identifier)
 
 	all, truncated, err := describeQueryHistory(ctx, cl, name, indexHistoryCap)
 	if err != nil {
-		return newIndexResult(identifier, 0, 0, "Error fetching query history: "+errorMessage(err))
+		return newIndexResult(identifier, 0, 0, "Error fetching query history: "+ErrorMessage(err))
 	}
 	recent := recentQueries(all, now)
 	if len(recent) == 0 {
@@ -434,7 +434,7 @@ func (e *toolEnv) recommendForLogGroup(ctx context.Context, cl *cloudwatchlogs.C
 
 	indexed := map[string]string{}
 	if ip, err := cl.DescribeIndexPolicies(ctx, &cloudwatchlogs.DescribeIndexPoliciesInput{LogGroupIdentifiers: []string{ident}}); err != nil {
-		res.Warnings = append(res.Warnings, "Could not fetch index policies: "+errorMessage(err))
+		res.Warnings = append(res.Warnings, "Could not fetch index policies: "+ErrorMessage(err))
 	} else {
 		for _, p := range ip.IndexPolicies {
 			fields, err := policyFields(aws.ToString(p.PolicyDocument))
@@ -513,7 +513,7 @@ func (e *toolEnv) recommendForLogGroup(ctx context.Context, cl *cloudwatchlogs.C
 			top[i].ScoreBreakdown.CardinalityScore = &card
 		}
 	} else if err != nil {
-		res.Warnings = append(res.Warnings, "Cardinality check failed; scores exclude cardinality: "+errorMessage(err))
+		res.Warnings = append(res.Warnings, "Cardinality check failed; scores exclude cardinality: "+ErrorMessage(err))
 	}
 	for i := range res.Recommendations {
 		r := &res.Recommendations[i]
@@ -541,7 +541,7 @@ func customAtFields(rs []indexRecommendation) []string {
 // probe itself fails, its fields are counted as existing (unverified) rather
 // than reported as missing: awslabs turned a denied StartQuery into "No
 // candidate fields found in log data".
-func (e *toolEnv) probeExistence(ctx context.Context, cl *cloudwatchlogs.Client, group string, cands []*fieldUsage) (exists map[string]bool, unverified int) {
+func (e *Env) probeExistence(ctx context.Context, cl *cloudwatchlogs.Client, group string, cands []*fieldUsage) (exists map[string]bool, unverified int) {
 	exists = map[string]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -609,8 +609,8 @@ type accountIndexPolicy struct {
 	prefixes []string // nil = every log group
 }
 
-func (e *toolEnv) recommendForAccount(ctx context.Context, cl *cloudwatchlogs.Client, maxQueries int) *accountIndexRecommenderResult {
-	now := e.now()
+func (e *Env) recommendForAccount(ctx context.Context, cl *cloudwatchlogs.Client, maxQueries int) *accountIndexRecommenderResult {
+	now := e.Now()
 	res := &accountIndexRecommenderResult{LogGroupResults: []*indexRecommenderResult{}, TimeRangeDays: indexHistoryDays, Warnings: []string{}}
 	limit := maxQueries
 	if limit == 0 {
@@ -618,7 +618,7 @@ func (e *toolEnv) recommendForAccount(ctx context.Context, cl *cloudwatchlogs.Cl
 	}
 	all, truncated, err := describeQueryHistory(ctx, cl, "", limit)
 	if err != nil {
-		res.Warnings = append(res.Warnings, "Error fetching query history: "+errorMessage(err))
+		res.Warnings = append(res.Warnings, "Error fetching query history: "+ErrorMessage(err))
 		return res
 	}
 	if maxQueries > 0 && truncated {
@@ -647,7 +647,7 @@ func (e *toolEnv) recommendForAccount(ctx context.Context, cl *cloudwatchlogs.Cl
 		out, err := cl.DescribeAccountPolicies(ctx, &cloudwatchlogs.DescribeAccountPoliciesInput{PolicyType: types.PolicyTypeFieldIndexPolicy, NextToken: token})
 		if err != nil {
 			// awslabs ignores this failure silently; say so instead.
-			res.Warnings = append(res.Warnings, "Could not fetch account-level index policies; already-indexed fields may be recommended: "+errorMessage(err))
+			res.Warnings = append(res.Warnings, "Could not fetch account-level index policies; already-indexed fields may be recommended: "+ErrorMessage(err))
 			break
 		}
 		for _, p := range out.AccountPolicies {

@@ -18,9 +18,9 @@ func indexEnv(t *testing.T) (*testEnv, time.Time) {
 	t.Helper()
 	te := newTestEnv(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	te.toolEnv.now = func() time.Time { return now }
-	te.toolEnv.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	te.fake.SetClock(func() time.Time { return now })
+	te.Env.Now = func() time.Time { return now }
+	te.Env.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	te.Fake.SetClock(func() time.Time { return now })
 	return te, now
 }
 
@@ -29,8 +29,8 @@ const day = 24 * time.Hour
 func TestIndexRecommendLogGroupScoring(t *testing.T) {
 	te, now := indexEnv(t)
 	const group = "/ecs/orders"
-	fakeaws.LogsOf(te.fake).AddLogGroup(fakeaws.LogGroup{Name: group, StoredBytes: 7_000_000})
-	hist := fakeaws.LogsIndexOf(te.fake).SetPageSize(3) // the history arrives in three pages
+	fakeaws.LogsOf(te.Fake).AddLogGroup(fakeaws.LogGroup{Name: group, StoredBytes: 7_000_000})
+	hist := fakeaws.LogsIndexOf(te.Fake).SetPageSize(3) // the history arrives in three pages
 	hist.AddQueryHistory(
 		fakeaws.HistoricQuery{LogGroupName: group, Language: "CWLI", CreateTime: now.Add(-1 * day), QueryString: `filter customerId = "c1" | fields orderId`},
 		fakeaws.HistoricQuery{LogGroupName: group, Language: "CWLI", CreateTime: now.Add(-2 * day), QueryString: `filter customerId = "c2" and status = "FAILED"`},
@@ -43,7 +43,7 @@ func TestIndexRecommendLogGroupScoring(t *testing.T) {
 		fakeaws.HistoricQuery{LogGroupName: "/other", Language: "CWLI", CreateTime: now.Add(-1 * day), QueryString: `filter unrelated = 1`},
 	)
 	hist.SetIndexPolicy(fakeaws.IndexPolicy{LogGroup: group, Fields: []string{"status"}})
-	logs := fakeaws.LogsOf(te.fake)
+	logs := fakeaws.LogsOf(te.Fake)
 	logs.SetQueryResults("fields ", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{
 		fakeaws.Row("customerId", "c9", "orderId", "o-7", "latencyMs", "12", "@requestId", "r-9"),
 	}})
@@ -52,7 +52,7 @@ func TestIndexRecommendLogGroupScoring(t *testing.T) {
 	}})
 
 	var res indexRecommenderResult
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": group}), &res)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": group}), &res)
 
 	// Hand-computed: max_count 3; recency exp(-0.693*age/7): 1 day 0.905743, 7 days 0.500074.
 	//   customerId 3 uses, 3 eq, 1 day:  .30*1   + .25*1 + .15*.905743 + .15*1 = .835861; top-1 card 5000 -> 1    => .985861
@@ -102,7 +102,7 @@ func TestIndexRecommendLogGroupScoring(t *testing.T) {
 	// query), so probes and ties are deterministic.
 	// Wire: history paged with the group name, probes over the last hour,
 	// limit 1, every call signed by the caller.
-	if n := te.fake.CallCount("DescribeQueries"); n != 3 {
+	if n := te.Fake.CallCount("DescribeQueries"); n != 3 {
 		t.Errorf("DescribeQueries pages %d, want 3", n)
 	}
 	qs := logs.Queries()
@@ -118,7 +118,7 @@ func TestIndexRecommendLogGroupScoring(t *testing.T) {
 			t.Errorf("probe %+v", q)
 		}
 	}
-	for _, c := range te.fake.Calls("") {
+	for _, c := range te.Fake.Calls("") {
 		if c.Owner != "alice" {
 			t.Fatalf("call not signed by the caller: %+v", c)
 		}
@@ -138,23 +138,23 @@ func TestIndexRecommendLogGroupEarlyExits(t *testing.T) {
 		check func(t *testing.T, te *testEnv, r indexRecommenderResult)
 	}{
 		{"no history in 30 days", func(te *testEnv, now time.Time) {
-			fakeaws.LogsIndexOf(te.fake).AddQueryHistory(fakeaws.HistoricQuery{LogGroupName: group, QueryString: "filter a = 1", CreateTime: now.Add(-31 * day)})
+			fakeaws.LogsIndexOf(te.Fake).AddQueryHistory(fakeaws.HistoricQuery{LogGroupName: group, QueryString: "filter a = 1", CreateTime: now.Add(-31 * day)})
 		}, func(t *testing.T, te *testEnv, r indexRecommenderResult) {
 			wantWarnings(t, r.Warnings, warnNoHistoryGroup)
-			if r.QueriesAnalyzed != 0 || te.fake.CallCount("StartQuery") != 0 {
+			if r.QueriesAnalyzed != 0 || te.Fake.CallCount("StartQuery") != 0 {
 				t.Errorf("%+v", r)
 			}
 		}},
 		{"only system fields", func(te *testEnv, now time.Time) {
-			fakeaws.LogsIndexOf(te.fake).AddQueryHistory(hq(now, `fields @timestamp, @message | filter @logStream = "x" | sort @timestamp desc`))
+			fakeaws.LogsIndexOf(te.Fake).AddQueryHistory(hq(now, `fields @timestamp, @message | filter @logStream = "x" | sort @timestamp desc`))
 		}, func(t *testing.T, te *testEnv, r indexRecommenderResult) {
 			wantWarnings(t, r.Warnings, warnOnlySystem)
-			if r.QueriesAnalyzed != 1 || r.UniqueQueries != 1 || te.fake.CallCount("DescribeIndexPolicies") != 0 {
+			if r.QueriesAnalyzed != 1 || r.UniqueQueries != 1 || te.Fake.CallCount("DescribeIndexPolicies") != 0 {
 				t.Errorf("%+v", r)
 			}
 		}},
 		{"all already indexed, @@ custom field mapped", func(te *testEnv, now time.Time) {
-			fakeaws.LogsIndexOf(te.fake).AddQueryHistory(hq(now, `filter tenant = "t" and @userId = "u"`)).
+			fakeaws.LogsIndexOf(te.Fake).AddQueryHistory(hq(now, `filter tenant = "t" and @userId = "u"`)).
 				SetIndexPolicy(fakeaws.IndexPolicy{LogGroup: group, Fields: []string{"tenant", "@@userId"}})
 		}, func(t *testing.T, te *testEnv, r indexRecommenderResult) {
 			wantWarnings(t, r.Warnings, warnAllIndexed)
@@ -163,8 +163,8 @@ func TestIndexRecommendLogGroupEarlyExits(t *testing.T) {
 			}
 		}},
 		{"no candidate in log data", func(te *testEnv, now time.Time) {
-			fakeaws.LogsIndexOf(te.fake).AddQueryHistory(hq(now, `filter tenant = "t"`))
-			fakeaws.LogsOf(te.fake).SetQueryResults("fields ", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("other", "1")}})
+			fakeaws.LogsIndexOf(te.Fake).AddQueryHistory(hq(now, `filter tenant = "t"`))
+			fakeaws.LogsOf(te.Fake).SetQueryResults("fields ", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("other", "1")}})
 		}, func(t *testing.T, te *testEnv, r indexRecommenderResult) {
 			wantWarnings(t, r.Warnings, warnNoCandidates)
 			if len(r.FieldsNotFound) != 1 || r.FieldsNotFound[0].FieldName != "tenant" || len(r.Recommendations) != 0 {
@@ -172,16 +172,16 @@ func TestIndexRecommendLogGroupEarlyExits(t *testing.T) {
 			}
 		}},
 		{"history error is a warning, not a failure", func(te *testEnv, now time.Time) {
-			te.fake.SetFault("DescribeQueries", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not allowed"})
+			te.Fake.SetFault("DescribeQueries", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not allowed"})
 		}, func(t *testing.T, te *testEnv, r indexRecommenderResult) {
 			if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "Error fetching query history: AWS error AccessDeniedException: not allowed") {
 				t.Errorf("%q", r.Warnings)
 			}
 		}},
 		{"index policy error and failed probes keep candidates", func(te *testEnv, now time.Time) {
-			fakeaws.LogsIndexOf(te.fake).AddQueryHistory(hq(now, `filter tenant = "t"`))
-			te.fake.SetFault("DescribeIndexPolicies", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "no policies for you"})
-			te.fake.SetFault("StartQuery", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "no queries for you"})
+			fakeaws.LogsIndexOf(te.Fake).AddQueryHistory(hq(now, `filter tenant = "t"`))
+			te.Fake.SetFault("DescribeIndexPolicies", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "no policies for you"})
+			te.Fake.SetFault("StartQuery", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "no queries for you"})
 		}, func(t *testing.T, te *testEnv, r indexRecommenderResult) {
 			if len(r.Warnings) != 3 || !strings.Contains(r.Warnings[0], "Could not fetch index policies") ||
 				!strings.Contains(r.Warnings[1], "Could not check whether 1 field(s) exist") || !strings.Contains(r.Warnings[2], "Cardinality check failed") {
@@ -196,10 +196,10 @@ func TestIndexRecommendLogGroupEarlyExits(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			te, now := indexEnv(t)
-			fakeaws.LogsOf(te.fake).AddLogGroup(fakeaws.LogGroup{Name: group})
+			fakeaws.LogsOf(te.Fake).AddLogGroup(fakeaws.LogGroup{Name: group})
 			tc.setup(te, now)
 			var r indexRecommenderResult
-			decodeResult(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": group}), &r)
+			decodeResult(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": group}), &r)
 			if r.Recommendations == nil || r.AlreadyIndexed == nil || r.FieldsNotFound == nil {
 				t.Fatalf("lists must be [] not null: %+v", r)
 			}
@@ -218,20 +218,20 @@ func wantWarnings(t *testing.T, got []string, want ...string) {
 func TestIndexRecommendLogGroupARNAndCustomAtField(t *testing.T) {
 	te, now := indexEnv(t)
 	src := fakeaws.LogGroup{Name: "/aws/lambda/ledger", AccountID: "210987654321", StoredBytes: 10}
-	fakeaws.LogsOf(te.fake).AddLogGroup(src)
-	fakeaws.LogsIndexOf(te.fake).AddQueryHistory(fakeaws.HistoricQuery{LogGroupName: src.Name, Language: "CWLI", CreateTime: now, QueryString: `filter @tenant = "a"`})
-	fakeaws.LogsOf(te.fake).SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("@tenant", "a", "card_0", "10")}})
+	fakeaws.LogsOf(te.Fake).AddLogGroup(src)
+	fakeaws.LogsIndexOf(te.Fake).AddQueryHistory(fakeaws.HistoricQuery{LogGroupName: src.Name, Language: "CWLI", CreateTime: now, QueryString: `filter @tenant = "a"`})
+	fakeaws.LogsOf(te.Fake).SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("@tenant", "a", "card_0", "10")}})
 	arn := "arn:aws:logs:us-east-1:210987654321:log-group:" + src.Name + ":*"
 
 	var r indexRecommenderResult
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": arn}), &r)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": arn}), &r)
 	if r.LogGroup != arn || len(r.Recommendations) != 1 || r.Recommendations[0].FieldName != "@tenant" || r.Recommendations[0].ScoreBreakdown.ScanVolumeScore != 1 {
 		t.Fatalf("%+v", r)
 	}
 	wantWarnings(t, r.Warnings, "@tenant begin(s) with @: write an extra @ in the index policy (e.g. @@tenant).")
 	// The probes ran against the source account's group (by ARN), not a
 	// same-named group of the monitoring account.
-	for _, q := range fakeaws.LogsOf(te.fake).Queries() {
+	for _, q := range fakeaws.LogsOf(te.Fake).Queries() {
 		if q.LogGroupsParam != "logGroupIdentifiers" || q.LogGroups[0] != strings.TrimSuffix(arn, ":*") {
 			t.Errorf("probe %+v", q)
 		}
@@ -240,7 +240,7 @@ func TestIndexRecommendLogGroupARNAndCustomAtField(t *testing.T) {
 
 func TestIndexRecommendAccount(t *testing.T) {
 	te, now := indexEnv(t)
-	x := fakeaws.LogsIndexOf(te.fake).SetPageSize(2)
+	x := fakeaws.LogsIndexOf(te.Fake).SetPageSize(2)
 	x.AddQueryHistory(
 		fakeaws.HistoricQuery{LogGroupName: "/a/web", Language: "CWLI", CreateTime: now.Add(-1 * day), QueryString: `filter tenant = "t" | fields path`},
 		fakeaws.HistoricQuery{LogGroupName: "/a/web", Language: "CWLI", CreateTime: now.Add(-7 * day), QueryString: `fields path | filter latency > 3`},
@@ -253,7 +253,7 @@ func TestIndexRecommendAccount(t *testing.T) {
 	x.AddAccountPolicy(fakeaws.AccountPolicy{Name: "jobs", Fields: []string{"tenant"}, Prefixes: []string{"/b/"}})
 
 	var r accountIndexRecommenderResult
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_account", map[string]any{}), &r)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_account", map[string]any{}), &r)
 	if r.TotalLogGroupsAnalyzed != 3 || r.TotalQueriesAnalyzed != 4 || r.TimeRangeDays != 30 || len(r.Warnings) != 0 {
 		t.Fatalf("%+v", r)
 	}
@@ -278,40 +278,40 @@ func TestIndexRecommendAccount(t *testing.T) {
 	if len(jobs.Recommendations) != 0 || len(jobs.AlreadyIndexed) != 1 || jobs.AlreadyIndexed[0] != (alreadyIndexedField{"tenant", 1, "ACCOUNT"}) {
 		t.Errorf("jobs %+v", jobs)
 	}
-	if n := te.fake.CallCount("StartQuery"); n != 0 {
+	if n := te.Fake.CallCount("StartQuery"); n != 0 {
 		t.Errorf("the triage must not run Insights queries, ran %d", n)
 	}
 
 	// The cap warns only when history was actually left unread.
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_account", map[string]any{"max_queries": 3}), &r)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_account", map[string]any{"max_queries": 3}), &r)
 	if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "Query history was capped at 3 queries.") {
 		t.Errorf("cap warning %q", r.Warnings)
 	}
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_account", map[string]any{"max_queries": 6}), &r)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_account", map[string]any{"max_queries": 6}), &r)
 	if len(r.Warnings) != 0 {
 		t.Errorf("exactly max_queries entries is not a cap: %q", r.Warnings)
 	}
-	wantToolError(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_account", map[string]any{"max_queries": -1}), "max_queries must be 0")
+	wantToolError(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_account", map[string]any{"max_queries": -1}), "max_queries must be 0")
 }
 
 func TestIndexRecommendAccountEarlyExitsAndErrors(t *testing.T) {
 	te, _ := indexEnv(t)
 	var r accountIndexRecommenderResult
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_account", nil), &r)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_account", nil), &r)
 	wantWarnings(t, r.Warnings, warnNoHistoryAccount)
 	if r.LogGroupResults == nil {
 		t.Fatal("log_group_results must be [] not null")
 	}
-	te.fake.SetFault("DescribeQueries", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "denied"})
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_account", nil), &r)
+	te.Fake.SetFault("DescribeQueries", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "denied"})
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_account", nil), &r)
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "Error fetching query history: AWS error AccessDeniedException") {
 		t.Errorf("%q", r.Warnings)
 	}
 	// No credentials, bad region and profile_name are tool errors.
-	wantToolError(t, te.callTool(t, userCtx(aws.Credentials{}), "recommend_indexes_account", nil), errNoCredentials)
-	wantToolError(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": "/x", "region": "mars"}), "is not an AWS region")
-	wantToolError(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{}), "log_group_identifier is required")
-	wantToolError(t, te.callTool(t, userCtx(te.alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": "/x", "profile_name": "admin"}), "profile_name is only honoured")
+	wantToolError(t, te.CallTool(t, userCtx(aws.Credentials{}), "recommend_indexes_account", nil), NoCredentialsMessage)
+	wantToolError(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": "/x", "region": "mars"}), "is not an AWS region")
+	wantToolError(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_loggroup", map[string]any{}), "log_group_identifier is required")
+	wantToolError(t, te.CallTool(t, userCtx(te.Alice), "recommend_indexes_loggroup", map[string]any{"log_group_identifier": "/x", "profile_name": "admin"}), "profile_name is only honoured")
 }
 
 func TestIndexLogGroupNameOfARN(t *testing.T) {

@@ -100,15 +100,15 @@ const stopQueryTimeout = 5 * time.Second
 // disconnected) it stops the query, since nobody will read its results and
 // it would otherwise hold one of the account's concurrent-query slots, and
 // returns ctx's error. A GetQueryResults failure is returned as is.
-func (e *toolEnv) waitInsightsQuery(ctx context.Context, api insightsAPI, queryID string, w insightsWait) (insightsOutcome, error) {
+func (e *Env) waitInsightsQuery(ctx context.Context, api insightsAPI, queryID string, w insightsWait) (insightsOutcome, error) {
 	timeout := w.Timeout
-	if e.maxQueryTimeout > 0 && timeout > e.maxQueryTimeout {
-		timeout = e.maxQueryTimeout
+	if e.MaxQueryTimeout > 0 && timeout > e.MaxQueryTimeout {
+		timeout = e.MaxQueryTimeout
 	}
 	if timeout < 0 {
 		timeout = 0
 	}
-	start := e.now()
+	start := e.Now()
 	deadline := start.Add(timeout)
 	res := insightsOutcome{Timeout: timeout}
 	for {
@@ -122,7 +122,7 @@ func (e *toolEnv) waitInsightsQuery(ctx context.Context, api insightsAPI, queryI
 		}
 		res.Polls++
 		res.Output = out
-		now := e.now()
+		now := e.Now()
 		res.Elapsed = now.Sub(start)
 		if insightsTerminal(out.Status) {
 			if out.Status == types.QueryStatusComplete && out.NextToken != nil {
@@ -156,10 +156,10 @@ func (e *toolEnv) waitInsightsQuery(ctx context.Context, api insightsAPI, queryI
 // the schedule's gap, or, once watching, the moment the shared list of
 // running queries no longer shows it (or watchDirectEvery has passed, or
 // the deadline). Only ctx's cancellation is an error.
-func (e *toolEnv) awaitNextPoll(ctx context.Context, w *insightsWait, queryID string, last types.QueryStatus, start, deadline time.Time, res *insightsOutcome) error {
-	lastPoll := e.now()
+func (e *Env) awaitNextPoll(ctx context.Context, w *insightsWait, queryID string, last types.QueryStatus, start, deadline time.Time, res *insightsOutcome) error {
+	lastPoll := e.Now()
 	for {
-		now := e.now()
+		now := e.Now()
 		watching := w.Running != nil && now.Sub(start) >= watchAfter
 		gap := w.Schedule.next(now.Sub(start))
 		if watching {
@@ -168,10 +168,10 @@ func (e *toolEnv) awaitNextPoll(ctx context.Context, w *insightsWait, queryID st
 		if left := deadline.Sub(now); gap > left {
 			gap = left
 		}
-		if err := e.sleep(ctx, gap); err != nil {
+		if err := e.Sleep(ctx, gap); err != nil {
 			return err
 		}
-		now = e.now()
+		now = e.Now()
 		res.Elapsed = now.Sub(start)
 		if !watching || !now.Before(deadline) || now.Sub(lastPoll) >= watchDirectEvery {
 			return nil
@@ -199,7 +199,7 @@ func (e *toolEnv) awaitNextPoll(ctx context.Context, w *insightsWait, queryID st
 
 // insightsRemainingPages appends the later pages of a complete query's rows
 // (GetQueryResults returns at most 10,000 per call; awslabs drops the rest).
-func (e *toolEnv) insightsRemainingPages(ctx context.Context, api insightsAPI, queryID string, out *cloudwatchlogs.GetQueryResultsOutput) error {
+func (e *Env) insightsRemainingPages(ctx context.Context, api insightsAPI, queryID string, out *cloudwatchlogs.GetQueryResultsOutput) error {
 	tok := out.NextToken
 	for tok != nil {
 		more, err := api.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(queryID), NextToken: tok})
@@ -218,15 +218,15 @@ func (e *toolEnv) insightsRemainingPages(ctx context.Context, api insightsAPI, q
 
 // stopInsightsQuery stops a query on a context of its own: ctx may already
 // be cancelled, and the stop must still reach AWS.
-func (e *toolEnv) stopInsightsQuery(ctx context.Context, api insightsAPI, queryID, why string) {
+func (e *Env) stopInsightsQuery(ctx context.Context, api insightsAPI, queryID, why string) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopQueryTimeout)
 	defer cancel()
 	_, err := api.StopQuery(sctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(queryID)})
-	if e.logger != nil {
+	if e.Logger != nil {
 		if err != nil && !errors.Is(err, context.Canceled) {
-			e.logger.Debug("stopping Logs Insights query failed", zap.String("query_id", queryID), zap.String("reason", why), zap.String("error", errorMessage(err)))
+			e.Logger.Debug("stopping Logs Insights query failed", zap.String("query_id", queryID), zap.String("reason", why), zap.String("error", ErrorMessage(err)))
 		} else {
-			e.logger.Debug("stopped Logs Insights query", zap.String("query_id", queryID), zap.String("reason", why))
+			e.Logger.Debug("stopped Logs Insights query", zap.String("query_id", queryID), zap.String("reason", why))
 		}
 	}
 }

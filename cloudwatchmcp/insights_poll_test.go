@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,12 +65,12 @@ func TestInsightsAdaptivePolling(t *testing.T) {
 			}
 			clk := withInsightsClock(te)
 			d := runCompleteQuery(t, te, c.runFor)
-			q, _ := fakeaws.LogsOf(te.fake).Query(d.QueryID)
+			q, _ := fakeaws.LogsOf(te.Fake).Query(d.QueryID)
 			lag := q.ReportedDoneAt.Sub(q.CompleteAt)
 			if lag < 0 || lag > time.Duration(c.maxLag)*time.Millisecond || q.Polls > c.maxPolls {
 				t.Fatalf("completion seen %v late after %d polls (want ≤ %dms, ≤ %d polls)", lag, q.Polls, c.maxLag, c.maxPolls)
 			}
-			dq := len(te.fake.Calls("DescribeQueries"))
+			dq := len(te.Fake.Calls("DescribeQueries"))
 			if dq > c.maxDescribeQueries {
 				t.Fatalf("%d DescribeQueries calls, want ≤ %d", dq, c.maxDescribeQueries)
 			}
@@ -94,8 +95,8 @@ func TestInsightsAdaptivePolling(t *testing.T) {
 // fake completes after runFor, and requires it to complete.
 func runCompleteQuery(t *testing.T, te *testEnv, runFor time.Duration) insightsDictView {
 	t.Helper()
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: runFor})
-	res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: runFor})
+	res := te.CallTool(t, userCtx(te.Alice), "execute_log_insights_query", map[string]any{
 		"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
 		"query_string": "fields @message | limit 5", "max_timeout": 120,
 	})
@@ -109,8 +110,8 @@ func runCompleteQuery(t *testing.T, te *testEnv, runFor time.Duration) insightsD
 // startHourLongQuery starts, as alice, a query the fake runs for an hour.
 func startHourLongQuery(t *testing.T, te *testEnv) (*cloudwatchlogs.Client, string) {
 	t.Helper()
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Hour})
-	cl, err := te.logsClient(userCtx(te.alice), "", "")
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Hour})
+	cl, err := te.LogsClient(userCtx(te.Alice), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestInsightsWaitStopOnTimeout(t *testing.T) {
 		t.Fatalf("OnPoll saw %v of %d polls", seen, out.Polls)
 	}
 	assertOwner(t, te, "StopQuery", 1)
-	if sq, _ := fakeaws.LogsOf(te.fake).Query(id); !sq.Stopped {
+	if sq, _ := fakeaws.LogsOf(te.Fake).Query(id); !sq.Stopped {
 		t.Fatal("query still running after a stopping timeout")
 	}
 }
@@ -160,14 +161,14 @@ func (s *progressSession) SessionID() string                                   {
 func TestInsightsProgressNotifications(t *testing.T) {
 	te := newTestEnv(t)
 	withInsightsClock(te)
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Polls: 4})
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Polls: 4})
 	srv := server.NewMCPServer("test", "0", server.WithToolCapabilities(false))
-	srv.AddTools(logsTools(te.toolEnv)...)
+	srv.AddTools(logsTools(te.Env)...)
 	call := func(meta string) ([]mcp.JSONRPCNotification, string) {
 		sess := &progressSession{ch: make(chan mcp.JSONRPCNotification, 64)}
 		msg := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"execute_log_insights_query",` + meta +
 			`"arguments":{"log_group_names":["` + lambdaGroup.Name + `"],"start_time":"2025-01-01T00:00:00Z","end_time":"2025-01-01T01:00:00Z","query_string":"fields @message"}}}`
-		resp := srv.HandleMessage(srv.WithContext(userCtx(te.alice), sess), json.RawMessage(msg))
+		resp := srv.HandleMessage(srv.WithContext(userCtx(te.Alice), sess), json.RawMessage(msg))
 		b, _ := json.Marshal(resp)
 		close(sess.ch)
 		var ns []mcp.JSONRPCNotification
@@ -177,7 +178,7 @@ func TestInsightsProgressNotifications(t *testing.T) {
 		return ns, string(b)
 	}
 	ns, resp := call(`"_meta":{"progressToken":"tok-7"},`)
-	if !contains(resp, `\"status\":\"Complete\"`) {
+	if !strings.Contains(resp, `\"status\":\"Complete\"`) {
 		t.Fatalf("response %s", resp)
 	}
 	var progress []float64
@@ -186,7 +187,7 @@ func TestInsightsProgressNotifications(t *testing.T) {
 			continue
 		}
 		p := n.Params.AdditionalFields
-		if p["progressToken"] != "tok-7" || p["total"] != 30.0 || !contains(fmt.Sprint(p["message"]), "Logs Insights query") {
+		if p["progressToken"] != "tok-7" || p["total"] != 30.0 || !strings.Contains(fmt.Sprint(p["message"]), "Logs Insights query") {
 			t.Fatalf("progress params %v", p)
 		}
 		progress = append(progress, p["progress"].(float64))

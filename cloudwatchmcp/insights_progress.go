@@ -14,13 +14,13 @@ import (
 
 // progressFunc reports progress of a long tool call; nil when the client
 // did not ask for progress.
-type progressFunc func(progress, total float64, message string)
+type ProgressFunc func(progress, total float64, message string)
 
 // progressNotifier returns a progressFunc that sends notifications/progress
 // for req's progressToken, or nil when the client passed none (the spec
 // forbids progress notifications without a token). Progress is forced to
 // increase strictly, as the spec requires, and sending is best effort.
-func progressNotifier(ctx context.Context, req mcp.CallToolRequest) progressFunc {
+func ProgressNotifier(ctx context.Context, req mcp.CallToolRequest) ProgressFunc {
 	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
 		return nil
 	}
@@ -51,7 +51,7 @@ func progressNotifier(ctx context.Context, req mcp.CallToolRequest) progressFunc
 
 // insightsPollProgress adapts a progressFunc to insightsWait.OnPoll:
 // progress is seconds waited out of the wait's bound.
-func insightsPollProgress(p progressFunc, label string, timeout time.Duration) func(*cloudwatchlogs.GetQueryResultsOutput, time.Duration, int) {
+func insightsPollProgress(p ProgressFunc, label string, timeout time.Duration) func(*cloudwatchlogs.GetQueryResultsOutput, time.Duration, int) {
 	if p == nil {
 		return nil
 	}
@@ -66,7 +66,7 @@ func insightsPollProgress(p progressFunc, label string, timeout time.Duration) f
 
 // clientLog sends an MCP log notification (as FastMCP's ctx.warning and
 // ctx.error do) when the client enabled logging; best effort.
-func clientLog(ctx context.Context, level mcp.LoggingLevel, message string) {
+func ClientLog(ctx context.Context, level mcp.LoggingLevel, message string) {
 	if srv := server.ServerFromContext(ctx); srv != nil {
 		_ = srv.SendLogMessageToClient(ctx, mcp.NewLoggingMessageNotification(level, "cloudwatch_mcp", message))
 	}

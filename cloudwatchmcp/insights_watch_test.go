@@ -30,7 +30,7 @@ func TestRunningWatchIsShared(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	calls := func() int { return len(te.fake.Calls("DescribeQueries")) }
+	calls := func() int { return len(te.Fake.Calls("DescribeQueries")) }
 	if n := calls(); n != 1 {
 		t.Fatalf("20 concurrent waiters made %d DescribeQueries calls, want 1", n)
 	}
@@ -58,9 +58,9 @@ func TestRunningWatchIsShared(t *testing.T) {
 func TestInsightsWaitWithoutDescribeQueries(t *testing.T) {
 	te := newTestEnv(t)
 	withInsightsClock(te)
-	te.fake.SetFault("DescribeQueries", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeQueries"})
+	te.Fake.SetFault("DescribeQueries", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeQueries"})
 	runCompleteQuery(t, te, 20*time.Second)
-	if n := len(te.fake.Calls("DescribeQueries")); n != 1 {
+	if n := len(te.Fake.Calls("DescribeQueries")); n != 1 {
 		t.Fatalf("%d DescribeQueries calls after the first refusal, want 1", n)
 	}
 }

@@ -81,14 +81,14 @@ type failureLabels struct{ outcome, kind string }
 
 func newToolObservers(name string) *toolObservers {
 	o := &toolObservers{
-		ok:       toolCallsTotal.WithLabelValues(name, outcomeOK, kindNone),
+		ok:       toolCallsTotal.WithLabelValues(name, outcomeOK, KindNone),
 		failed:   map[failureLabels]prometheus.Counter{},
 		duration: toolDuration.WithLabelValues(name),
 	}
-	for _, kind := range errorKinds {
+	for _, kind := range ErrorKinds {
 		o.failed[failureLabels{outcomeError, kind}] = toolCallsTotal.WithLabelValues(name, outcomeError, kind)
 	}
-	o.failed[failureLabels{outcomeDenied, kindAccessDenied}] = toolCallsTotal.WithLabelValues(name, outcomeDenied, kindAccessDenied)
+	o.failed[failureLabels{outcomeDenied, KindAccessDenied}] = toolCallsTotal.WithLabelValues(name, outcomeDenied, KindAccessDenied)
 	return o
 }
 
@@ -96,11 +96,11 @@ func newToolObservers(name string) *toolObservers {
 // access_denied, and an error any kind of errorKinds.
 func (o *toolObservers) countFailure(outcome, kind string) {
 	if outcome == outcomeDenied {
-		kind = kindAccessDenied
+		kind = KindAccessDenied
 	}
 	c, ok := o.failed[failureLabels{outcome, kind}]
 	if !ok {
-		c = o.failed[failureLabels{outcomeError, kindInternal}]
+		c = o.failed[failureLabels{outcomeError, KindInternal}]
 	}
 	c.Inc()
 }
@@ -120,14 +120,14 @@ func toolMetrics(tools []server.ServerTool) server.ToolHandlerMiddleware {
 				return next(ctx, req)
 			}
 			// The record the tool (and the audit) note the failure on.
-			ctx, rec := withRecord(ctx)
+			ctx, rec := WithRecord(ctx)
 			start := time.Now()
 			res, err := next(ctx, req)
 			o.duration.Observe(time.Since(start).Seconds())
 			if outcome := toolOutcome(res, err); outcome == outcomeOK {
 				o.ok.Inc()
 			} else {
-				o.countFailure(outcome, rec.failureOf(err).kind)
+				o.countFailure(outcome, rec.FailureOf(err).Kind)
 			}
 			return res, err
 		}

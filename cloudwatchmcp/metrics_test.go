@@ -145,7 +145,7 @@ func TestToolCallMetrics(t *testing.T) {
 func servedTool(name string) bool {
 	// An account makes list_accounts (outside every group) served too.
 	h := &Handler{Accounts: []Account{{Name: "a", RoleARN: "arn:aws:iam::111111111111:role/r"}}}
-	for _, g := range knownToolGroups() {
+	for _, g := range Groups() {
 		h.Tools = append(h.Tools, g)
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
@@ -166,7 +166,7 @@ func TestToolOutcome(t *testing.T) {
 		{mcp.NewToolResultText("fine"), nil, outcomeOK},
 		{nil, errors.New("protocol"), outcomeError},
 		{nil, nil, outcomeError},
-		{errorResult(context.Background(), toolErrorf("bad argument")), nil, outcomeError},
+		{ErrorResult(context.Background(), Errorf("bad argument")), nil, outcomeError},
 		{mcp.NewToolResultError("AWS error AccessDeniedException: no (your AWS identity lacks this permission)"), nil, outcomeDenied},
 		{mcp.NewToolResultError("AWS error AccessDenied: no"), nil, outcomeDenied},
 		{mcp.NewToolResultError("AWS error ThrottlingException: slow down"), nil, outcomeError},

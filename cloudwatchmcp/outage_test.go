@@ -42,17 +42,17 @@ func TestHungAWSCallBoundedByMaxQueryTimeout(t *testing.T) {
 // shorter deadline, and a zero cap changes nothing.
 func TestBoundCallsKeepsShortDeadlines(t *testing.T) {
 	te := newTestEnv(t)
-	te.clients = newClientCache(boundCalls(fakeaws.TestConfig(te.fake, nil), time.Hour), 8)
-	te.clients.base.Credentials = nil
-	te.fake.SetFault("DescribeLogGroups", fakeaws.Fault{Delay: time.Minute})
-	ctx, cancel := context.WithTimeout(userCtx(te.alice), 200*time.Millisecond)
+	te.Clients = NewClients(BoundCalls(fakeaws.TestConfig(te.Fake, nil), time.Hour), 8)
+	te.Clients.Base.Credentials = nil
+	te.Fake.SetFault("DescribeLogGroups", fakeaws.Fault{Delay: time.Minute})
+	ctx, cancel := context.WithTimeout(userCtx(te.Alice), 200*time.Millisecond)
 	defer cancel()
 	began := time.Now()
-	res := te.callTool(t, ctx, "describe_log_groups", map[string]any{})
+	res := te.CallTool(t, ctx, "describe_log_groups", map[string]any{})
 	if !res.IsError || time.Since(began) > 10*time.Second {
 		t.Fatalf("the caller's deadline was not honoured: %v %s", time.Since(began), resultText(t, res))
 	}
-	if cfg := boundCalls(fakeaws.TestConfig(te.fake, nil), 0); len(cfg.APIOptions) != len(fakeaws.TestConfig(te.fake, nil).APIOptions) {
+	if cfg := BoundCalls(fakeaws.TestConfig(te.Fake, nil), 0); len(cfg.APIOptions) != len(fakeaws.TestConfig(te.Fake, nil).APIOptions) {
 		t.Fatal("a zero cap added middleware")
 	}
 }

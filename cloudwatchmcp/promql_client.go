@@ -2,6 +2,7 @@ package cloudwatchmcp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -65,8 +66,8 @@ type promqlCall struct {
 
 // promql performs a SigV4-signed GET against the caller's CloudWatch PromQL
 // endpoint and returns the envelope of a "success" answer.
-func (e *toolEnv) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, error) {
-	cfg, _, err := e.signingConfig(ctx, c.region, c.profile)
+func (e *Env) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, error) {
+	cfg, _, err := e.SigningConfig(ctx, c.region, c.profile)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func (e *toolEnv) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, er
 	}
 	u, err := url.Parse(strings.TrimRight(base, "/") + "/api/v1/" + c.path)
 	if err != nil {
-		return nil, toolErrorf("cannot build the PromQL URL: %v", err)
+		return nil, Errorf("cannot build the PromQL URL: %v", err)
 	}
 	u.RawQuery = c.params.Encode()
 	if cfg.HTTPClient == nil {
@@ -86,7 +87,7 @@ func (e *toolEnv) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, er
 	var lastErr error
 	for attempt := 1; attempt <= promqlAttempts; attempt++ {
 		if attempt > 1 {
-			if err := e.sleep(ctx, promqlBackoff<<(attempt-2)); err != nil {
+			if err := e.Sleep(ctx, promqlBackoff<<(attempt-2)); err != nil {
 				return nil, err
 			}
 		}
@@ -98,28 +99,28 @@ func (e *toolEnv) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, er
 			return nil, err
 		}
 		lastErr = err
-		e.logger.Debug("retrying PromQL request", zap.String("endpoint", c.path), zap.Int("attempt", attempt), zap.String("error", errorMessage(err)))
+		e.Logger.Debug("retrying PromQL request", zap.String("endpoint", c.path), zap.Int("attempt", attempt), zap.String("error", ErrorMessage(err)))
 	}
-	return nil, toolErrorf("PromQL %s failed after %d attempts: %s", c.path, promqlAttempts, errorMessage(lastErr))
+	return nil, Errorf("PromQL %s failed after %d attempts: %s", c.path, promqlAttempts, ErrorMessage(lastErr))
 }
 
 // promqlAttempt sends one signed request. retryable reports whether the
 // failure is transient (connection, 5xx without a PromQL answer, throttling).
-func (e *toolEnv) promqlAttempt(ctx context.Context, cfg aws.Config, u *url.URL) (*promqlEnvelope, bool, error) {
+func (e *Env) promqlAttempt(ctx context.Context, cfg aws.Config, u *url.URL) (*promqlEnvelope, bool, error) {
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return nil, false, toolErrorf("the AWS credentials for this request are unusable: %v", err)
+		return nil, false, Errorf("the AWS credentials for this request are unusable: %v", err)
 	}
 	actx, cancel := context.WithTimeout(ctx, promqlAttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, false, toolErrorf("cannot build the PromQL request: %v", err)
+		return nil, false, Errorf("cannot build the PromQL request: %v", err)
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "caddy-cloudwatch-mcp/"+version+" (promql)")
+	req.Header.Set("User-Agent", "caddy-cloudwatch-mcp/"+Version+" (promql)")
 	if err := promqlSigner.SignHTTP(ctx, creds, req, emptyPayloadHash, promqlSigningName, cfg.Region, time.Now()); err != nil {
-		return nil, false, toolErrorf("cannot sign the PromQL request: %v", err)
+		return nil, false, Errorf("cannot sign the PromQL request: %v", err)
 	}
 	resp, err := cfg.HTTPClient.Do(req)
 	if err != nil {
@@ -137,7 +138,7 @@ func (e *toolEnv) promqlAttempt(ctx context.Context, cfg aws.Config, u *url.URL)
 		return nil, true, fmt.Errorf("PromQL connection error reading the answer: %w", err)
 	}
 	if len(body) > promqlMaxBody {
-		return nil, false, toolErrorf("the PromQL answer is larger than %d MiB; narrow the selectors, shorten the range or raise step", promqlMaxBody>>20)
+		return nil, false, Errorf("the PromQL answer is larger than %d MiB; narrow the selectors, shorten the range or raise step", promqlMaxBody>>20)
 	}
 
 	// A Prometheus answer (success or error) is authoritative at any HTTP
@@ -151,7 +152,7 @@ func (e *toolEnv) promqlAttempt(ctx context.Context, cfg aws.Config, u *url.URL)
 		return &env, false, nil
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return nil, false, toolErrorf("the PromQL endpoint answered HTTP %d with something that is not a Prometheus API response", resp.StatusCode)
+		return nil, false, Errorf("the PromQL endpoint answered HTTP %d with something that is not a Prometheus API response", resp.StatusCode)
 	}
 	apiErr := awsHTTPError(resp, body)
 	code := apiErr.ErrorCode()
@@ -178,9 +179,9 @@ func promqlAPIError(env promqlEnvelope) error {
 		hint = " (the query took too long: narrow the selectors, shorten the range or raise step)"
 	}
 	if env.ErrorType != "" {
-		return toolErrorf("PromQL API error (%s): %s%s", env.ErrorType, msg, hint)
+		return Errorf("PromQL API error (%s): %s%s", env.ErrorType, msg, hint)
 	}
-	return toolErrorf("PromQL API error: %s", msg)
+	return Errorf("PromQL API error: %s", msg)
 }
 
 var xmlCodeRE = regexp.MustCompile(`<Code>([^<]*)</Code>`)
@@ -199,10 +200,10 @@ func awsHTTPError(resp *http.Response, body []byte) smithy.APIError {
 		MessageU string `json:"Message"`
 	}
 	if json.Unmarshal(body, &j) == nil {
-		code = firstNonEmpty(code, j.Type, j.Code, j.CodeUp)
-		msg = firstNonEmpty(j.Message, j.MessageU)
+		code = cmp.Or(code, j.Type, j.Code, j.CodeUp)
+		msg = cmp.Or(j.Message, j.MessageU)
 	} else if m := xmlCodeRE.FindSubmatch(body); m != nil {
-		code = firstNonEmpty(code, string(m[1]))
+		code = cmp.Or(code, string(m[1]))
 		if mm := xmlMessageRE.FindSubmatch(body); mm != nil {
 			msg = string(mm[1])
 		}
@@ -242,7 +243,7 @@ func promqlBaseURL(ctx context.Context, cfg aws.Config) (string, error) {
 		UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
 	})
 	if err != nil {
-		return "", toolErrorf("cannot resolve the CloudWatch endpoint for region %q: %v", cfg.Region, err)
+		return "", Errorf("cannot resolve the CloudWatch endpoint for region %q: %v", cfg.Region, err)
 	}
 	return ep.URI.String(), nil
 }

@@ -14,7 +14,7 @@ import (
 // UTC, unlike awslabs which forwards the text and lets the zone fall where
 // it may) or unix seconds, as a JSON number or a string. It returns the
 // value normalised to unix seconds for the wire.
-func (a toolArgs) promqlTime(name string) (string, time.Time, bool, error) {
+func (a Args) promqlTime(name string) (string, time.Time, bool, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return "", time.Time{}, false, nil
@@ -42,21 +42,21 @@ func (a toolArgs) promqlTime(name string) (string, time.Time, bool, error) {
 			}
 			t = tt
 		} else {
-			tt, err := parseTime(s)
+			tt, err := ParseTime(s)
 			if err != nil {
-				return "", time.Time{}, false, toolErrorf("%s must be an RFC 3339 time (e.g. 2025-01-31T12:00:00Z; no zone means UTC) or unix seconds, got %q", name, s)
+				return "", time.Time{}, false, Errorf("%s must be an RFC 3339 time (e.g. 2025-01-31T12:00:00Z; no zone means UTC) or unix seconds, got %q", name, s)
 			}
 			t = tt
 		}
 	default:
-		return "", time.Time{}, false, toolErrorf("%s must be an RFC 3339 time or unix seconds", name)
+		return "", time.Time{}, false, Errorf("%s must be an RFC 3339 time or unix seconds", name)
 	}
 	return formatUnixSeconds(t), t, true, nil
 }
 
 func unixSeconds(f float64, name string) (time.Time, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return time.Time{}, toolErrorf("%s is not a usable unix timestamp in seconds", name)
+		return time.Time{}, Errorf("%s is not a usable unix timestamp in seconds", name)
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC(), nil
@@ -72,10 +72,10 @@ var promqlDurationRE = regexp.MustCompile(`^(?:\d+(?:ms|s|m|h|d|w|y))+$`)
 
 // promqlStep validates a range query step: a Prometheus duration ("60s",
 // "5m", "1h30m") or a positive number of seconds.
-func (a toolArgs) promqlStep(name string) (string, error) {
+func (a Args) promqlStep(name string) (string, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
-		return "", toolErrorf("%s is required: the resolution of the range query, e.g. \"60s\", \"5m\" or \"1h\"", name)
+		return "", Errorf("%s is required: the resolution of the range query, e.g. \"60s\", \"5m\" or \"1h\"", name)
 	}
 	var s string
 	if f, ok := promqlNumber(v); ok {
@@ -87,19 +87,19 @@ func (a toolArgs) promqlStep(name string) (string, error) {
 	case string:
 		s = strings.TrimSpace(x)
 	default:
-		return "", toolErrorf("%s must be a duration such as \"5m\" or a number of seconds", name)
+		return "", Errorf("%s must be a duration such as \"5m\" or a number of seconds", name)
 	}
 	if s == "" {
-		return "", toolErrorf("%s is required: the resolution of the range query, e.g. \"60s\", \"5m\" or \"1h\"", name)
+		return "", Errorf("%s is required: the resolution of the range query, e.g. \"60s\", \"5m\" or \"1h\"", name)
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		if !(f > 0) || math.IsInf(f, 0) {
-			return "", toolErrorf("%s must be positive, got %q", name, s)
+			return "", Errorf("%s must be positive, got %q", name, s)
 		}
 		return s, nil
 	}
 	if !promqlDurationRE.MatchString(s) || !strings.ContainsAny(s, "123456789") {
-		return "", toolErrorf("%s must be a positive Prometheus duration (e.g. \"60s\", \"5m\", \"1h30m\") or a number of seconds, got %q", name, s)
+		return "", Errorf("%s must be a positive Prometheus duration (e.g. \"60s\", \"5m\", \"1h30m\") or a number of seconds, got %q", name, s)
 	}
 	return s, nil
 }
@@ -107,8 +107,8 @@ func (a toolArgs) promqlStep(name string) (string, error) {
 // promqlMatchers reads the match selectors. Each becomes its own match[]
 // parameter: awslabs comma-joined several into one, which the API reads as a
 // single (invalid) selector.
-func (a toolArgs) promqlMatchers(name string, required bool) ([]string, error) {
-	list, err := a.strList(name)
+func (a Args) promqlMatchers(name string, required bool) ([]string, error) {
+	list, err := a.StrList(name)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func (a toolArgs) promqlMatchers(name string, required bool) ([]string, error) {
 		}
 	}
 	if required && len(out) == 0 {
-		return nil, toolErrorf(`%s is required: give at least one series selector, e.g. ["{\"@instrumentation.@name\"=\"cloudwatch.aws/ec2\"}"]`, name)
+		return nil, Errorf(`%s is required: give at least one series selector, e.g. ["{\"@instrumentation.@name\"=\"cloudwatch.aws/ec2\"}"]`, name)
 	}
 	return out, nil
 }
@@ -129,13 +129,13 @@ func (a toolArgs) promqlMatchers(name string, required bool) ([]string, error) {
 // carry anything else, and awslabs pasted them in raw.
 func promqlLabelPath(name string) (string, error) {
 	if name == "." || name == ".." {
-		return "", toolErrorf("label_name %q is not a label name", name)
+		return "", Errorf("label_name %q is not a label name", name)
 	}
 	return "label/" + url.PathEscape(name) + "/values", nil
 }
 
 // promqlRange adds optional start/end and checks their order.
-func (a toolArgs) promqlRange(params url.Values, required bool) error {
+func (a Args) promqlRange(params url.Values, required bool) error {
 	start, st, hasStart, err := a.promqlTime("start")
 	if err != nil {
 		return err
@@ -145,13 +145,13 @@ func (a toolArgs) promqlRange(params url.Values, required bool) error {
 		return err
 	}
 	if required && !hasStart {
-		return toolErrorf("start is required (RFC 3339, e.g. 2025-01-31T12:00:00Z, or unix seconds)")
+		return Errorf("start is required (RFC 3339, e.g. 2025-01-31T12:00:00Z, or unix seconds)")
 	}
 	if required && !hasEnd {
-		return toolErrorf("end is required (RFC 3339, e.g. 2025-01-31T13:00:00Z, or unix seconds)")
+		return Errorf("end is required (RFC 3339, e.g. 2025-01-31T13:00:00Z, or unix seconds)")
 	}
 	if hasStart && hasEnd && et.Before(st) {
-		return toolErrorf("end (%s) is before start (%s)", et.Format(time.RFC3339), st.Format(time.RFC3339))
+		return Errorf("end (%s) is before start (%s)", et.Format(time.RFC3339), st.Format(time.RFC3339))
 	}
 	if hasStart {
 		params.Set("start", start)

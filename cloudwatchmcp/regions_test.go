@@ -98,12 +98,12 @@ func TestKnownRegionsMatchSDK(t *testing.T) {
 		t.Errorf("regions_gen.go has %d partitions, the SDK %d; run go generate ./cloudwatchmcp", len(sdkPartitionRegions), len(parts))
 	}
 	for _, r := range []string{"us-east-1", "eu-west-1", "us-gov-west-1", "cn-north-1", "us-iso-east-1", "eusc-de-east-1"} {
-		if !isKnownRegion(r) {
+		if !IsKnownRegion(r) {
 			t.Errorf("%s is not known", r)
 		}
 	}
 	for _, r := range []string{"za-aa-1", "us-east-99", "aws-global", "US-EAST-1", " us-east-1", ""} {
-		if isKnownRegion(r) {
+		if IsKnownRegion(r) {
 			t.Errorf("%q is known", r)
 		}
 	}

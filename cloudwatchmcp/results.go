@@ -21,7 +21,7 @@ type toolError struct {
 
 func (e *toolError) Error() string { return e.msg }
 
-func toolErrorf(format string, args ...any) error {
+func Errorf(format string, args ...any) error {
 	return &toolError{msg: fmt.Sprintf(format, args...)}
 }
 
@@ -29,18 +29,18 @@ func toolErrorf(format string, args ...any) error {
 // on, and records why the call failed (errorkind.go) for the audit entry
 // and the metrics. AWS errors keep their code, message and request id;
 // nothing else (never credentials) is echoed.
-func errorResult(ctx context.Context, err error) *mcp.CallToolResult {
-	recordFailure(ctx, err)
-	return mcp.NewToolResultError(errorMessage(err))
+func ErrorResult(ctx context.Context, err error) *mcp.CallToolResult {
+	RecordFailure(ctx, err)
+	return mcp.NewToolResultError(ErrorMessage(err))
 }
 
 // encodingFailed is the result of a tool whose result cannot be encoded:
 // a fault of this server (kind internal).
-func encodingFailed(err error) *mcp.CallToolResult {
-	return mcp.NewToolResultError(errorMessage(fmt.Errorf("encoding the result: %w", err)))
+func EncodingFailed(err error) *mcp.CallToolResult {
+	return mcp.NewToolResultError(ErrorMessage(fmt.Errorf("encoding the result: %w", err)))
 }
 
-func errorMessage(err error) string {
+func ErrorMessage(err error) string {
 	var te *toolError
 	if errors.As(err, &te) {
 		return te.msg
@@ -75,10 +75,10 @@ func errorMessage(err error) string {
 
 // jsonResult returns v as structured content with the same JSON as text,
 // which is how FastMCP (and so awslabs) presents pydantic results.
-func jsonResult(v any) *mcp.CallToolResult {
+func JSONResult(v any) *mcp.CallToolResult {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return encodingFailed(err)
+		return EncodingFailed(err)
 	}
 	return mcp.NewToolResultStructured(json.RawMessage(b), string(b))
 }

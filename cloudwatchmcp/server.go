@@ -17,7 +17,7 @@ const serverInstructions = "Amazon CloudWatch tools (Logs, Logs Insights, Metric
 // and recovery so a panicking tool becomes an error instead of a dead stream.
 // opts (tool filters, middleware) apply inside the recovery middleware.
 func newMCPServer(tools []server.ServerTool, opts ...server.ServerOption) *server.MCPServer {
-	s := server.NewMCPServer("caddy-cloudwatch-mcp", version,
+	s := server.NewMCPServer("caddy-cloudwatch-mcp", Version,
 		server.WithToolCapabilities(false),
 		server.WithLogging(),
 		// Outermost, so recovered panics are counted as errors.

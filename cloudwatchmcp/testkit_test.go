@@ -18,9 +18,9 @@ import (
 // testEnv is a toolEnv wired to a fresh fake AWS, plus one user ("alice")
 // whose vended credentials the fake accepts.
 type testEnv struct {
-	*toolEnv
-	fake  *fakeaws.Fake
-	alice aws.Credentials
+	*Env
+	Fake  *fakeaws.Fake
+	Alice aws.Credentials
 }
 
 func newTestEnv(t testing.TB) *testEnv {
@@ -29,19 +29,19 @@ func newTestEnv(t testing.TB) *testEnv {
 	t.Cleanup(f.Close)
 	base := fakeaws.TestConfig(f, nil)
 	base.Credentials = nil
-	e := &toolEnv{
-		defaultRegion:   "us-east-1",
-		credMode:        credRequest,
-		clients:         newClientCache(base, 64),
-		maxQueryTimeout: 5 * time.Minute,
-		catalog:         defaultTestCatalog(t),
-		logger:          zap.NewNop(),
-		now:             time.Now,
-		sleep:           defaultSleep,
+	e := &Env{
+		DefaultRegion:   "us-east-1",
+		CredentialMode:  CredRequest,
+		Clients:         NewClients(base, 64),
+		MaxQueryTimeout: 5 * time.Minute,
+		Catalog:         defaultTestCatalog(t),
+		Logger:          zap.NewNop(),
+		Now:             time.Now,
+		Sleep:           Sleep,
 	}
 	// The watch reads the env's clock, which tests may swap.
-	e.watch = newRunningWatch(func() time.Time { return e.now() })
-	return &testEnv{toolEnv: e, fake: f, alice: f.IssueCredentials("alice", time.Now().Add(time.Hour))}
+	e.watch = newRunningWatch(func() time.Time { return e.Now() })
+	return &testEnv{Env: e, Fake: f, Alice: f.IssueCredentials("alice", time.Now().Add(time.Hour))}
 }
 
 // userCtx is a request context as cognito_auth leaves it: the caller's
@@ -49,15 +49,15 @@ func newTestEnv(t testing.TB) *testEnv {
 func userCtx(creds aws.Credentials) context.Context {
 	vars := map[string]any{}
 	if creds.AccessKeyID != "" {
-		vars[credentialsVar] = fakeaws.StaticCredentials(creds)
+		vars[CredentialsVar] = fakeaws.StaticCredentials(creds)
 	}
 	return context.WithValue(context.Background(), caddyhttp.VarsCtxKey, vars)
 }
 
 // callTool runs the named tool's handler as the MCP server would.
-func (te *testEnv) callTool(t testing.TB, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
+func (te *testEnv) CallTool(t testing.TB, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
-	tools, err := te.toolsFor(nil)
+	tools, err := te.Tools(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,9 +106,7 @@ func wantToolError(t testing.TB, res *mcp.CallToolResult, substr string) {
 	if !res.IsError {
 		t.Fatalf("want tool error containing %q, got success: %s", substr, resultText(t, res))
 	}
-	if got := resultText(t, res); !contains(got, substr) {
+	if got := resultText(t, res); !strings.Contains(got, substr) {
 		t.Fatalf("tool error %q does not contain %q", got, substr)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -44,20 +44,20 @@ func init() {
 
 // transportTestTools are throwaway tools that exercise the transport: they
 // report the caller's credentials identity, emit notifications, and panic.
-func transportTestTools(e *toolEnv) []server.ServerTool {
+func transportTestTools(e *Env) []server.ServerTool {
 	return []server.ServerTool{
 		{
 			Tool: mcp.NewTool("test_whoami",
 				mcp.WithDescription("Reports the AWS credentials identity this call would use."),
 				mcp.WithString("profile_name", mcp.Description("server profile (credentials default only)"))),
 			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				profile, err := argsOf(req).str("profile_name", "")
+				profile, err := ArgsOf(req).Str("profile_name", "")
 				if err != nil {
-					return errorResult(ctx, err), nil
+					return ErrorResult(ctx, err), nil
 				}
-				_, id, err := e.callerCredentials(ctx, profile)
+				_, id, err := e.CallerCredentials(ctx, profile)
 				if err != nil {
-					return errorResult(ctx, err), nil
+					return ErrorResult(ctx, err), nil
 				}
 				return mcp.NewToolResultText(id), nil
 			},
@@ -67,15 +67,15 @@ func transportTestTools(e *toolEnv) []server.ServerTool {
 				mcp.WithDescription("Sends count logging notifications, then answers."),
 				mcp.WithNumber("count", mcp.Required(), mcp.Description("how many"))),
 			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				n, err := argsOf(req).integer("count", 1)
+				n, err := ArgsOf(req).Int("count", 1)
 				if err != nil {
-					return errorResult(ctx, err), nil
+					return ErrorResult(ctx, err), nil
 				}
 				srv := server.ServerFromContext(ctx)
 				for i := range n {
 					if err := srv.SendNotificationToClient(ctx, "notifications/message",
 						map[string]any{"level": "info", "data": fmt.Sprintf("note %d", i)}); err != nil {
-						return errorResult(ctx, err), nil
+						return ErrorResult(ctx, err), nil
 					}
 				}
 				return mcp.NewToolResultText(fmt.Sprintf("sent %d", n)), nil
@@ -195,7 +195,7 @@ func serveLikeCaddy(h *Handler, creds map[string]aws.Credentials, w http.Respons
 		repl.Set("http.auth.user.groups", r.Header.Get(testGroupsHeader))
 		caddyhttp.SetVar(r.Context(), resourceMetadataVar, testPRM)
 		if c, ok := creds[user]; ok {
-			caddyhttp.SetVar(r.Context(), credentialsVar, fakeaws.StaticCredentials(c))
+			caddyhttp.SetVar(r.Context(), CredentialsVar, fakeaws.StaticCredentials(c))
 		}
 	}
 	ww := &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}

@@ -15,18 +15,18 @@ import (
 // toolEnv is everything a tool handler needs besides its arguments: where
 // the caller's credentials come from, the shared client cache, and limits.
 // One toolEnv exists per provisioned handler.
-type toolEnv struct {
-	defaultRegion   string
-	credMode        credentialMode
-	clients         *clientCache
-	maxQueryTimeout time.Duration
-	catalog         *metricCatalog
-	logger          *zap.Logger
-	now             func() time.Time
+type Env struct {
+	DefaultRegion   string
+	CredentialMode  CredentialMode
+	Clients         *Clients
+	MaxQueryTimeout time.Duration
+	Catalog         *Catalog
+	Logger          *zap.Logger
+	Now             func() time.Time
 
 	// accounts chains into configured accounts (accounts.go); nil when
 	// none are configured.
-	accounts *accountChainer
+	Accounts *Accounts
 
 	// watch shares the running-queries list among long Insights waits
 	// (insights_watch.go); nil polls every query on its own.
@@ -34,12 +34,12 @@ type toolEnv struct {
 
 	// sleep waits between polls; tests and benchmarks may shorten it. It
 	// returns early with ctx's error.
-	sleep func(ctx context.Context, d time.Duration) error
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // toolGroup builds the tools of one group ("logs", "metrics", "alarms",
 // "promql") for a handler.
-type toolGroup func(e *toolEnv) []server.ServerTool
+type toolGroup func(e *Env) []server.ServerTool
 
 var (
 	toolGroupsMu sync.Mutex
@@ -55,7 +55,7 @@ func registerTools(group string, g toolGroup) {
 }
 
 // knownToolGroups lists the registered group names, sorted.
-func knownToolGroups() []string {
+func Groups() []string {
 	toolGroupsMu.Lock()
 	defer toolGroupsMu.Unlock()
 	names := make([]string, 0, len(toolGroups))
@@ -67,9 +67,9 @@ func knownToolGroups() []string {
 }
 
 // toolsFor returns the tools of the named groups (all groups when empty).
-func (e *toolEnv) toolsFor(groups []string) ([]server.ServerTool, error) {
+func (e *Env) Tools(groups []string) ([]server.ServerTool, error) {
 	if len(groups) == 0 {
-		groups = knownToolGroups()
+		groups = Groups()
 	}
 	toolGroupsMu.Lock()
 	defer toolGroupsMu.Unlock()
@@ -86,7 +86,7 @@ func (e *toolEnv) toolsFor(groups []string) ([]server.ServerTool, error) {
 	return out, nil
 }
 
-func defaultSleep(ctx context.Context, d time.Duration) error {
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -9,37 +9,37 @@ import (
 
 func TestCallerCredentialsModes(t *testing.T) {
 	te := newTestEnv(t)
-	ctx := userCtx(te.alice)
-	if _, _, err := te.callerCredentials(userCtx(aws.Credentials{}), ""); err == nil || err.Error() != errNoCredentials {
+	ctx := userCtx(te.Alice)
+	if _, _, err := te.CallerCredentials(userCtx(aws.Credentials{}), ""); err == nil || err.Error() != NoCredentialsMessage {
 		t.Fatalf("request mode without vended credentials: %v", err)
 	}
-	_, key, err := te.callerCredentials(ctx, "")
-	if err != nil || key != "key:"+te.alice.AccessKeyID {
+	_, key, err := te.CallerCredentials(ctx, "")
+	if err != nil || key != "key:"+te.Alice.AccessKeyID {
 		t.Fatalf("key %q err %v", key, err)
 	}
-	if _, _, err := te.callerCredentials(ctx, "prod-admin"); err == nil {
+	if _, _, err := te.CallerCredentials(ctx, "prod-admin"); err == nil {
 		t.Fatal("profile_name must be refused outside credentials default")
 	}
 }
 
 func TestClientCachePerIdentityAndBounded(t *testing.T) {
 	te := newTestEnv(t)
-	te.clients.max = 2
-	bob := te.fake.IssueCredentials("bob", time.Now().Add(time.Hour))
-	a1, err := te.logsClient(userCtx(te.alice), "", "")
+	te.Clients.max = 2
+	bob := te.Fake.IssueCredentials("bob", time.Now().Add(time.Hour))
+	a1, err := te.LogsClient(userCtx(te.Alice), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	a2, _ := te.logsClient(userCtx(te.alice), "us-east-1", "")
-	b1, _ := te.logsClient(userCtx(bob), "", "")
+	a2, _ := te.LogsClient(userCtx(te.Alice), "us-east-1", "")
+	b1, _ := te.LogsClient(userCtx(bob), "", "")
 	if a1 != a2 || a1 == b1 {
 		t.Fatal("clients must be shared per identity and never across identities")
 	}
-	_, _ = te.logsClient(userCtx(bob), "eu-west-1", "")
-	if n := te.clients.len(); n != 2 {
+	_, _ = te.LogsClient(userCtx(bob), "eu-west-1", "")
+	if n := te.Clients.Len(); n != 2 {
 		t.Fatalf("cache holds %d clients, bound is 2", n)
 	}
-	if _, err := te.logsClient(userCtx(te.alice), "not a region", ""); err == nil {
+	if _, err := te.LogsClient(userCtx(te.Alice), "not a region", ""); err == nil {
 		t.Fatal("a malformed region must be a tool error")
 	}
 }
@@ -51,20 +51,20 @@ func TestParseTimeNoZoneIsUTC(t *testing.T) {
 		"2025-01-02T05:04:05+02:00": time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
 		"2025-01-02":                time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC),
 	} {
-		got, err := parseTime(in)
+		got, err := ParseTime(in)
 		if err != nil || !got.Equal(want) {
 			t.Errorf("%s: got %v %v", in, got, err)
 		}
 	}
-	if _, err := parseTime("yesterday"); err == nil {
+	if _, err := ParseTime("yesterday"); err == nil {
 		t.Error("garbage time accepted")
 	}
 }
 
 func TestStrListAcceptsJSONEncodedString(t *testing.T) {
-	a := toolArgs{"x": `["a","b"]`, "y": []any{"c"}, "z": "solo"}
+	a := Args{"x": `["a","b"]`, "y": []any{"c"}, "z": "solo"}
 	for name, want := range map[string]int{"x": 2, "y": 1, "z": 1} {
-		l, err := a.strList(name)
+		l, err := a.StrList(name)
 		if err != nil || len(l) != want {
 			t.Errorf("%s: %v %v", name, l, err)
 		}

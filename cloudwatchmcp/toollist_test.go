@@ -18,7 +18,7 @@ var awslabsTools = []string{
 
 func TestToolListIsAwslabsParity(t *testing.T) {
 	te := newTestEnv(t)
-	tools, err := te.toolsFor([]string{"logs", "metrics", "alarms", "promql"})
+	tools, err := te.Tools([]string{"logs", "metrics", "alarms", "promql"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestToolListIsAwslabsParity(t *testing.T) {
 	// No product group may smuggle in extra tools; only the test-only
 	// groups (registered by testserver_test.go and
 	// transport_generations_test.go) are allowed.
-	for _, g := range knownToolGroups() {
+	for _, g := range Groups() {
 		if g == testToolGroup || g == logLevelToolGroup {
 			continue
 		}

@@ -1,6 +1,7 @@
 package cloudwatchmcp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,10 +18,10 @@ const listAccountsTool = "list_accounts"
 
 // validateResultsAndAccounts checks max_result_bytes and the accounts.
 func (h *Handler) validateResultsAndAccounts() error {
-	if h.MaxResultBytes != 0 && h.MaxResultBytes < minMaxResultBytes {
-		return fmt.Errorf("max_result_bytes must be at least %d, not %d", minMaxResultBytes, h.MaxResultBytes)
+	if h.MaxResultBytes != 0 && h.MaxResultBytes < MinMaxResultBytes {
+		return fmt.Errorf("max_result_bytes must be at least %d, not %d", MinMaxResultBytes, h.MaxResultBytes)
 	}
-	return validateAccounts(h.Accounts)
+	return ValidateAccounts(h.Accounts)
 }
 
 // extendTools applies the features every tool shares, on tools whose
@@ -30,28 +31,28 @@ func (h *Handler) validateResultsAndAccounts() error {
 // middlewares that implement them, outermost first, as server options.
 func (h *Handler) extendTools(ctx caddy.Context, tools []server.ServerTool) ([]server.ServerTool, []server.ServerOption, error) {
 	if h.MaxResultBytes == 0 {
-		h.MaxResultBytes = defaultMaxResultBytes
+		h.MaxResultBytes = DefaultMaxResultBytes
 	}
 	repl := caddy.NewReplacer()
 	accts := make([]Account, len(h.Accounts))
 	for i, a := range h.Accounts {
 		a.RoleARN, a.Region = repl.ReplaceAll(a.RoleARN, ""), repl.ReplaceAll(a.Region, "")
-		if err := a.validate(); err != nil {
+		if err := a.Validate(); err != nil {
 			return nil, nil, err
 		}
 		accts[i] = a
 	}
-	h.env.accounts = newAccountChainer(accts, h.env.clients, h.env.defaultRegion, ctx, h.now)
+	h.env.Accounts = NewAccounts(accts, h.env.Clients, h.env.DefaultRegion, ctx, h.now)
 	return h.env.extendTools(tools, h.MaxResultBytes)
 }
 
 // extendTools is Handler.extendTools once the accounts are resolved.
-func (e *toolEnv) extendTools(tools []server.ServerTool, maxResultBytes int) ([]server.ServerTool, []server.ServerOption, error) {
+func (e *Env) extendTools(tools []server.ServerTool, maxResultBytes int) ([]server.ServerTool, []server.ServerOption, error) {
 	awsTools := map[string]bool{}
 	for i := range tools {
 		t := &tools[i].Tool
 		if shape, ok := resultShapes[t.Name]; ok && t.RawOutputSchema != nil {
-			s, err := addTruncatedToSchema(t.RawOutputSchema, shape.root)
+			s, err := addTruncatedToSchema(t.RawOutputSchema, shape.Root)
 			if err != nil {
 				return nil, nil, fmt.Errorf("tool %s: output schema: %w", t.Name, err)
 			}
@@ -61,20 +62,20 @@ func (e *toolEnv) extendTools(tools []server.ServerTool, maxResultBytes int) ([]
 			continue
 		}
 		awsTools[t.Name] = true
-		if e.accounts != nil {
-			s, err := addAccountInput(t.RawInputSchema, e.accounts)
+		if e.Accounts != nil {
+			s, err := addAccountInput(t.RawInputSchema, e.Accounts)
 			if err != nil {
 				return nil, nil, fmt.Errorf("tool %s: input schema: %w", t.Name, err)
 			}
 			t.RawInputSchema = s
 		}
 	}
-	if e.accounts != nil {
+	if e.Accounts != nil {
 		tools = append(tools, e.listAccountsTool())
 	}
 	return tools, []server.ServerOption{
-		server.WithToolHandlerMiddleware(accountMiddleware(e.accounts, awsTools)),
-		server.WithToolHandlerMiddleware(truncateMiddleware(maxResultBytes, e.logger)),
+		server.WithToolHandlerMiddleware(accountMiddleware(e.Accounts, awsTools)),
+		server.WithToolHandlerMiddleware(truncateMiddleware(maxResultBytes, e.Logger)),
 	}, nil
 }
 
@@ -93,7 +94,7 @@ func callsAWS(inputSchema json.RawMessage) bool {
 
 // addAccountInput declares the optional `account` argument, FastMCP-style
 // (`str | None = None`), listing the configured names.
-func addAccountInput(raw json.RawMessage, c *accountChainer) (json.RawMessage, error) {
+func addAccountInput(raw json.RawMessage, c *Accounts) (json.RawMessage, error) {
 	var s map[string]any
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, err
@@ -107,7 +108,7 @@ func addAccountInput(raw json.RawMessage, c *accountChainer) (json.RawMessage, e
 	for i, a := range c.accounts {
 		names[i] = a.Name
 	}
-	props[accountArg] = map[string]any{
+	props[AccountArg] = map[string]any{
 		"anyOf":   []any{map[string]any{"type": "string", "enum": names}, map[string]any{"type": "null"}},
 		"default": nil,
 		"description": "Run in this configured AWS account (see list_accounts) by assuming its role with your own credentials. " +
@@ -123,7 +124,7 @@ type accountInfo struct {
 	Region string `json:"region"`
 }
 
-func (e *toolEnv) listAccountsTool() server.ServerTool {
+func (e *Env) listAccountsTool() server.ServerTool {
 	return server.ServerTool{
 		Tool: mcp.Tool{
 			Name: listAccountsTool,
@@ -142,11 +143,11 @@ Returns accounts: each with its name and default region (used when a tool call n
 		Handler: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			out := struct {
 				Accounts []accountInfo `json:"accounts"`
-			}{Accounts: make([]accountInfo, 0, len(e.accounts.accounts))}
-			for _, a := range e.accounts.accounts {
-				out.Accounts = append(out.Accounts, accountInfo{Name: a.Name, Region: firstNonEmpty(a.Region, e.defaultRegion)})
+			}{Accounts: make([]accountInfo, 0, len(e.Accounts.accounts))}
+			for _, a := range e.Accounts.accounts {
+				out.Accounts = append(out.Accounts, accountInfo{Name: a.Name, Region: cmp.Or(a.Region, e.DefaultRegion)})
 			}
-			return jsonResult(out), nil
+			return JSONResult(out), nil
 		},
 	}
 }

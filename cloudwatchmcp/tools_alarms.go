@@ -21,7 +21,7 @@ import (
 
 func init() { registerTools("alarms", alarmsTools) }
 
-func alarmsTools(e *toolEnv) []server.ServerTool {
+func alarmsTools(e *Env) []server.ServerTool {
 	return []server.ServerTool{
 		{Tool: alarmTool("get_active_alarms", getActiveAlarmsDescription, activeAlarmsInputSchema, activeAlarmsOutputSchema), Handler: e.getActiveAlarms},
 		{Tool: alarmTool("get_alarm_history", getAlarmHistoryDescription, alarmHistoryInputSchema, alarmHistoryOutputSchema), Handler: e.getAlarmHistory},
@@ -81,26 +81,26 @@ type compositeAlarmSummary struct {
 	AlarmType             string  `json:"alarm_type"`
 }
 
-func (e *toolEnv) getActiveAlarms(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	maxItems, err := a.integer("max_items", 50)
+func (e *Env) getActiveAlarms(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	maxItems, err := a.Int("max_items", 50)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if maxItems < 1 {
-		return errorResult(ctx, toolErrorf("max_items must be at least 1")), nil
+		return ErrorResult(ctx, Errorf("max_items must be at least 1")), nil
 	}
-	region, err := a.str("region", "")
+	region, err := a.Str("region", "")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	profile, err := a.str("profile_name", "")
+	profile, err := a.Str("profile_name", "")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	cl, err := e.cloudwatchClient(ctx, region, profile)
+	cl, err := e.CloudWatchClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 
 	resp := activeAlarmsResponse{MetricAlarms: []metricAlarmSummary{}, CompositeAlarms: []compositeAlarmSummary{}}
@@ -117,7 +117,7 @@ func (e *toolEnv) getActiveAlarms(ctx context.Context, req mcp.CallToolRequest) 
 			NextToken:  token,
 		})
 		if err != nil {
-			return errorResult(ctx, err), nil
+			return ErrorResult(ctx, err), nil
 		}
 		fetched += len(out.MetricAlarms) + len(out.CompositeAlarms)
 		for i := range out.MetricAlarms {
@@ -144,10 +144,10 @@ func (e *toolEnv) getActiveAlarms(ctx context.Context, req mcp.CallToolRequest) 
 	case resp.HasMoreResults:
 		resp.Message = aws.String(fmt.Sprintf("Showing %d alarms (more available)", kept))
 	}
-	return jsonResult(resp), nil
+	return JSONResult(resp), nil
 }
 
-func (e *toolEnv) metricAlarmSummary(m *cwtypes.MetricAlarm) metricAlarmSummary {
+func (e *Env) metricAlarmSummary(m *cwtypes.MetricAlarm) metricAlarmSummary {
 	id := alarmMetricIdentity(m)
 	dims := make([]map[string]string, 0, len(id.dimensions))
 	for _, d := range id.dimensions {
@@ -168,7 +168,7 @@ func (e *toolEnv) metricAlarmSummary(m *cwtypes.MetricAlarm) metricAlarmSummary 
 	}
 }
 
-func (e *toolEnv) compositeAlarmSummary(c *cwtypes.CompositeAlarm) compositeAlarmSummary {
+func (e *Env) compositeAlarmSummary(c *cwtypes.CompositeAlarm) compositeAlarmSummary {
 	return compositeAlarmSummary{
 		AlarmName:             aws.ToString(c.AlarmName),
 		AlarmDescription:      c.AlarmDescription,
@@ -182,9 +182,9 @@ func (e *toolEnv) compositeAlarmSummary(c *cwtypes.CompositeAlarm) compositeAlar
 
 // alarmTime is an AWS timestamp, or now (in UTC, where awslabs uses local
 // time) when AWS left it out.
-func (e *toolEnv) alarmTime(t *time.Time) pyTime {
+func (e *Env) alarmTime(t *time.Time) pyTime {
 	if t == nil {
-		return pyTime(e.now().UTC())
+		return pyTime(e.Now().UTC())
 	}
 	return pyTime(t.UTC())
 }
@@ -298,7 +298,7 @@ func (f alarmFloat) MarshalJSON() ([]byte, error) {
 func unionResult(v any) *mcp.CallToolResult {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return encodingFailed(err)
+		return EncodingFailed(err)
 	}
 	return mcp.NewToolResultStructured(map[string]json.RawMessage{"result": b}, string(b))
 }

@@ -76,14 +76,14 @@ const (
 	defaultAlarmEvaluationPeriods = 1
 )
 
-func (e *toolEnv) getAlarmHistory(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	p, err := parseAlarmHistoryArgs(argsOf(req), e.now)
+func (e *Env) getAlarmHistory(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	p, err := parseAlarmHistoryArgs(ArgsOf(req), e.Now)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	cl, err := e.cloudwatchClient(ctx, p.region, p.profile)
+	cl, err := e.CloudWatchClient(ctx, p.region, p.profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 
 	// The details decide whether the history is needed at all: awslabs
@@ -96,7 +96,7 @@ func (e *toolEnv) getAlarmHistory(ctx context.Context, req mcp.CallToolRequest) 
 
 	items, hasMore, err := e.fetchAlarmHistory(ctx, cl, p)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	resp := alarmHistoryResponse{
 		AlarmDetails:         d,
@@ -120,44 +120,44 @@ type alarmHistoryParams struct {
 	includeComponents                    bool
 }
 
-func parseAlarmHistoryArgs(a toolArgs, now func() time.Time) (alarmHistoryParams, error) {
+func parseAlarmHistoryArgs(a Args, now func() time.Time) (alarmHistoryParams, error) {
 	var p alarmHistoryParams
 	var err error
-	if p.alarmName, err = a.requiredStr("alarm_name"); err != nil {
-		return p, toolErrorf("alarm_name is required: the name of the alarm whose history you want (see get_active_alarms)")
+	if p.alarmName, err = a.RequiredStr("alarm_name"); err != nil {
+		return p, Errorf("alarm_name is required: the name of the alarm whose history you want (see get_active_alarms)")
 	}
-	if p.itemType, err = a.str("history_item_type", ""); err != nil {
+	if p.itemType, err = a.Str("history_item_type", ""); err != nil {
 		return p, err
 	}
 	if p.itemType == "" {
 		p.itemType = "StateUpdate"
 	}
 	if !slices.Contains(alarmHistoryItemTypes, p.itemType) {
-		return p, toolErrorf("history_item_type %q is not valid: use one of %s", p.itemType, strings.Join(alarmHistoryItemTypes, ", "))
+		return p, Errorf("history_item_type %q is not valid: use one of %s", p.itemType, strings.Join(alarmHistoryItemTypes, ", "))
 	}
-	if p.maxItems, err = a.integer("max_items", 50); err != nil {
+	if p.maxItems, err = a.Int("max_items", 50); err != nil {
 		return p, err
 	}
 	if p.maxItems < 1 {
-		return p, toolErrorf("max_items must be at least 1")
+		return p, Errorf("max_items must be at least 1")
 	}
-	if p.includeComponents, err = a.boolean("include_component_alarms", false); err != nil {
+	if p.includeComponents, err = a.Bool("include_component_alarms", false); err != nil {
 		return p, err
 	}
-	if p.region, err = a.str("region", ""); err != nil {
+	if p.region, err = a.Str("region", ""); err != nil {
 		return p, err
 	}
-	if p.profile, err = a.str("profile_name", ""); err != nil {
+	if p.profile, err = a.Str("profile_name", ""); err != nil {
 		return p, err
 	}
-	end, hasEnd, err := a.timeArg("end_time")
+	end, hasEnd, err := a.Time("end_time")
 	if err != nil {
 		return p, err
 	}
 	if !hasEnd {
 		end = now().UTC()
 	}
-	start, hasStart, err := a.timeArg("start_time")
+	start, hasStart, err := a.Time("start_time")
 	if err != nil {
 		return p, err
 	}
@@ -165,7 +165,7 @@ func parseAlarmHistoryArgs(a toolArgs, now func() time.Time) (alarmHistoryParams
 		start = end.Add(-24 * time.Hour)
 	}
 	if start.After(end) {
-		return p, toolErrorf("start_time (%s) is after end_time (%s): give a start before the end", formatPyTime(start), formatPyTime(end))
+		return p, Errorf("start_time (%s) is after end_time (%s): give a start before the end", formatPyTime(start), formatPyTime(end))
 	}
 	p.start, p.end = start, end
 	return p, nil
@@ -173,7 +173,7 @@ func parseAlarmHistoryArgs(a toolArgs, now func() time.Time) (alarmHistoryParams
 
 // fetchAlarmHistory pages DescribeAlarmHistory (newest first) until it has
 // max_items plus one, the extra telling whether more exist.
-func (e *toolEnv) fetchAlarmHistory(ctx context.Context, cl *cloudwatch.Client, p alarmHistoryParams) ([]alarmHistoryItem, bool, error) {
+func (e *Env) fetchAlarmHistory(ctx context.Context, cl *cloudwatch.Client, p alarmHistoryParams) ([]alarmHistoryItem, bool, error) {
 	items := []alarmHistoryItem{}
 	want := p.maxItems + 1
 	fetched := 0
@@ -207,7 +207,7 @@ func (e *toolEnv) fetchAlarmHistory(ctx context.Context, cl *cloudwatch.Client, 
 
 // historyItem flattens one record; StateUpdate records carry the old and
 // new state in their HistoryData JSON. Unparseable data keeps the basics.
-func (e *toolEnv) historyItem(it *cwtypes.AlarmHistoryItem) alarmHistoryItem {
+func (e *Env) historyItem(it *cwtypes.AlarmHistoryItem) alarmHistoryItem {
 	out := alarmHistoryItem{
 		AlarmName:       aws.ToString(it.AlarmName),
 		AlarmType:       string(it.AlarmType),
@@ -243,7 +243,7 @@ func (e *toolEnv) historyItem(it *cwtypes.AlarmHistoryItem) alarmHistoryItem {
 // makes one call per alarm). Names AWS does not know, and names whose
 // lookup failed, get "Unknown" details, as in awslabs. raw holds the metric
 // alarms found, for the investigation windows.
-func (e *toolEnv) describeAlarmDetails(ctx context.Context, cl *cloudwatch.Client, names []string) ([]alarmDetails, map[string]*cwtypes.MetricAlarm) {
+func (e *Env) describeAlarmDetails(ctx context.Context, cl *cloudwatch.Client, names []string) ([]alarmDetails, map[string]*cwtypes.MetricAlarm) {
 	metric := map[string]*cwtypes.MetricAlarm{}
 	composite := map[string]*cwtypes.CompositeAlarm{}
 	failed := map[string]error{}
@@ -281,7 +281,7 @@ func (e *toolEnv) describeAlarmDetails(ctx context.Context, cl *cloudwatch.Clien
 				CurrentState: string(c.StateValue), Dimensions: []map[string]string{}, AlarmRule: aws.String(aws.ToString(c.AlarmRule)),
 			}
 		case failed[n] != nil:
-			details[i] = unknownAlarmDetails(n, "Error retrieving alarm details: "+errorMessage(failed[n]))
+			details[i] = unknownAlarmDetails(n, "Error retrieving alarm details: "+ErrorMessage(failed[n]))
 		default:
 			details[i] = unknownAlarmDetails(n, "Alarm not found")
 		}
@@ -394,7 +394,7 @@ func alarmReasonTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:
 
 // compositeComponents answers include_component_alarms for a composite
 // alarm: the alarms its rule refers to, with their details.
-func (e *toolEnv) compositeComponents(ctx context.Context, cl *cloudwatch.Client, d alarmDetails) compositeAlarmComponentResponse {
+func (e *Env) compositeComponents(ctx context.Context, cl *cloudwatch.Client, d alarmDetails) compositeAlarmComponentResponse {
 	rule := aws.ToString(d.AlarmRule)
 	names := alarmRuleComponents(rule)
 	resp := compositeAlarmComponentResponse{CompositeAlarmName: d.AlarmName, ComponentAlarms: names, AlarmRule: rule, ComponentDetails: []alarmDetails{}}

@@ -21,9 +21,9 @@ var alarmTestNow = time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC)
 func newAlarmEnv(t *testing.T) (*testEnv, *fakeaws.Alarms) {
 	t.Helper()
 	te := newTestEnv(t)
-	te.now = func() time.Time { return alarmTestNow }
-	te.fake.SetClock(func() time.Time { return alarmTestNow })
-	return te, fakeaws.AlarmsOf(te.fake)
+	te.Now = func() time.Time { return alarmTestNow }
+	te.Fake.SetClock(func() time.Time { return alarmTestNow })
+	return te, fakeaws.AlarmsOf(te.Fake)
 }
 
 func mustSeed(t *testing.T, err error) {
@@ -63,7 +63,7 @@ func TestActiveAlarmsHappyPath(t *testing.T) {
 	mustSeed(t, al.AddCompositeAlarm(fakeaws.CompositeAlarm{Name: "checkout-degraded", Description: "checkout is unhealthy",
 		Rule: `ALARM("api-cpu-high") OR ALARM("checkout-latency-anomaly")`, State: "ALARM", StateUpdated: updated}))
 
-	res := te.callTool(t, userCtx(te.alice), "get_active_alarms", nil)
+	res := te.CallTool(t, userCtx(te.Alice), "get_active_alarms", nil)
 	var got activeAlarmsWire
 	decodeResult(t, res, &got)
 	if len(got.MetricAlarms) != 2 || len(got.CompositeAlarms) != 1 || got.HasMoreResults || got.Message != nil {
@@ -94,7 +94,7 @@ func TestActiveAlarmsHappyPath(t *testing.T) {
 	if s := string(structured(t, res)); !strings.HasPrefix(s, `{"metric_alarms":`) || !strings.Contains(s, `"threshold":80.0`) || !strings.Contains(s, `"message":null`) {
 		t.Fatalf("structured content %s", s)
 	}
-	calls := te.fake.Calls("DescribeAlarms")
+	calls := te.Fake.Calls("DescribeAlarms")
 	if len(calls) != 1 || calls[0].Owner != "alice" || !calls[0].Signed {
 		t.Fatalf("DescribeAlarms calls %+v", calls)
 	}
@@ -108,7 +108,7 @@ func TestActiveAlarmsPagingAndMaxItems(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		mustSeed(t, al.AddMetricAlarm(fakeaws.MetricAlarm{Name: fmt.Sprintf("fine-%d", i), Namespace: "AWS/SQS", MetricName: "NumberOfMessagesSent", State: "OK"}))
 	}
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	for _, tc := range []struct {
 		maxItems  any
 		want      int
@@ -124,18 +124,18 @@ func TestActiveAlarmsPagingAndMaxItems(t *testing.T) {
 		{120, 120, false, 2, "", "queue-depth-119"},
 		{500, 120, false, 2, "", "queue-depth-119"},
 	} {
-		te.fake.ResetCalls()
+		te.Fake.ResetCalls()
 		args := map[string]any{}
 		if tc.maxItems != nil {
 			args["max_items"] = tc.maxItems
 		}
 		var got activeAlarmsWire
-		decodeResult(t, te.callTool(t, ctx, "get_active_alarms", args), &got)
+		decodeResult(t, te.CallTool(t, ctx, "get_active_alarms", args), &got)
 		if len(got.MetricAlarms) != tc.want || got.HasMoreResults != tc.more || aws.ToString(got.Message) != tc.wantMsg ||
 			got.MetricAlarms[len(got.MetricAlarms)-1].AlarmName != tc.lastAlarm {
 			t.Errorf("max_items %v: %d alarms, more %v, message %v", tc.maxItems, len(got.MetricAlarms), got.HasMoreResults, aws.ToString(got.Message))
 		}
-		if n := te.fake.CallCount("DescribeAlarms"); n != tc.calls {
+		if n := te.Fake.CallCount("DescribeAlarms"); n != tc.calls {
 			t.Errorf("max_items %v: %d DescribeAlarms calls, want %d", tc.maxItems, n, tc.calls)
 		}
 	}
@@ -145,7 +145,7 @@ func TestActiveAlarmsNoneActive(t *testing.T) {
 	te, al := newAlarmEnv(t)
 	mustSeed(t, al.AddMetricAlarm(fakeaws.MetricAlarm{Name: "quiet", Namespace: "AWS/Lambda", MetricName: "Errors", State: "OK"}))
 	var got activeAlarmsWire
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "get_active_alarms", map[string]any{"max_items": 5}), &got)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "get_active_alarms", map[string]any{"max_items": 5}), &got)
 	if len(got.MetricAlarms)+len(got.CompositeAlarms) != 0 || got.HasMoreResults || aws.ToString(got.Message) != "No active alarms found" {
 		t.Fatalf("%+v", got)
 	}
@@ -156,24 +156,24 @@ func TestActiveAlarmsNoneActive(t *testing.T) {
 
 func TestActiveAlarmsValidationAndErrors(t *testing.T) {
 	te, _ := newAlarmEnv(t)
-	ctx := userCtx(te.alice)
-	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"max_items": 0}), "max_items must be at least 1")
-	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"max_items": "lots"}), "max_items must be an integer")
-	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"region": "mars"}), "is not an AWS region")
-	wantToolError(t, te.callTool(t, ctx, "get_active_alarms", map[string]any{"profile_name": "prod"}), "profile_name is only honoured")
-	wantToolError(t, te.callTool(t, userCtx(aws.Credentials{}), "get_active_alarms", nil), errNoCredentials)
-	if n := te.fake.CallCount("DescribeAlarms"); n != 0 {
+	ctx := userCtx(te.Alice)
+	wantToolError(t, te.CallTool(t, ctx, "get_active_alarms", map[string]any{"max_items": 0}), "max_items must be at least 1")
+	wantToolError(t, te.CallTool(t, ctx, "get_active_alarms", map[string]any{"max_items": "lots"}), "max_items must be an integer")
+	wantToolError(t, te.CallTool(t, ctx, "get_active_alarms", map[string]any{"region": "mars"}), "is not an AWS region")
+	wantToolError(t, te.CallTool(t, ctx, "get_active_alarms", map[string]any{"profile_name": "prod"}), "profile_name is only honoured")
+	wantToolError(t, te.CallTool(t, userCtx(aws.Credentials{}), "get_active_alarms", nil), NoCredentialsMessage)
+	if n := te.Fake.CallCount("DescribeAlarms"); n != 0 {
 		t.Fatalf("invalid calls reached AWS %d times", n)
 	}
-	te.fake.SetFault("DescribeAlarms", fakeaws.Fault{Status: 403, Code: "AccessDenied",
+	te.Fake.SetFault("DescribeAlarms", fakeaws.Fault{Status: 403, Code: "AccessDenied",
 		Message: "User: arn:aws:sts::123456789012:assumed-role/readonly/alice is not authorized to perform: cloudwatch:DescribeAlarms"})
-	res := te.callTool(t, ctx, "get_active_alarms", nil)
+	res := te.CallTool(t, ctx, "get_active_alarms", nil)
 	wantToolError(t, res, "AWS error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/readonly/alice is not authorized to perform: cloudwatch:DescribeAlarms")
 	wantToolError(t, res, "lacks this permission")
-	if c := te.fake.Calls("DescribeAlarms"); c[0].Owner != "alice" {
+	if c := te.Fake.Calls("DescribeAlarms"); c[0].Owner != "alice" {
 		t.Fatalf("signed by %q", c[0].Owner)
 	}
-	if strings.Contains(resultText(t, res), te.alice.SecretAccessKey) {
+	if strings.Contains(resultText(t, res), te.Alice.SecretAccessKey) {
 		t.Fatal("secret leaked")
 	}
 }
@@ -190,7 +190,7 @@ func TestAlarmHistoryHappyPathAndWindows(t *testing.T) {
 	mustSeed(t, al.Transition("orders-5xx", "ALARM", t1, 31, 44, 52))
 	mustSeed(t, al.Transition("orders-5xx", "OK", t1.Add(20*time.Minute)))
 
-	res := te.callTool(t, userCtx(te.alice), "get_alarm_history", map[string]any{
+	res := te.CallTool(t, userCtx(te.Alice), "get_alarm_history", map[string]any{
 		"alarm_name": "orders-5xx", "start_time": "2024-01-15T00:00:00Z", "end_time": "2024-01-15T12:00:00Z",
 	})
 	var got alarmHistoryWire
@@ -235,13 +235,13 @@ func TestAlarmHistoryHappyPathAndWindows(t *testing.T) {
 		t.Fatalf("text %s", resultText(t, res))
 	}
 	for _, op := range []string{"DescribeAlarms", "DescribeAlarmHistory"} {
-		if c := te.fake.Calls(op); len(c) != 1 || c[0].Owner != "alice" {
+		if c := te.Fake.Calls(op); len(c) != 1 || c[0].Owner != "alice" {
 			t.Fatalf("%s calls %+v", op, c)
 		}
 	}
 
 	// Other item types carry no states and give no windows.
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "get_alarm_history", map[string]any{
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "get_alarm_history", map[string]any{
 		"alarm_name": "orders-5xx", "history_item_type": "Action", "start_time": "2024-01-15T00:00:00Z",
 	}), &got)
 	if len(got.HistoryItems) != 1 || got.HistoryItems[0].HistorySummary != "Successfully executed action arn:aws:sns:us-east-1:123456789012:oncall" ||
@@ -264,7 +264,7 @@ func TestAlarmHistoryFlapping(t *testing.T) {
 		mustSeed(t, al.Transition("worker-queue", "OK", base.Add(at+5*time.Minute)))
 	}
 	var got alarmHistoryWire
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "get_alarm_history", map[string]any{"alarm_name": "worker-queue"}), &got)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "get_alarm_history", map[string]any{"alarm_name": "worker-queue"}), &got)
 	if len(got.HistoryItems) != 12 {
 		t.Fatalf("%d items", len(got.HistoryItems))
 	}
@@ -297,12 +297,12 @@ func TestAlarmHistoryDefaultWindowAndNaiveTimes(t *testing.T) {
 	mustSeed(t, al.Transition("disk", "ALARM", alarmTestNow.Add(-3*time.Hour)))  // 09:00Z
 
 	var got alarmHistoryWire
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "get_alarm_history", map[string]any{"alarm_name": "disk"}), &got)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "get_alarm_history", map[string]any{"alarm_name": "disk"}), &got)
 	if len(got.HistoryItems) != 2 || got.HistoryItems[1].Timestamp != "2024-01-14T13:00:00Z" {
 		t.Fatalf("default window (end = now, start = end - 24h): %+v", got.HistoryItems)
 	}
 	// end_time alone: start is 24 h before it.
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "get_alarm_history", map[string]any{"alarm_name": "disk", "end_time": "2024-01-14T12:00:00Z"}), &got)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "get_alarm_history", map[string]any{"alarm_name": "disk", "end_time": "2024-01-14T12:00:00Z"}), &got)
 	if len(got.HistoryItems) != 1 || got.HistoryItems[0].Timestamp != "2024-01-14T11:00:00Z" {
 		t.Fatalf("end_time only: %+v", got.HistoryItems)
 	}
@@ -330,7 +330,7 @@ func TestAlarmHistoryNaiveTimesInLocalZone(t *testing.T) {
 	}
 	te, al := newAlarmEnv(t)
 	// The tool's clock in local time: the default end must still be UTC now.
-	te.now = func() time.Time { return alarmTestNow.Local() }
+	te.Now = func() time.Time { return alarmTestNow.Local() }
 	mustSeed(t, al.AddMetricAlarm(fakeaws.MetricAlarm{Name: "disk", Namespace: "CWAgent", MetricName: "disk_used_percent", Threshold: 90,
 		State: "OK", StateUpdated: alarmTestNow.Add(-72 * time.Hour)}))
 	mustSeed(t, al.Transition("disk", "ALARM", alarmTestNow.Add(-3*time.Hour)))
@@ -339,7 +339,7 @@ func TestAlarmHistoryNaiveTimesInLocalZone(t *testing.T) {
 	mustSeed(t, al.Transition("disk", "OK", alarmTestNow.Add(2*time.Hour)))
 	checkNaiveAlarmTimes(t, te)
 	var got alarmHistoryWire
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "get_alarm_history", map[string]any{"alarm_name": "disk", "start_time": "2024-01-15T11:59:00"}), &got)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "get_alarm_history", map[string]any{"alarm_name": "disk", "start_time": "2024-01-15T11:59:00"}), &got)
 	if len(got.HistoryItems) != 0 {
 		t.Fatalf("default end_time is not UTC now: %+v", got.HistoryItems)
 	}
@@ -351,11 +351,11 @@ func checkNaiveAlarmTimes(t *testing.T, te *testEnv) {
 	var got alarmHistoryWire
 	// No zone = UTC: 08:30–09:30 holds the 09:00Z transition; the same
 	// wall-clock times at +02:00 do not.
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "get_alarm_history", map[string]any{"alarm_name": "disk", "start_time": "2024-01-15T08:30:00", "end_time": "2024-01-15 09:30:00"}), &got)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "get_alarm_history", map[string]any{"alarm_name": "disk", "start_time": "2024-01-15T08:30:00", "end_time": "2024-01-15 09:30:00"}), &got)
 	if len(got.HistoryItems) != 1 || got.HistoryItems[0].Timestamp != "2024-01-15T09:00:00Z" {
 		t.Fatalf("naive times: %+v", got.HistoryItems)
 	}
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "get_alarm_history", map[string]any{"alarm_name": "disk", "start_time": "2024-01-15T08:30:00+02:00", "end_time": "2024-01-15T09:30:00+02:00"}), &got)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "get_alarm_history", map[string]any{"alarm_name": "disk", "start_time": "2024-01-15T08:30:00+02:00", "end_time": "2024-01-15T09:30:00+02:00"}), &got)
 	if len(got.HistoryItems) != 0 || aws.ToString(got.Message) != "No alarm history found for disk in the specified time range" {
 		t.Fatalf("offset times: %+v", got)
 	}
@@ -366,7 +366,7 @@ func TestAlarmHistoryPaging(t *testing.T) {
 	mustSeed(t, al.AddMetricAlarm(fakeaws.MetricAlarm{Name: "noisy", Namespace: "AWS/Lambda", MetricName: "Throttles", Period: 60, State: "OK",
 		StateUpdated: alarmTestNow.Add(-20 * time.Hour)}))
 	mustSeed(t, al.Flap("noisy", alarmTestNow.Add(-10*time.Hour), 2*time.Minute, 60)) // 120 state updates
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	for _, tc := range []struct {
 		args  map[string]any
 		items int
@@ -379,14 +379,14 @@ func TestAlarmHistoryPaging(t *testing.T) {
 		{map[string]any{"max_items": 120}, 120, false, 2, ""},
 		{map[string]any{"max_items": "1000"}, 120, false, 2, ""},
 	} {
-		te.fake.ResetCalls()
+		te.Fake.ResetCalls()
 		tc.args["alarm_name"] = "noisy"
 		var got alarmHistoryWire
-		decodeResult(t, te.callTool(t, ctx, "get_alarm_history", tc.args), &got)
+		decodeResult(t, te.CallTool(t, ctx, "get_alarm_history", tc.args), &got)
 		if len(got.HistoryItems) != tc.items || got.HasMoreResults != tc.more || aws.ToString(got.Message) != tc.msg {
 			t.Errorf("%v: %d items, more %v, message %q", tc.args, len(got.HistoryItems), got.HasMoreResults, aws.ToString(got.Message))
 		}
-		if n := te.fake.CallCount("DescribeAlarmHistory"); n != tc.calls {
+		if n := te.Fake.CallCount("DescribeAlarmHistory"); n != tc.calls {
 			t.Errorf("%v: %d DescribeAlarmHistory calls, want %d", tc.args, n, tc.calls)
 		}
 		// Newest first, no duplicates across pages.
@@ -410,11 +410,11 @@ func TestAlarmHistoryCompositeAlarms(t *testing.T) {
 	rule := `ALARM("api-5xx") AND (ALARM("api latency") OR OK(db-connections)) OR INSUFFICIENT_DATA(arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-5xx) OR AT_LEAST(2, ALARM, ("db-connections", "replica-lag", arn:aws:cloudwatch:us-east-1:123456789012:alarm:cache-evictions))`
 	mustSeed(t, al.AddCompositeAlarm(fakeaws.CompositeAlarm{Name: "api-unhealthy", Rule: rule, State: "OK", StateUpdated: alarmTestNow.Add(-5 * time.Hour)}))
 	mustSeed(t, al.Transition("api-unhealthy", "ALARM", alarmTestNow.Add(-2*time.Hour)))
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 
 	// include_component_alarms: the components, in rule order, with details;
 	// the history is not needed, so not fetched.
-	res := te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "api-unhealthy", "include_component_alarms": "true"})
+	res := te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "api-unhealthy", "include_component_alarms": "true"})
 	var comp compositeComponentWire
 	decodeResult(t, res, &comp)
 	if comp.CompositeAlarmName != "api-unhealthy" || comp.AlarmRule != rule ||
@@ -433,17 +433,17 @@ func TestAlarmHistoryCompositeAlarms(t *testing.T) {
 	if !strings.HasPrefix(string(structured(t, res)), `{"result":{"composite_alarm_name":"api-unhealthy"`) {
 		t.Fatalf("structured %s", structured(t, res))
 	}
-	if n := te.fake.CallCount("DescribeAlarmHistory"); n != 0 {
+	if n := te.Fake.CallCount("DescribeAlarmHistory"); n != 0 {
 		t.Fatalf("history fetched %d times for a component request", n)
 	}
-	if n := te.fake.CallCount("DescribeAlarms"); n != 2 {
+	if n := te.Fake.CallCount("DescribeAlarms"); n != 2 {
 		t.Fatalf("want 2 DescribeAlarms calls (alarm + one batch of components), got %d", n)
 	}
 
 	// Without include_component_alarms: the composite's own history (awslabs
 	// omits AlarmTypes, so AWS returns none), with default windows.
 	var got alarmHistoryWire
-	decodeResult(t, te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "api-unhealthy"}), &got)
+	decodeResult(t, te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "api-unhealthy"}), &got)
 	if got.AlarmDetails.AlarmType != "CompositeAlarm" || aws.ToString(got.AlarmDetails.AlarmRule) != rule || got.AlarmDetails.Period != nil ||
 		len(got.HistoryItems) != 1 || got.HistoryItems[0].AlarmType != "CompositeAlarm" || aws.ToString(got.HistoryItems[0].NewState) != "ALARM" {
 		t.Fatalf("composite history %+v", got)
@@ -453,7 +453,7 @@ func TestAlarmHistoryCompositeAlarms(t *testing.T) {
 		t.Fatalf("composite windows %+v", got.TimeRangeSuggestions)
 	}
 	// include_component_alarms on a metric alarm is the normal history.
-	decodeResult(t, te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "api-5xx", "include_component_alarms": true}), &got)
+	decodeResult(t, te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "api-5xx", "include_component_alarms": true}), &got)
 	if got.AlarmDetails.AlarmType != "MetricAlarm" {
 		t.Fatalf("%+v", got.AlarmDetails)
 	}
@@ -487,9 +487,9 @@ func TestAlarmHistoryMetricMathAndMissingAlarms(t *testing.T) {
 		},
 	}))
 	mustSeed(t, al.Transition("orders-error-rate", "ALARM", alarmTestNow.Add(-time.Hour)))
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	var got alarmHistoryWire
-	decodeResult(t, te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "orders-error-rate"}), &got)
+	decodeResult(t, te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "orders-error-rate"}), &got)
 	// The period comes from the queries (awslabs assumes 300 s).
 	if aws.ToInt32(got.AlarmDetails.Period) != 120 || aws.ToString(got.AlarmDetails.MetricName) != "" || len(got.TimeRangeSuggestions) != 1 ||
 		got.TimeRangeSuggestions[0].StartTime != "2024-01-15T10:40:00Z" || got.TimeRangeSuggestions[0].EndTime != "2024-01-15T11:04:00Z" {
@@ -502,7 +502,7 @@ func TestAlarmHistoryMetricMathAndMissingAlarms(t *testing.T) {
 		HistorySummary: "Alarm updated from OK to ALARM", HistoryData: `{"version":"1.0","newState":`})
 	al.AddHistory(fakeaws.AlarmHistoryItem{AlarmName: "retired", Timestamp: alarmTestNow.Add(-time.Hour), HistoryItemType: "StateUpdate",
 		HistorySummary: "Alarm updated from OK to ALARM", HistoryData: `{"version":"1.0","oldState":{"stateValue":"OK"},"newState":{"stateValue":"ALARM","stateReason":"manual"}}`})
-	decodeResult(t, te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "retired"}), &got)
+	decodeResult(t, te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "retired"}), &got)
 	if got.AlarmDetails.AlarmType != "Unknown" || aws.ToString(got.AlarmDetails.AlarmDescription) != "Alarm not found" || len(got.HistoryItems) != 2 {
 		t.Fatalf("retired %+v", got)
 	}
@@ -513,7 +513,7 @@ func TestAlarmHistoryMetricMathAndMissingAlarms(t *testing.T) {
 		!strings.HasSuffix(got.TimeRangeSuggestions[0].Reason, "(based on 1 evaluation periods of 300s each)") {
 		t.Fatalf("retired windows %+v %+v", it, got.TimeRangeSuggestions)
 	}
-	decodeResult(t, te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "never-existed"}), &got)
+	decodeResult(t, te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "never-existed"}), &got)
 	if got.AlarmDetails.AlarmType != "Unknown" || len(got.HistoryItems) != 0 || got.HistoryItems == nil ||
 		aws.ToString(got.Message) != "No alarm history found for never-existed in the specified time range" {
 		t.Fatalf("never existed %+v", got)
@@ -523,7 +523,7 @@ func TestAlarmHistoryMetricMathAndMissingAlarms(t *testing.T) {
 func TestAlarmHistoryValidationAndErrors(t *testing.T) {
 	te, al := newAlarmEnv(t)
 	mustSeed(t, al.AddMetricAlarm(fakeaws.MetricAlarm{Name: "cpu", Namespace: "AWS/EC2", MetricName: "CPUUtilization", Threshold: 80}))
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	for _, tc := range []struct {
 		args map[string]any
 		want string
@@ -540,32 +540,32 @@ func TestAlarmHistoryValidationAndErrors(t *testing.T) {
 		{map[string]any{"alarm_name": "cpu", "region": "us-east-1a"}, "is not an AWS region"},
 		{map[string]any{"alarm_name": "cpu", "profile_name": "admin"}, "profile_name is only honoured"},
 	} {
-		wantToolError(t, te.callTool(t, ctx, "get_alarm_history", tc.args), tc.want)
+		wantToolError(t, te.CallTool(t, ctx, "get_alarm_history", tc.args), tc.want)
 	}
-	if n := len(te.fake.Calls("")); n != 0 {
+	if n := len(te.Fake.Calls("")); n != 0 {
 		t.Fatalf("invalid calls reached AWS %d times", n)
 	}
 
 	// AccessDenied on the history is the tool's error.
-	te.fake.SetFault("DescribeAlarmHistory", fakeaws.Fault{Status: 403, Code: "AccessDenied", Message: "not authorized to perform: cloudwatch:DescribeAlarmHistory", Times: 1})
-	wantToolError(t, te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "cpu"}), "AWS error AccessDenied: not authorized to perform: cloudwatch:DescribeAlarmHistory")
-	if c := te.fake.Calls("DescribeAlarmHistory"); len(c) != 1 || c[0].Owner != "alice" {
+	te.Fake.SetFault("DescribeAlarmHistory", fakeaws.Fault{Status: 403, Code: "AccessDenied", Message: "not authorized to perform: cloudwatch:DescribeAlarmHistory", Times: 1})
+	wantToolError(t, te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "cpu"}), "AWS error AccessDenied: not authorized to perform: cloudwatch:DescribeAlarmHistory")
+	if c := te.Fake.Calls("DescribeAlarmHistory"); len(c) != 1 || c[0].Owner != "alice" {
 		t.Fatalf("calls %+v", c)
 	}
 	// Denied details only degrade them, as in awslabs.
-	te.fake.SetFault("DescribeAlarms", fakeaws.Fault{Status: 403, Code: "AccessDenied", Message: "not authorized to perform: cloudwatch:DescribeAlarms", Times: 1})
+	te.Fake.SetFault("DescribeAlarms", fakeaws.Fault{Status: 403, Code: "AccessDenied", Message: "not authorized to perform: cloudwatch:DescribeAlarms", Times: 1})
 	var got alarmHistoryWire
-	decodeResult(t, te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "cpu"}), &got)
+	decodeResult(t, te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "cpu"}), &got)
 	if got.AlarmDetails.AlarmType != "Unknown" || !strings.HasPrefix(aws.ToString(got.AlarmDetails.AlarmDescription), "Error retrieving alarm details: AWS error AccessDenied") {
 		t.Fatalf("details %+v", got.AlarmDetails)
 	}
-	te.fake.SetFault("DescribeAlarmHistory", fakeaws.Fault{Status: 400, Code: "Throttling", Message: "Rate exceeded", Times: 1})
-	wantToolError(t, te.callTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "cpu"}), "AWS error Throttling: Rate exceeded")
+	te.Fake.SetFault("DescribeAlarmHistory", fakeaws.Fault{Status: 400, Code: "Throttling", Message: "Rate exceeded", Times: 1})
+	wantToolError(t, te.CallTool(t, ctx, "get_alarm_history", map[string]any{"alarm_name": "cpu"}), "AWS error Throttling: Rate exceeded")
 }
 
 func TestAlarmToolsSchemas(t *testing.T) {
 	te, _ := newAlarmEnv(t)
-	tools, err := te.toolsFor([]string{"alarms"})
+	tools, err := te.Tools([]string{"alarms"})
 	if err != nil {
 		t.Fatal(err)
 	}

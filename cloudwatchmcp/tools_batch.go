@@ -15,7 +15,7 @@ import (
 
 func init() { registerTools("logs", batchTools) }
 
-func batchTools(e *toolEnv) []server.ServerTool {
+func batchTools(e *Env) []server.ServerTool {
 	return []server.ServerTool{{Tool: executeCWLInsightsBatchTool, Handler: e.executeCWLInsightsBatch}}
 }
 
@@ -55,36 +55,36 @@ Returns summary (total_log_groups, total_regions, total_chunks, successful_chunk
 }
 
 // batchArgs validates a call's arguments, with awslabs' messages.
-func (e *toolEnv) batchArgs(a toolArgs) (batchRequest, error) {
+func (e *Env) batchArgs(a Args) (batchRequest, error) {
 	var r batchRequest
 	var err error
-	if r.groups, err = a.strList("log_group_names"); err != nil {
+	if r.groups, err = a.StrList("log_group_names"); err != nil {
 		return r, err
 	}
 	if len(r.groups) == 0 {
-		return r, toolErrorf("log_group_names cannot be empty")
+		return r, Errorf("log_group_names cannot be empty")
 	}
 	for i, g := range r.groups {
 		if strings.TrimSpace(g) == "" {
-			return r, toolErrorf("log_group_names[%d] is empty", i)
+			return r, Errorf("log_group_names[%d] is empty", i)
 		}
 	}
-	if r.regions, err = a.strList("regions"); err != nil {
+	if r.regions, err = a.StrList("regions"); err != nil {
 		return r, err
 	}
 	if len(r.regions) == 0 {
-		return r, toolErrorf("regions cannot be empty")
+		return r, Errorf("regions cannot be empty")
 	}
 	// Each distinct region costs a client, a pacer gate and its own
 	// queries, so every name must be a real region (the first that is not
 	// is named), and a region listed twice runs once.
-	seen := make(map[string]bool, min(len(r.regions), len(knownRegions)))
+	seen := make(map[string]bool, len(r.regions))
 	regions := r.regions[:0:0]
 	for i, reg := range r.regions {
 		if strings.TrimSpace(reg) == "" {
-			return r, toolErrorf("regions[%d] is empty", i)
+			return r, Errorf("regions[%d] is empty", i)
 		}
-		if reg, err = e.region(reg); err != nil {
+		if reg, err = e.Region(reg); err != nil {
 			return r, err
 		}
 		if !seen[reg] {
@@ -93,63 +93,63 @@ func (e *toolEnv) batchArgs(a toolArgs) (batchRequest, error) {
 		}
 	}
 	r.regions = regions
-	if r.query, err = a.requiredStr("query_string"); err != nil {
+	if r.query, err = a.RequiredStr("query_string"); err != nil {
 		return r, err
 	}
-	timeout, err := a.integer("max_timeout", batchDefaultTimeout)
+	timeout, err := a.Int("max_timeout", batchDefaultTimeout)
 	if err != nil {
 		return r, err
 	}
 	if timeout <= 0 {
-		return r, toolErrorf("max_timeout must be positive, got %d", timeout)
+		return r, Errorf("max_timeout must be positive, got %d", timeout)
 	}
 	r.maxTimeout = time.Duration(timeout) * time.Second
-	if a.has("limit") {
-		if r.limit, err = a.integer("limit", 0); err != nil {
+	if a.Has("limit") {
+		if r.limit, err = a.Int("limit", 0); err != nil {
 			return r, err
 		}
 		if r.limit <= 0 {
-			return r, toolErrorf("limit must be positive, got %d", r.limit)
+			return r, Errorf("limit must be positive, got %d", r.limit)
 		}
 	}
 	times := [2]int64{}
 	for i, name := range []string{"start_time", "end_time"} {
-		s, err := a.requiredStr(name)
+		s, err := a.RequiredStr(name)
 		if err != nil {
 			return r, err
 		}
-		t, err := parseTime(s)
+		t, err := ParseTime(s)
 		if err != nil {
-			return r, toolErrorf("Invalid time parameter: Invalid ISO 8601 timestamp '%s'. Expected format: '2025-04-19T20:00:00+00:00'.", s)
+			return r, Errorf("Invalid time parameter: Invalid ISO 8601 timestamp '%s'. Expected format: '2025-04-19T20:00:00+00:00'.", s)
 		}
 		times[i] = t.Unix()
 	}
 	r.start, r.end = times[0], times[1]
 	if r.start >= r.end {
-		s, _ := a.str("start_time", "")
-		en, _ := a.str("end_time", "")
-		return r, toolErrorf("start_time must be before end_time. Got start_time=%s, end_time=%s", s, en)
+		s, _ := a.Str("start_time", "")
+		en, _ := a.Str("end_time", "")
+		return r, Errorf("start_time must be before end_time. Got start_time=%s, end_time=%s", s, en)
 	}
-	if r.accountLabel, err = a.str("account_label", ""); err != nil {
+	if r.accountLabel, err = a.Str("account_label", ""); err != nil {
 		return r, err
 	}
-	if r.profile, err = a.str("profile_name", ""); err != nil {
+	if r.profile, err = a.Str("profile_name", ""); err != nil {
 		return r, err
 	}
 	return r, nil
 }
 
-func (e *toolEnv) executeCWLInsightsBatch(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	r, err := e.batchArgs(argsOf(req))
+func (e *Env) executeCWLInsightsBatch(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	r, err := e.batchArgs(ArgsOf(req))
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	idKey, err := e.callerIdentityKey(ctx, r.profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	b := &batchRun{e: e, req: r, pacer: batchPacerFor(e), idKey: idKey, splitOnMatched: !queryCapsOutput(r.query, r.limit)}
-	if p := progressNotifier(ctx, req); p != nil {
+	if p := ProgressNotifier(ctx, req); p != nil {
 		b.progress = func(done int) {
 			b.mu.Lock()
 			total := b.sum.TotalChunks
@@ -157,16 +157,16 @@ func (e *toolEnv) executeCWLInsightsBatch(ctx context.Context, req mcp.CallToolR
 			p(float64(done), float64(total), fmt.Sprintf("%d of %d chunks done", done, total))
 		}
 	}
-	clientLog(ctx, mcp.LoggingLevelInfo, fmt.Sprintf("Dispatching query chunks across %d region(s) for %d log group(s)", len(r.regions), len(r.groups)))
+	ClientLog(ctx, mcp.LoggingLevelInfo, fmt.Sprintf("Dispatching query chunks across %d region(s) for %d log group(s)", len(r.regions), len(r.groups)))
 	res, err := b.run(ctx)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if res.Summary.TotalRecordsReturned >= batchLargeResult {
-		clientLog(ctx, mcp.LoggingLevelWarning, res.Summary.Warnings[len(res.Summary.Warnings)-1])
+		ClientLog(ctx, mcp.LoggingLevelWarning, res.Summary.Warnings[len(res.Summary.Warnings)-1])
 	}
 	if res.Summary.FailedChunks > 0 {
-		clientLog(ctx, mcp.LoggingLevelWarning, fmt.Sprintf("%d chunk(s) failed. See summary.warnings for details.", res.Summary.FailedChunks))
+		ClientLog(ctx, mcp.LoggingLevelWarning, fmt.Sprintf("%d chunk(s) failed. See summary.warnings for details.", res.Summary.FailedChunks))
 	}
-	return jsonResult(res), nil
+	return JSONResult(res), nil
 }

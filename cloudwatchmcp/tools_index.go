@@ -13,7 +13,7 @@ import (
 
 func init() { registerTools("logs", indexTools) }
 
-func indexTools(e *toolEnv) []server.ServerTool {
+func indexTools(e *Env) []server.ServerTool {
 	return []server.ServerTool{
 		{Tool: recommendIndexesLogGroupTool, Handler: e.recommendIndexesLogGroup},
 		{Tool: recommendIndexesAccountTool, Handler: e.recommendIndexesAccount},
@@ -91,55 +91,55 @@ func ixReadOnly(title string) mcp.ToolAnnotation {
 	return mcp.ToolAnnotation{Title: title, ReadOnlyHint: mcp.ToBoolPtr(true), DestructiveHint: mcp.ToBoolPtr(false), OpenWorldHint: mcp.ToBoolPtr(true)}
 }
 
-func (e *toolEnv) recommendIndexesLogGroup(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	id, err := a.requiredStr("log_group_identifier")
+func (e *Env) recommendIndexesLogGroup(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	id, err := a.RequiredStr("log_group_identifier")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	region, err := a.str("region", "")
+	region, err := a.Str("region", "")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	profile, err := a.str("profile_name", "")
+	profile, err := a.Str("profile_name", "")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	cl, err := e.logsClient(ctx, region, profile)
+	cl, err := e.LogsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	res := e.recommendForLogGroup(ctx, cl, id)
 	if ctx.Err() != nil {
-		return errorResult(ctx, ctx.Err()), nil
+		return ErrorResult(ctx, ctx.Err()), nil
 	}
-	return jsonResult(res), nil
+	return JSONResult(res), nil
 }
 
-func (e *toolEnv) recommendIndexesAccount(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	region, err := a.str("region", "")
+func (e *Env) recommendIndexesAccount(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	region, err := a.Str("region", "")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	profile, err := a.str("profile_name", "")
+	profile, err := a.Str("profile_name", "")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	maxQueries, err := a.integer("max_queries", indexAccountDefaultMax)
+	maxQueries, err := a.Int("max_queries", indexAccountDefaultMax)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if maxQueries < 0 {
-		return errorResult(ctx, toolErrorf("max_queries must be 0 (no limit) or a positive number, got %d", maxQueries)), nil
+		return ErrorResult(ctx, Errorf("max_queries must be 0 (no limit) or a positive number, got %d", maxQueries)), nil
 	}
-	cl, err := e.logsClient(ctx, region, profile)
+	cl, err := e.LogsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	res := e.recommendForAccount(ctx, cl, maxQueries)
 	if ctx.Err() != nil {
-		return errorResult(ctx, ctx.Err()), nil
+		return ErrorResult(ctx, ctx.Err()), nil
 	}
-	return jsonResult(res), nil
+	return JSONResult(res), nil
 }

@@ -22,7 +22,7 @@ import (
 
 func init() { registerTools("logs", logsTools) }
 
-func logsTools(e *toolEnv) []server.ServerTool {
+func logsTools(e *Env) []server.ServerTool {
 	return []server.ServerTool{
 		{Tool: describeLogGroupsTool, Handler: e.describeLogGroups},
 		{Tool: analyzeLogGroupTool, Handler: e.analyzeLogGroup},
@@ -98,42 +98,42 @@ type logsMetadata struct {
 	SavedQueries     []savedLogsInsightsQuery `json:"saved_queries"`
 }
 
-func (e *toolEnv) describeLogGroups(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	accounts, err := a.strList("account_identifiers")
+func (e *Env) describeLogGroups(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	accounts, err := a.StrList("account_identifiers")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	linked, err := a.boolean("include_linked_accounts", false)
+	linked, err := a.Bool("include_linked_accounts", false)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	class, err := a.str("log_group_class", "")
+	class, err := a.Str("log_group_class", "")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if class != "" && class != string(types.LogGroupClassStandard) && class != string(types.LogGroupClassInfrequentAccess) {
-		return errorResult(ctx, toolErrorf("log_group_class must be STANDARD or INFREQUENT_ACCESS, got %q", class)), nil
+		return ErrorResult(ctx, Errorf("log_group_class must be STANDARD or INFREQUENT_ACCESS, got %q", class)), nil
 	}
-	prefix, err := a.str("log_group_name_prefix", "")
+	prefix, err := a.Str("log_group_name_prefix", "")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	maxItems, err := a.integer("max_items", 0)
+	maxItems, err := a.Int("max_items", 0)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	if a.has("max_items") && maxItems < 1 {
-		return errorResult(ctx, toolErrorf("max_items must be at least 1 (omit it to list every log group)")), nil
+	if a.Has("max_items") && maxItems < 1 {
+		return ErrorResult(ctx, Errorf("max_items must be at least 1 (omit it to list every log group)")), nil
 	}
 	if len(accounts) > 20 {
-		return errorResult(ctx, toolErrorf("account_identifiers accepts at most 20 account IDs, got %d", len(accounts))), nil
+		return ErrorResult(ctx, Errorf("account_identifiers accepts at most 20 account IDs, got %d", len(accounts))), nil
 	}
-	region, _ := a.str("region", "")
-	profile, _ := a.str("profile_name", "")
-	cl, err := e.logsClient(ctx, region, profile)
+	region, _ := a.Str("region", "")
+	profile, _ := a.Str("profile_name", "")
+	cl, err := e.LogsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 
 	in := &cloudwatchlogs.DescribeLogGroupsInput{AccountIdentifiers: accounts, LogGroupClass: types.LogGroupClass(class)}
@@ -157,7 +157,7 @@ func (e *toolEnv) describeLogGroups(ctx context.Context, req mcp.CallToolRequest
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 
 	out := logsMetadata{LogGroupMetadata: make([]logGroupMetadata, 0, len(groups)), SavedQueries: []savedLogsInsightsQuery{}}
@@ -167,7 +167,7 @@ func (e *toolEnv) describeLogGroups(ctx context.Context, req mcp.CallToolRequest
 		names = append(names, aws.ToString(lg.LogGroupName))
 	}
 	out.SavedQueries = matchSavedQueries(defs, names)
-	return jsonResult(out), nil
+	return JSONResult(out), nil
 }
 
 // listLogGroups follows DescribeLogGroups pages until maxItems (0 = all).
@@ -320,21 +320,21 @@ Returns a dictionary with queryId, status (Scheduled, Running, Complete, Failed,
 	Annotations:     logsReadOnly("Get Logs Insights query results"),
 }
 
-func (e *toolEnv) getLogsInsightQueryResults(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	id, err := a.requiredStr("query_id")
+func (e *Env) getLogsInsightQueryResults(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	id, err := a.RequiredStr("query_id")
 	fail := func(err error) *mcp.CallToolResult {
-		msg := "Error retrieving CloudWatch Logs Insights query results: " + errorMessage(err)
-		recordFailure(ctx, err)
-		clientLog(ctx, mcp.LoggingLevelError, msg)
+		msg := "Error retrieving CloudWatch Logs Insights query results: " + ErrorMessage(err)
+		RecordFailure(ctx, err)
+		ClientLog(ctx, mcp.LoggingLevelError, msg)
 		return logsDictResult(insightsQueryResult{QueryID: id, Status: "Error", Message: msg, Results: []map[string]any{}}, true)
 	}
 	if err != nil {
 		return fail(err), nil
 	}
-	region, _ := a.str("region", "")
-	profile, _ := a.str("profile_name", "")
-	cl, err := e.logsClient(ctx, region, profile)
+	region, _ := a.Str("region", "")
+	profile, _ := a.Str("profile_name", "")
+	cl, err := e.LogsClient(ctx, region, profile)
 	if err != nil {
 		return fail(err), nil
 	}
@@ -369,23 +369,23 @@ Returns success: true when the query was stopped. A query that already finished 
 	},
 }
 
-func (e *toolEnv) cancelLogsInsightQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	id, err := a.requiredStr("query_id")
+func (e *Env) cancelLogsInsightQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	id, err := a.RequiredStr("query_id")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	region, _ := a.str("region", "")
-	profile, _ := a.str("profile_name", "")
-	cl, err := e.logsClient(ctx, region, profile)
+	region, _ := a.Str("region", "")
+	profile, _ := a.Str("profile_name", "")
+	cl, err := e.LogsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	out, err := cl.StopQuery(ctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)})
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	return jsonResult(map[string]bool{"success": out.Success}), nil
+	return JSONResult(map[string]bool{"success": out.Success}), nil
 }
 
 // --- shared result shapes ---
@@ -451,7 +451,7 @@ func processQueryResults(out *cloudwatchlogs.GetQueryResultsOutput, queryID stri
 func logsDictResult(v any, isError bool) *mcp.CallToolResult {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return encodingFailed(err)
+		return EncodingFailed(err)
 	}
 	res := mcp.NewToolResultStructured(map[string]any{"result": json.RawMessage(b)}, string(b))
 	res.IsError = isError

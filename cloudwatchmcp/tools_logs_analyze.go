@@ -85,45 +85,45 @@ type logsAnalysisResult struct {
 
 var logGroupARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:(.+)$`)
 
-func (e *toolEnv) analyzeLogGroup(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	arn, err := a.requiredStr("log_group_arn")
+func (e *Env) analyzeLogGroup(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	arn, err := a.RequiredStr("log_group_arn")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	arn = trimLogGroupARN(strings.TrimSpace(arn))
 	m := logGroupARNRe.FindStringSubmatch(arn)
 	if m == nil {
-		return errorResult(ctx, toolErrorf("log_group_arn %q is not a log group ARN; pass logGroupArn from describe_log_groups, e.g. arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/checkout", arn)), nil
+		return ErrorResult(ctx, Errorf("log_group_arn %q is not a log group ARN; pass logGroupArn from describe_log_groups, e.g. arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/checkout", arn)), nil
 	}
-	start, ok, err := a.timeArg("start_time")
+	start, ok, err := a.Time("start_time")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	} else if !ok {
-		return errorResult(ctx, toolErrorf("start_time is required (ISO 8601, e.g. 2025-04-19T20:00:00Z)")), nil
+		return ErrorResult(ctx, Errorf("start_time is required (ISO 8601, e.g. 2025-04-19T20:00:00Z)")), nil
 	}
-	end, ok, err := a.timeArg("end_time")
+	end, ok, err := a.Time("end_time")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	} else if !ok {
-		return errorResult(ctx, toolErrorf("end_time is required (ISO 8601, e.g. 2025-04-19T21:00:00Z)")), nil
+		return ErrorResult(ctx, Errorf("end_time is required (ISO 8601, e.g. 2025-04-19T21:00:00Z)")), nil
 	}
 	if end.Before(start) {
-		return errorResult(ctx, toolErrorf("end_time (%s) is before start_time (%s)", end.Format(time.RFC3339), start.Format(time.RFC3339))), nil
+		return ErrorResult(ctx, Errorf("end_time (%s) is before start_time (%s)", end.Format(time.RFC3339), start.Format(time.RFC3339))), nil
 	}
-	region, _ := a.str("region", "")
+	region, _ := a.Str("region", "")
 	if region == "" {
 		region = m[1] // a log group can only be queried in its own region
 	}
-	profile, _ := a.str("profile_name", "")
+	profile, _ := a.Str("profile_name", "")
 	// One client for all three tasks: awslabs ran the Insights queries with
 	// the default credentials instead of profile_name.
-	cl, err := e.logsClient(ctx, region, profile)
+	cl, err := e.LogsClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 
-	progress := progressNotifier(ctx, req)
+	progress := ProgressNotifier(ctx, req)
 	var out logsAnalysisResult
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
@@ -148,9 +148,9 @@ func (e *toolEnv) analyzeLogGroup(ctx context.Context, req mcp.CallToolRequest) 
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	return jsonResult(out), nil
+	return JSONResult(out), nil
 }
 
 // logAnomaliesInWindow lists the log group's detectors and their

@@ -23,7 +23,7 @@ import (
 
 func benchLogsEnv(b testing.TB) (*testEnv, context.Context) {
 	te := newTestEnv(b)
-	l := fakeaws.LogsOf(te.fake)
+	l := fakeaws.LogsOf(te.Fake)
 	// 10 groups keep the response under 4 KiB: against the fake, larger
 	// DescribeLogGroups bodies make the SDK fail intermittently with "use of
 	// closed network connection" while deserializing (reported to the lead;
@@ -35,7 +35,7 @@ func benchLogsEnv(b testing.TB) (*testEnv, context.Context) {
 		fakeaws.QueryDefinition{Name: "errors", QueryString: "fields @message | filter @message like /ERROR/ | limit 20", LogGroupNames: []string{"/aws/lambda/service-03"}},
 		fakeaws.QueryDefinition{Name: "cold-starts", QueryString: `SOURCE logGroups(namePrefix: ["/aws/lambda/"]) | filter @type = "REPORT" | stats count(*)`},
 	)
-	return te, userCtx(te.alice)
+	return te, userCtx(te.Alice)
 }
 
 func reportP50(b *testing.B, name string, d []time.Duration) time.Duration {
@@ -50,7 +50,7 @@ func reportP50(b *testing.B, name string, d []time.Duration) time.Duration {
 // DescribeQueryDefinitions (concurrently), saved-query matching, JSON.
 func BenchmarkDescribeLogGroupsTool(b *testing.B) {
 	te, ctx := benchLogsEnv(b)
-	tools := logsTools(te.toolEnv)
+	tools := logsTools(te.Env)
 	h := tools[0].Handler
 	req := logsCallRequest("describe_log_groups", map[string]any{"log_group_name_prefix": "/aws/lambda/"})
 	var d []time.Duration
@@ -69,7 +69,7 @@ func BenchmarkDescribeLogGroupsTool(b *testing.B) {
 // call with an SDK client signed by the same vended key.
 func BenchmarkDescribeLogGroupsDirectSDK(b *testing.B) {
 	te, _ := benchLogsEnv(b)
-	cl := cloudwatchlogs.NewFromConfig(te.clients.config("us-east-1", fakeaws.StaticCredentials(te.alice)))
+	cl := cloudwatchlogs.NewFromConfig(te.Clients.Config("us-east-1", fakeaws.StaticCredentials(te.Alice)))
 	in := &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/aws/lambda/")}
 	var d []time.Duration
 	for b.Loop() {
@@ -87,9 +87,9 @@ func BenchmarkDescribeLogGroupsDirectSDK(b *testing.B) {
 // ≤ 1 ms).
 func BenchmarkDescribeLogGroupsAddedLatency(b *testing.B) {
 	te, ctx := benchLogsEnv(b)
-	h := logsTools(te.toolEnv)[0].Handler
+	h := logsTools(te.Env)[0].Handler
 	req := logsCallRequest("describe_log_groups", map[string]any{"log_group_name_prefix": "/aws/lambda/"})
-	cl := cloudwatchlogs.NewFromConfig(te.clients.config("us-east-1", fakeaws.StaticCredentials(te.alice)))
+	cl := cloudwatchlogs.NewFromConfig(te.Clients.Config("us-east-1", fakeaws.StaticCredentials(te.Alice)))
 	in := &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/aws/lambda/")}
 	var tool, direct []time.Duration
 	for b.Loop() {
@@ -118,10 +118,10 @@ func BenchmarkInsightsResultLatency(b *testing.B) {
 	for _, runFor := range []time.Duration{200 * time.Millisecond, 600 * time.Millisecond, 1500 * time.Millisecond, 4 * time.Second} {
 		b.Run(runFor.String(), func(b *testing.B) {
 			te, ctx := benchLogsEnv(b)
-			l := fakeaws.LogsOf(te.fake).SetQueryResolver(func(fakeaws.StartedQuery) (fakeaws.QueryResult, bool) {
+			l := fakeaws.LogsOf(te.Fake).SetQueryResolver(func(fakeaws.StartedQuery) (fakeaws.QueryResult, bool) {
 				return fakeaws.QueryResult{Plan: &fakeaws.QueryPlan{Duration: runFor + rand.N(runFor/2)}}, true
 			})
-			h := logsTools(te.toolEnv)[2].Handler
+			h := logsTools(te.Env)[2].Handler
 			req := logsCallRequest("execute_log_insights_query", map[string]any{
 				"log_group_names": []any{"/aws/lambda/service-01"}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
 				"query_string": "fields @message | limit 5", "max_timeout": 60,

@@ -56,100 +56,100 @@ type insightsRun struct {
 	Query              string
 	Limit              int32 // 0 = no limit
 	Timeout            time.Duration
-	Progress           progressFunc
+	Progress           ProgressFunc
 	Label              string // names the query in progress messages
 }
 
-func (e *toolEnv) executeLogInsightsQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (e *Env) executeLogInsightsQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	fail := func(err error) *mcp.CallToolResult {
-		msg := "Error executing CloudWatch Logs Insights query: " + errorMessage(err)
-		recordFailure(ctx, err)
-		clientLog(ctx, mcp.LoggingLevelError, msg)
+		msg := "Error executing CloudWatch Logs Insights query: " + ErrorMessage(err)
+		RecordFailure(ctx, err)
+		ClientLog(ctx, mcp.LoggingLevelError, msg)
 		return logsDictResult(insightsQueryResult{Status: "Error", Message: msg, Results: []map[string]any{}}, true)
 	}
-	run, region, profile, err := parseInsightsRunArgs(argsOf(req))
+	run, region, profile, err := parseInsightsRunArgs(ArgsOf(req))
 	if err != nil {
 		return fail(err), nil
 	}
-	cl, err := e.logsClient(ctx, region, profile)
+	cl, err := e.LogsClient(ctx, region, profile)
 	if err != nil {
 		return fail(err), nil
 	}
-	run.Progress = progressNotifier(ctx, req)
+	run.Progress = ProgressNotifier(ctx, req)
 	run.Label = "Logs Insights query"
 	res, isErr, err := e.runInsightsQuery(ctx, cl, run)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	return logsDictResult(res, isErr), nil
 }
 
-func parseInsightsRunArgs(a toolArgs) (run insightsRun, region, profile string, err error) {
-	if run.Names, err = a.strList("log_group_names"); err != nil {
+func parseInsightsRunArgs(a Args) (run insightsRun, region, profile string, err error) {
+	if run.Names, err = a.StrList("log_group_names"); err != nil {
 		return
 	}
-	if run.Identifiers, err = a.strList("log_group_identifiers"); err != nil {
+	if run.Identifiers, err = a.StrList("log_group_identifiers"); err != nil {
 		return
 	}
 	if (len(run.Names) > 0) == (len(run.Identifiers) > 0) {
-		err = toolErrorf("Exactly one of log_group_names or log_group_identifiers must be provided")
+		err = Errorf("Exactly one of log_group_names or log_group_identifiers must be provided")
 		return
 	}
 	for param, l := range map[string][]string{"log_group_names": run.Names, "log_group_identifiers": run.Identifiers} {
 		if len(l) > maxInsightsLogGroups {
-			err = toolErrorf("%s has %d entries but a query covers at most %d log groups; split them over several queries (or use execute_cwl_insights_batch)", param, len(l), maxInsightsLogGroups)
+			err = Errorf("%s has %d entries but a query covers at most %d log groups; split them over several queries (or use execute_cwl_insights_batch)", param, len(l), maxInsightsLogGroups)
 			return
 		}
 	}
 	var ok bool
-	if run.Start, ok, err = a.timeArg("start_time"); err != nil {
+	if run.Start, ok, err = a.Time("start_time"); err != nil {
 		return
 	} else if !ok {
-		err = toolErrorf("start_time is required (ISO 8601, e.g. 2025-04-19T20:00:00Z)")
+		err = Errorf("start_time is required (ISO 8601, e.g. 2025-04-19T20:00:00Z)")
 		return
 	}
-	if run.End, ok, err = a.timeArg("end_time"); err != nil {
+	if run.End, ok, err = a.Time("end_time"); err != nil {
 		return
 	} else if !ok {
-		err = toolErrorf("end_time is required (ISO 8601, e.g. 2025-04-19T21:00:00Z)")
+		err = Errorf("end_time is required (ISO 8601, e.g. 2025-04-19T21:00:00Z)")
 		return
 	}
 	if run.End.Before(run.Start) {
-		err = toolErrorf("end_time (%s) is before start_time (%s)", run.End.Format(time.RFC3339), run.Start.Format(time.RFC3339))
+		err = Errorf("end_time (%s) is before start_time (%s)", run.End.Format(time.RFC3339), run.Start.Format(time.RFC3339))
 		return
 	}
-	if run.Query, err = a.requiredStr("query_string"); err != nil {
+	if run.Query, err = a.RequiredStr("query_string"); err != nil {
 		return
 	}
-	if a.has("limit") {
+	if a.Has("limit") {
 		var n int
-		if n, err = a.integer("limit", 0); err != nil {
+		if n, err = a.Int("limit", 0); err != nil {
 			return
 		}
 		if n < 1 || n > 100000 {
-			err = toolErrorf("limit must be between 1 and 100000, got %d (omit it for the query's own limit)", n)
+			err = Errorf("limit must be between 1 and 100000, got %d (omit it for the query's own limit)", n)
 			return
 		}
 		run.Limit = int32(n)
 	}
-	secs, err := a.integer("max_timeout", 30)
+	secs, err := a.Int("max_timeout", 30)
 	if err != nil {
 		return
 	}
 	if secs < 0 {
-		err = toolErrorf("max_timeout must be 0 or more seconds, got %d", secs)
+		err = Errorf("max_timeout must be 0 or more seconds, got %d", secs)
 		return
 	}
 	run.Timeout = time.Duration(secs) * time.Second
-	region, _ = a.str("region", "")
-	profile, _ = a.str("profile_name", "")
+	region, _ = a.Str("region", "")
+	profile, _ = a.Str("profile_name", "")
 	return
 }
 
 // runInsightsQuery starts a query and waits for it, returning awslabs'
 // result dictionary and whether it reports an error. err is set only when
 // ctx was cancelled (the query has then been stopped).
-func (e *toolEnv) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Client, r insightsRun) (insightsQueryResult, bool, error) {
+func (e *Env) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Client, r insightsRun) (insightsQueryResult, bool, error) {
 	in := &cloudwatchlogs.StartQueryInput{
 		StartTime:   aws.Int64(r.Start.Unix()),
 		EndTime:     aws.Int64(r.End.Unix()),
@@ -172,9 +172,9 @@ func (e *toolEnv) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Clien
 		return insightsQueryResult{}, false, ctx.Err()
 	}
 	if err != nil {
-		msg := "Error executing CloudWatch Logs Insights query: " + errorMessage(err)
-		recordFailure(ctx, err)
-		clientLog(ctx, mcp.LoggingLevelError, msg)
+		msg := "Error executing CloudWatch Logs Insights query: " + ErrorMessage(err)
+		RecordFailure(ctx, err)
+		ClientLog(ctx, mcp.LoggingLevelError, msg)
 		return insightsQueryResult{Status: "Error", Message: msg, Results: []map[string]any{}}, true, nil
 	}
 	id := aws.ToString(started.QueryId)
@@ -187,14 +187,14 @@ func (e *toolEnv) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Clien
 		return insightsQueryResult{}, false, ctx.Err()
 	}
 	if err != nil {
-		msg := "Error occurred while polling: " + errorMessage(err)
-		recordFailure(ctx, err)
-		clientLog(ctx, mcp.LoggingLevelError, msg)
+		msg := "Error occurred while polling: " + ErrorMessage(err)
+		RecordFailure(ctx, err)
+		ClientLog(ctx, mcp.LoggingLevelError, msg)
 		return insightsQueryResult{QueryID: id, Status: "Error", Message: msg, Results: []map[string]any{}}, true, nil
 	}
 	if out.TimedOut {
 		msg := fmt.Sprintf("Query %s did not complete within %s seconds. Use get_logs_insight_query_results with the returned queryId to try again to retrieve query results.", id, strconv.FormatFloat(out.Timeout.Seconds(), 'f', -1, 64))
-		clientLog(ctx, mcp.LoggingLevelWarning, msg)
+		ClientLog(ctx, mcp.LoggingLevelWarning, msg)
 		return insightsQueryResult{QueryID: id, Status: "Polling Timeout", Message: msg, Results: []map[string]any{}}, false, nil
 	}
 	if r.Progress != nil {

@@ -57,8 +57,8 @@ func (c *insightsClock) gaps() []time.Duration {
 // withInsightsClock makes te and its fake share a fake clock.
 func withInsightsClock(te *testEnv) *insightsClock {
 	c := &insightsClock{t: time.Now()}
-	te.now, te.sleep = c.now, c.sleep
-	te.fake.SetClock(c.now)
+	te.Now, te.Sleep = c.now, c.sleep
+	te.Fake.SetClock(c.now)
 	return c
 }
 
@@ -66,12 +66,12 @@ func withInsightsClock(te *testEnv) *insightsClock {
 // alice's vended key.
 func assertOwner(t *testing.T, te *testEnv, op string, wantCalls int) {
 	t.Helper()
-	calls := te.fake.Calls(op)
+	calls := te.Fake.Calls(op)
 	if wantCalls >= 0 && len(calls) != wantCalls {
 		t.Fatalf("%s called %d times, want %d", op, len(calls), wantCalls)
 	}
 	for i, c := range calls {
-		if c.Owner != "alice" || c.AccessKeyID != te.alice.AccessKeyID {
+		if c.Owner != "alice" || c.AccessKeyID != te.Alice.AccessKeyID {
 			t.Fatalf("%s call %d signed by %q (%s), want alice", op, i, c.Owner, c.AccessKeyID)
 		}
 	}
@@ -119,7 +119,7 @@ var lambdaGroup = fakeaws.LogGroup{Name: "/aws/lambda/checkout", Region: "us-eas
 func TestDescribeLogGroupsWithSavedQueries(t *testing.T) {
 	te := newTestEnv(t)
 	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	fakeaws.LogsOf(te.fake).AddLogGroup(
+	fakeaws.LogsOf(te.Fake).AddLogGroup(
 		fakeaws.LogGroup{Name: "/aws/lambda/checkout", RetentionInDays: 30, StoredBytes: 1234, MetricFilterCount: 2, CreationTime: created, InheritedProperties: []string{"ACCOUNT_DATA_PROTECTION"}, DataProtectionStatus: "ACTIVATED"},
 		fakeaws.LogGroup{Name: "/aws/lambda/billing", CreationTime: created.Add(1500 * time.Millisecond)},
 		fakeaws.LogGroup{Name: "/ecs/web", Class: "INFREQUENT_ACCESS"},
@@ -131,7 +131,7 @@ func TestDescribeLogGroupsWithSavedQueries(t *testing.T) {
 		fakeaws.QueryDefinition{Name: "unrelated", QueryString: "fields @message", LogGroupNames: []string{"/other"}},
 		fakeaws.QueryDefinition{Name: "sql", QueryString: "SELECT * FROM `/ecs/web`", LogGroupNames: []string{"/ecs/web"}, Language: "SQL"},
 	)
-	res := te.callTool(t, userCtx(te.alice), "describe_log_groups", map[string]any{})
+	res := te.CallTool(t, userCtx(te.Alice), "describe_log_groups", map[string]any{})
 	var out logsMetadata
 	decodeResult(t, res, &out)
 	if len(out.LogGroupMetadata) != 3 {
@@ -170,24 +170,24 @@ func TestDescribeLogGroupsWithSavedQueries(t *testing.T) {
 
 func TestDescribeLogGroupsPagingAndMaxItems(t *testing.T) {
 	te := newTestEnv(t)
-	l := fakeaws.LogsOf(te.fake).SetPageSize(3)
+	l := fakeaws.LogsOf(te.Fake).SetPageSize(3)
 	for i := range 7 {
 		l.AddLogGroup(fakeaws.LogGroup{Name: fmt.Sprintf("/app/g%d", i)})
 	}
 	for i := range 4 {
 		l.AddQueryDefinition(fakeaws.QueryDefinition{Name: fmt.Sprintf("q%d", i), QueryString: "fields @message", LogGroupNames: []string{fmt.Sprintf("/app/g%d", i*2)}})
 	}
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	var out logsMetadata
-	decodeResult(t, te.callTool(t, ctx, "describe_log_groups", map[string]any{"log_group_name_prefix": "/app/"}), &out)
+	decodeResult(t, te.CallTool(t, ctx, "describe_log_groups", map[string]any{"log_group_name_prefix": "/app/"}), &out)
 	if len(out.LogGroupMetadata) != 7 || len(out.SavedQueries) != 4 {
 		t.Fatalf("all pages: %d groups, %d saved queries", len(out.LogGroupMetadata), len(out.SavedQueries))
 	}
 	assertOwner(t, te, "DescribeLogGroups", 3)
 	assertOwner(t, te, "DescribeQueryDefinitions", 2)
 
-	te.fake.ResetCalls()
-	decodeResult(t, te.callTool(t, ctx, "describe_log_groups", map[string]any{"max_items": "4"}), &out)
+	te.Fake.ResetCalls()
+	decodeResult(t, te.CallTool(t, ctx, "describe_log_groups", map[string]any{"max_items": "4"}), &out)
 	if len(out.LogGroupMetadata) != 4 || out.LogGroupMetadata[3].LogGroupName != "/app/g3" {
 		t.Fatalf("max_items 4: %+v", out.LogGroupMetadata)
 	}
@@ -195,26 +195,26 @@ func TestDescribeLogGroupsPagingAndMaxItems(t *testing.T) {
 	if len(out.SavedQueries) != 2 {
 		t.Fatalf("saved queries for 4 groups: %+v", out.SavedQueries)
 	}
-	if n := te.fake.CallCount("DescribeLogGroups"); n != 2 {
+	if n := te.Fake.CallCount("DescribeLogGroups"); n != 2 {
 		t.Fatalf("max_items 4 over pages of 3 took %d calls, want 2", n)
 	}
 }
 
 func TestDescribeLogGroupsLinkedAccounts(t *testing.T) {
 	te := newTestEnv(t)
-	fakeaws.LogsOf(te.fake).AddLogGroup(
+	fakeaws.LogsOf(te.Fake).AddLogGroup(
 		fakeaws.LogGroup{Name: "/own"},
 		fakeaws.LogGroup{Name: "/src-a", AccountID: "111111111111"},
 		fakeaws.LogGroup{Name: "/src-b", AccountID: "222222222222"},
 	)
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	var out logsMetadata
-	decodeResult(t, te.callTool(t, ctx, "describe_log_groups", map[string]any{}), &out)
+	decodeResult(t, te.CallTool(t, ctx, "describe_log_groups", map[string]any{}), &out)
 	if len(out.LogGroupMetadata) != 1 {
 		t.Fatalf("without linked accounts: %+v", out.LogGroupMetadata)
 	}
 	// FastMCP clients send lists as JSON-encoded strings too.
-	decodeResult(t, te.callTool(t, ctx, "describe_log_groups", map[string]any{"include_linked_accounts": true, "account_identifiers": `["222222222222"]`}), &out)
+	decodeResult(t, te.CallTool(t, ctx, "describe_log_groups", map[string]any{"include_linked_accounts": true, "account_identifiers": `["222222222222"]`}), &out)
 	if len(out.LogGroupMetadata) != 2 || out.LogGroupMetadata[1].LogGroupArn != "arn:aws:logs:us-east-1:222222222222:log-group:/src-b" {
 		t.Fatalf("linked: %+v", out.LogGroupMetadata)
 	}
@@ -224,9 +224,9 @@ func TestDescribeLogGroupsLinkedAccounts(t *testing.T) {
 // until PR #2872); a log group without them failed the whole listing.
 func TestDescribeLogGroupsToleratesMissingFields(t *testing.T) {
 	te := newTestEnv(t)
-	fakeaws.LogsOf(te.fake).AddLogGroup(fakeaws.LogGroup{Name: "/sparse", Omit: []string{"storedBytes", "metricFilterCount", "logGroupArn", "logGroupClass", "creationTime"}})
+	fakeaws.LogsOf(te.Fake).AddLogGroup(fakeaws.LogGroup{Name: "/sparse", Omit: []string{"storedBytes", "metricFilterCount", "logGroupArn", "logGroupClass", "creationTime"}})
 	var out logsMetadata
-	decodeResult(t, te.callTool(t, userCtx(te.alice), "describe_log_groups", map[string]any{}), &out)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), "describe_log_groups", map[string]any{}), &out)
 	g := out.LogGroupMetadata[0]
 	if g.StoredBytes != nil || g.MetricFilterCount != 0 || g.CreationTime != nil || g.LogGroupClass != "STANDARD" ||
 		g.LogGroupArn != "arn:aws:logs:us-east-1:123456789012:log-group:/sparse" {
@@ -236,7 +236,7 @@ func TestDescribeLogGroupsToleratesMissingFields(t *testing.T) {
 
 func TestDescribeLogGroupsValidationAndErrors(t *testing.T) {
 	te := newTestEnv(t)
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	for _, c := range []struct {
 		args map[string]any
 		want string
@@ -249,23 +249,23 @@ func TestDescribeLogGroupsValidationAndErrors(t *testing.T) {
 		{map[string]any{"region": "mars-1"}, `region "mars-1" is not an AWS region (known: `},
 		{map[string]any{"profile_name": "prod-admin"}, "profile_name is only honoured with `credentials default`"},
 	} {
-		wantToolError(t, te.callTool(t, ctx, "describe_log_groups", c.args), c.want)
+		wantToolError(t, te.CallTool(t, ctx, "describe_log_groups", c.args), c.want)
 	}
-	wantToolError(t, te.callTool(t, userCtx(aws.Credentials{}), "describe_log_groups", nil), errNoCredentials)
-	if n := len(te.fake.Calls("")); n != 0 {
+	wantToolError(t, te.CallTool(t, userCtx(aws.Credentials{}), "describe_log_groups", nil), NoCredentialsMessage)
+	if n := len(te.Fake.Calls("")); n != 0 {
 		t.Fatalf("invalid input reached AWS (%d calls)", n)
 	}
 
-	te.fake.SetFault("DescribeLogGroups", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "User: arn:aws:sts::123456789012:assumed-role/mcp/alice is not authorized to perform: logs:DescribeLogGroups", Times: 1})
-	res := te.callTool(t, ctx, "describe_log_groups", nil)
+	te.Fake.SetFault("DescribeLogGroups", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "User: arn:aws:sts::123456789012:assumed-role/mcp/alice is not authorized to perform: logs:DescribeLogGroups", Times: 1})
+	res := te.CallTool(t, ctx, "describe_log_groups", nil)
 	wantToolError(t, res, "AWS error AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/mcp/alice is not authorized")
 	wantToolError(t, res, "lacks this permission")
 	// Until cleared, not Times: 1: the previous call's DescribeQueryDefinitions,
 	// cancelled with it, may still reach the fake and would take a one-shot fault.
-	te.fake.SetFault("DescribeQueryDefinitions", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeQueryDefinitions"})
-	wantToolError(t, te.callTool(t, ctx, "describe_log_groups", nil), "logs:DescribeQueryDefinitions")
-	te.fake.ClearFaults()
-	if strings.Contains(resultText(t, res), te.alice.SecretAccessKey) {
+	te.Fake.SetFault("DescribeQueryDefinitions", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:DescribeQueryDefinitions"})
+	wantToolError(t, te.CallTool(t, ctx, "describe_log_groups", nil), "logs:DescribeQueryDefinitions")
+	te.Fake.ClearFaults()
+	if strings.Contains(resultText(t, res), te.Alice.SecretAccessKey) {
 		t.Fatal("secret leaked")
 	}
 }
@@ -275,12 +275,12 @@ func TestDescribeLogGroupsValidationAndErrors(t *testing.T) {
 func TestExecuteLogInsightsQuery(t *testing.T) {
 	te := newTestEnv(t)
 	withInsightsClock(te)
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Polls: 3}).
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Polls: 3}).
 		SetQueryResults("filter", fakeaws.QueryResult{
 			Rows:  [][]fakeaws.ResultField{fakeaws.Row("@timestamp", "2025-01-01 00:00:01.000", "@message", "ERROR boom", "@ptr", "abc"), fakeaws.Row("@timestamp", "2025-01-01 00:00:02.000", "@message", "ERROR bang")},
 			Stats: &fakeaws.QueryStats{RecordsMatched: 2, RecordsScanned: 900, BytesScanned: 12345, LogGroupsScanned: 1},
 		})
-	res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{
+	res := te.CallTool(t, userCtx(te.Alice), "execute_log_insights_query", map[string]any{
 		"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00", "end_time": "2025-01-01T01:00:00+01:00",
 		"query_string": "fields @timestamp, @message | filter @message like /ERROR/", "limit": 20,
 	})
@@ -292,7 +292,7 @@ func TestExecuteLogInsightsQuery(t *testing.T) {
 		d.Statistics["recordsScanned"] != 900 || d.Statistics["bytesScanned"] != 12345 || d.Statistics["logGroupsScanned"] != 1 {
 		t.Fatalf("result %+v", d)
 	}
-	q, _ := fakeaws.LogsOf(te.fake).Query(d.QueryID)
+	q, _ := fakeaws.LogsOf(te.Fake).Query(d.QueryID)
 	// A time without a zone is UTC; an offset is honoured.
 	if q.LogGroupsParam != "logGroupNames" || q.Limit != 20 || !q.Start.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) || !q.End.Equal(q.Start) || q.Polls != 3 {
 		t.Fatalf("StartQuery saw %+v", q)
@@ -305,10 +305,10 @@ func TestExecuteLogInsightsQuery(t *testing.T) {
 func TestExecuteLogInsightsQueryIdentifiers(t *testing.T) {
 	te := newTestEnv(t)
 	src := fakeaws.LogGroup{Name: "/src/app", Region: "us-east-1", AccountID: "210987654321"}
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup, src)
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup, src)
 	// The ":*" form (describe_log_groups' "arn") is accepted and trimmed;
 	// StartQuery itself refuses it.
-	res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{
+	res := te.CallTool(t, userCtx(te.Alice), "execute_log_insights_query", map[string]any{
 		"log_group_identifiers": fmt.Sprintf(`[%q, %q]`, lambdaGroup.ARN()+":*", src.ARN()),
 		"start_time":            "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "stats count(*)",
 	})
@@ -316,7 +316,7 @@ func TestExecuteLogInsightsQueryIdentifiers(t *testing.T) {
 	if res.IsError || d.Status != "Complete" {
 		t.Fatalf("result %s", resultText(t, res))
 	}
-	q, _ := fakeaws.LogsOf(te.fake).Query(d.QueryID)
+	q, _ := fakeaws.LogsOf(te.Fake).Query(d.QueryID)
 	if q.LogGroupsParam != "logGroupIdentifiers" || q.LogGroups[0] != lambdaGroup.ARN() || q.Limit != 0 {
 		t.Fatalf("StartQuery saw %+v", q)
 	}
@@ -324,7 +324,7 @@ func TestExecuteLogInsightsQueryIdentifiers(t *testing.T) {
 
 func TestExecuteLogInsightsQueryValidation(t *testing.T) {
 	te := newTestEnv(t)
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	base := func(kv ...any) map[string]any {
 		m := map[string]any{"log_group_names": []any{"/a"}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message | limit 5"}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -357,14 +357,14 @@ func TestExecuteLogInsightsQueryValidation(t *testing.T) {
 		{base("max_timeout", -1), "max_timeout must be 0 or more seconds"},
 		{base("region", "US-EAST-1"), `is not an AWS region (known: af-south-1`},
 	} {
-		res := te.callTool(t, ctx, "execute_log_insights_query", c.args)
+		res := te.CallTool(t, ctx, "execute_log_insights_query", c.args)
 		wantToolError(t, res, c.want)
 		d := insightsDict(t, res)
 		if d.Status != "Error" || d.QueryID != "" || d.Results == nil || !strings.HasPrefix(d.Message, "Error executing CloudWatch Logs Insights query: ") {
 			t.Fatalf("%q: error dictionary %+v", c.want, d)
 		}
 	}
-	if n := te.fake.CallCount("StartQuery"); n != 0 {
+	if n := te.Fake.CallCount("StartQuery"); n != 0 {
 		t.Fatalf("invalid input reached StartQuery %d times", n)
 	}
 }
@@ -372,23 +372,23 @@ func TestExecuteLogInsightsQueryValidation(t *testing.T) {
 func TestExecuteLogInsightsQueryAWSErrors(t *testing.T) {
 	te := newTestEnv(t)
 	withInsightsClock(te)
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup)
-	ctx := userCtx(te.alice)
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup)
+	ctx := userCtx(te.Alice)
 	args := map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message | limit 5"}
 
-	te.fake.SetFault("StartQuery", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:StartQuery", Times: 1})
-	res := te.callTool(t, ctx, "execute_log_insights_query", args)
+	te.Fake.SetFault("StartQuery", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:StartQuery", Times: 1})
+	res := te.CallTool(t, ctx, "execute_log_insights_query", args)
 	wantToolError(t, res, "Error executing CloudWatch Logs Insights query: AWS error AccessDeniedException: not authorized to perform: logs:StartQuery")
 	assertOwner(t, te, "StartQuery", 1)
 
 	// A log group that does not exist (#860: agents hallucinate names).
 	args["log_group_names"] = []any{"/made/up"}
-	wantToolError(t, te.callTool(t, ctx, "execute_log_insights_query", args), "ResourceNotFoundException: Log group '/made/up' does not exist")
+	wantToolError(t, te.CallTool(t, ctx, "execute_log_insights_query", args), "ResourceNotFoundException: Log group '/made/up' does not exist")
 	args["log_group_names"] = []any{lambdaGroup.Name}
 
 	// A failure while polling keeps the query ID.
-	te.fake.SetFault("GetQueryResults", fakeaws.Fault{Status: 500, Code: "ServiceUnavailableException", Message: "try later", Times: 1})
-	res = te.callTool(t, ctx, "execute_log_insights_query", args)
+	te.Fake.SetFault("GetQueryResults", fakeaws.Fault{Status: 500, Code: "ServiceUnavailableException", Message: "try later", Times: 1})
+	res = te.CallTool(t, ctx, "execute_log_insights_query", args)
 	wantToolError(t, res, "Error occurred while polling: AWS error ServiceUnavailableException: try later")
 	if d := insightsDict(t, res); d.QueryID == "" || d.Status != "Error" {
 		t.Fatalf("polling error %+v", d)
@@ -398,11 +398,11 @@ func TestExecuteLogInsightsQueryAWSErrors(t *testing.T) {
 func TestExecuteLogInsightsQueryTerminalStatuses(t *testing.T) {
 	te := newTestEnv(t)
 	withInsightsClock(te)
-	l := fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup)
-	ctx := userCtx(te.alice)
+	l := fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup)
+	ctx := userCtx(te.Alice)
 	for _, status := range []string{"Failed", "Timeout", "Unknown"} {
 		l.SetQueryResults("", fakeaws.QueryResult{Status: status})
-		res := te.callTool(t, ctx, "execute_log_insights_query", map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message"})
+		res := te.CallTool(t, ctx, "execute_log_insights_query", map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message"})
 		// As in awslabs, a final status is a result, not a tool error.
 		if d := insightsDict(t, res); res.IsError || d.Status != status || d.Results == nil || d.Statistics == nil {
 			t.Fatalf("%s: %s", status, resultText(t, res))
@@ -422,10 +422,10 @@ func processResultsJSON(t *testing.T) *mcp.CallToolResult {
 func TestExecuteLogInsightsQueryPollingTimeout(t *testing.T) {
 	te := newTestEnv(t)
 	clk := withInsightsClock(te)
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Hour})
-	ctx := userCtx(te.alice)
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Hour})
+	ctx := userCtx(te.Alice)
 	args := map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message", "max_timeout": 3}
-	res := te.callTool(t, ctx, "execute_log_insights_query", args)
+	res := te.CallTool(t, ctx, "execute_log_insights_query", args)
 	d := insightsDict(t, res)
 	want := "Query " + d.QueryID + " did not complete within 3 seconds. Use get_logs_insight_query_results with the returned queryId to try again to retrieve query results."
 	if res.IsError || d.Status != "Polling Timeout" || d.Message != want || len(d.Results) != 0 {
@@ -439,19 +439,19 @@ func TestExecuteLogInsightsQueryPollingTimeout(t *testing.T) {
 		t.Fatalf("waited %v in total, want exactly max_timeout", waited)
 	}
 	// The query keeps running for get_logs_insight_query_results.
-	if q, _ := fakeaws.LogsOf(te.fake).Query(d.QueryID); q.Stopped || te.fake.CallCount("StopQuery") != 0 {
+	if q, _ := fakeaws.LogsOf(te.Fake).Query(d.QueryID); q.Stopped || te.Fake.CallCount("StopQuery") != 0 {
 		t.Fatal("a polling timeout must not stop the query")
 	}
 
 	// max_timeout is capped by the handler's max_query_timeout.
-	te.maxQueryTimeout = 2 * time.Second
+	te.MaxQueryTimeout = 2 * time.Second
 	args["max_timeout"] = 600
-	if d := insightsDict(t, te.callTool(t, ctx, "execute_log_insights_query", args)); !strings.Contains(d.Message, "within 2 seconds") {
+	if d := insightsDict(t, te.CallTool(t, ctx, "execute_log_insights_query", args)); !strings.Contains(d.Message, "within 2 seconds") {
 		t.Fatalf("cap not applied: %+v", d)
 	}
 	// max_timeout 0 starts the query, polls once and hands back its ID.
 	args["max_timeout"] = 0
-	if d := insightsDict(t, te.callTool(t, ctx, "execute_log_insights_query", args)); d.Status != "Polling Timeout" || d.QueryID == "" {
+	if d := insightsDict(t, te.CallTool(t, ctx, "execute_log_insights_query", args)); d.Status != "Polling Timeout" || d.QueryID == "" {
 		t.Fatalf("max_timeout 0: %+v", d)
 	}
 }
@@ -462,8 +462,8 @@ func TestExecuteLogInsightsQueryResultPaging(t *testing.T) {
 	for i := range rows {
 		rows[i] = fakeaws.Row("n", fmt.Sprint(i))
 	}
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{}).SetQueryResults("", fakeaws.QueryResult{Rows: rows}).SetPageSize(3)
-	res := te.callTool(t, userCtx(te.alice), "execute_log_insights_query", map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields n"})
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{}).SetQueryResults("", fakeaws.QueryResult{Rows: rows}).SetPageSize(3)
+	res := te.CallTool(t, userCtx(te.Alice), "execute_log_insights_query", map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields n"})
 	d := insightsDict(t, res)
 	if len(d.Results) != 7 || d.Results[6]["n"] != "6" {
 		t.Fatalf("paged results %+v", d.Results)
@@ -475,18 +475,18 @@ func TestExecuteLogInsightsQueryResultPaging(t *testing.T) {
 func TestExecuteLogInsightsQueryCancellationStopsQuery(t *testing.T) {
 	te := newTestEnv(t)
 	clk := withInsightsClock(te)
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Minute})
-	ctx, cancel := context.WithCancel(userCtx(te.alice))
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Duration: time.Minute})
+	ctx, cancel := context.WithCancel(userCtx(te.Alice))
 	defer cancel()
 	clk.onSleep = func(n int) {
 		if n == 3 {
 			cancel()
 		}
 	}
-	res := te.callTool(t, ctx, "execute_log_insights_query", map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message"})
+	res := te.CallTool(t, ctx, "execute_log_insights_query", map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message"})
 	wantToolError(t, res, "cancelled")
 	assertOwner(t, te, "StopQuery", 1)
-	qs := fakeaws.LogsOf(te.fake).Queries()
+	qs := fakeaws.LogsOf(te.Fake).Queries()
 	if len(qs) != 1 || !qs[0].Stopped || qs[0].Polls != 3 {
 		t.Fatalf("query after cancellation %+v", qs)
 	}
@@ -497,24 +497,24 @@ func TestExecuteLogInsightsQueryCancellationStopsQuery(t *testing.T) {
 func TestGetLogsInsightQueryResultsAndCancel(t *testing.T) {
 	te := newTestEnv(t)
 	withInsightsClock(te)
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Polls: 2}).
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Polls: 2}).
 		SetQueryResults("", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("@message", "hello")}})
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	start := func() string {
-		d := insightsDict(t, te.callTool(t, ctx, "execute_log_insights_query", map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message", "max_timeout": 0}))
+		d := insightsDict(t, te.CallTool(t, ctx, "execute_log_insights_query", map[string]any{"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": "fields @message", "max_timeout": 0}))
 		if d.Status != "Polling Timeout" {
 			t.Fatalf("start: %+v", d)
 		}
 		return d.QueryID
 	}
 	id := start()
-	res := te.callTool(t, ctx, "get_logs_insight_query_results", map[string]any{"query_id": id})
+	res := te.CallTool(t, ctx, "get_logs_insight_query_results", map[string]any{"query_id": id})
 	if d := insightsDict(t, res); res.IsError || d.Status != "Complete" || d.QueryID != id || d.Results[0]["@message"] != "hello" {
 		t.Fatalf("get: %s", resultText(t, res))
 	}
 
-	wantToolError(t, te.callTool(t, ctx, "get_logs_insight_query_results", map[string]any{}), "query_id is required")
-	res = te.callTool(t, ctx, "get_logs_insight_query_results", map[string]any{"query_id": "nope"})
+	wantToolError(t, te.CallTool(t, ctx, "get_logs_insight_query_results", map[string]any{}), "query_id is required")
+	res = te.CallTool(t, ctx, "get_logs_insight_query_results", map[string]any{"query_id": "nope"})
 	wantToolError(t, res, "Error retrieving CloudWatch Logs Insights query results: AWS error ResourceNotFoundException")
 	if d := insightsDict(t, res); d.QueryID != "nope" || d.Status != "Error" || d.Results == nil {
 		t.Fatalf("get error dict %+v", d)
@@ -523,19 +523,19 @@ func TestGetLogsInsightQueryResultsAndCancel(t *testing.T) {
 	// Cancel a running query, then cancelling it again fails like StopQuery.
 	id = start()
 	var ok struct{ Success *bool }
-	decodeResult(t, te.callTool(t, ctx, "cancel_logs_insight_query", map[string]any{"query_id": id}), &ok)
+	decodeResult(t, te.CallTool(t, ctx, "cancel_logs_insight_query", map[string]any{"query_id": id}), &ok)
 	if ok.Success == nil || !*ok.Success {
 		t.Fatalf("cancel: %+v", ok)
 	}
-	if q, _ := fakeaws.LogsOf(te.fake).Query(id); !q.Stopped {
+	if q, _ := fakeaws.LogsOf(te.Fake).Query(id); !q.Stopped {
 		t.Fatal("query not stopped")
 	}
-	wantToolError(t, te.callTool(t, ctx, "cancel_logs_insight_query", map[string]any{"query_id": id}), "AWS error InvalidParameterException: Query "+id+" is not running")
-	wantToolError(t, te.callTool(t, ctx, "cancel_logs_insight_query", map[string]any{"query_id": ""}), "query_id is required")
-	te.fake.SetFault("StopQuery", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:StopQuery", Times: 1})
-	wantToolError(t, te.callTool(t, ctx, "cancel_logs_insight_query", map[string]any{"query_id": start()}), "AccessDeniedException: not authorized to perform: logs:StopQuery")
-	te.fake.SetFault("GetQueryResults", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:GetQueryResults", Times: 1})
-	wantToolError(t, te.callTool(t, ctx, "get_logs_insight_query_results", map[string]any{"query_id": id}), "logs:GetQueryResults")
+	wantToolError(t, te.CallTool(t, ctx, "cancel_logs_insight_query", map[string]any{"query_id": id}), "AWS error InvalidParameterException: Query "+id+" is not running")
+	wantToolError(t, te.CallTool(t, ctx, "cancel_logs_insight_query", map[string]any{"query_id": ""}), "query_id is required")
+	te.Fake.SetFault("StopQuery", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:StopQuery", Times: 1})
+	wantToolError(t, te.CallTool(t, ctx, "cancel_logs_insight_query", map[string]any{"query_id": start()}), "AccessDeniedException: not authorized to perform: logs:StopQuery")
+	te.Fake.SetFault("GetQueryResults", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:GetQueryResults", Times: 1})
+	wantToolError(t, te.CallTool(t, ctx, "get_logs_insight_query_results", map[string]any{"query_id": id}), "logs:GetQueryResults")
 	assertOwner(t, te, "GetQueryResults", -1)
 	assertOwner(t, te, "StopQuery", -1)
 }
@@ -544,7 +544,7 @@ func TestGetLogsInsightQueryResultsAndCancel(t *testing.T) {
 
 func seedAnalyze(te *testEnv, g fakeaws.LogGroup) (detector string, t0 time.Time) {
 	t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	l := fakeaws.LogsOf(te.fake).AddLogGroup(g)
+	l := fakeaws.LogsOf(te.Fake).AddLogGroup(g)
 	other := "arn:aws:logs:" + g.Region + ":123456789012:log-group:/other"
 	detector = l.AddAnomalyDetector(fakeaws.AnomalyDetector{Name: "checkout-detector", Region: g.Region, LogGroupARNs: []string{g.ARN(), other}})
 	l.AddAnomalyDetector(fakeaws.AnomalyDetector{Name: "unrelated", Region: g.Region, LogGroupARNs: []string{other}})
@@ -575,7 +575,7 @@ func TestAnalyzeLogGroup(t *testing.T) {
 	detector, t0 := seedAnalyze(te, g)
 	// Naive times (no offset) are UTC; awslabs raised TypeError comparing
 	// them with the anomalies' aware times. No region: the ARN's is used.
-	res := te.callTool(t, userCtx(te.alice), "analyze_log_group", map[string]any{
+	res := te.CallTool(t, userCtx(te.Alice), "analyze_log_group", map[string]any{
 		"log_group_arn": g.ARN() + ":*", "start_time": "2025-03-01T11:30:00", "end_time": "2025-03-01T12:30:00",
 	})
 	var out struct {
@@ -617,7 +617,7 @@ func TestAnalyzeLogGroup(t *testing.T) {
 	if te := out.TopErrorPatterns; te.Status != "Complete" || len(te.Results) != 1 || te.Results[0]["@pattern"] != "ERROR <*> timed out" {
 		t.Fatalf("error patterns %+v", te)
 	}
-	qs := fakeaws.LogsOf(te.fake).Queries()
+	qs := fakeaws.LogsOf(te.Fake).Queries()
 	if len(qs) != 2 {
 		t.Fatalf("queries %+v", qs)
 	}
@@ -629,7 +629,7 @@ func TestAnalyzeLogGroup(t *testing.T) {
 	}
 	for _, op := range []string{"ListLogAnomalyDetectors", "ListAnomalies", "StartQuery", "GetQueryResults"} {
 		assertOwner(t, te, op, -1)
-		for _, c := range te.fake.Calls(op) {
+		for _, c := range te.Fake.Calls(op) {
 			if c.Region != "eu-west-1" {
 				t.Fatalf("%s went to %s", op, c.Region)
 			}
@@ -644,7 +644,7 @@ func TestAnalyzeLogGroupRunsConcurrently(t *testing.T) {
 	te := newTestEnv(t)
 	g := fakeaws.LogGroup{Name: "/aws/lambda/checkout", Region: "us-east-1", AccountID: fakeaws.DefaultAccountID}
 	seedAnalyze(te, g)
-	te.fake.Handle("logs", "ListLogAnomalyDetectors", func(r *fakeaws.Request) (any, error) {
+	te.Fake.Handle("logs", "ListLogAnomalyDetectors", func(r *fakeaws.Request) (any, error) {
 		for range 500 {
 			if r.Fake().CallCount("StartQuery") >= 2 {
 				return map[string]any{"anomalyDetectors": []any{}}, nil
@@ -653,7 +653,7 @@ func TestAnalyzeLogGroupRunsConcurrently(t *testing.T) {
 		}
 		return nil, fakeaws.Errorf("ThrottlingException", "the pattern queries never started while anomalies were listed")
 	})
-	res := te.callTool(t, userCtx(te.alice), "analyze_log_group", map[string]any{"log_group_arn": g.ARN(), "start_time": "2025-03-01T11:30:00Z", "end_time": "2025-03-01T12:30:00Z"})
+	res := te.CallTool(t, userCtx(te.Alice), "analyze_log_group", map[string]any{"log_group_arn": g.ARN(), "start_time": "2025-03-01T11:30:00Z", "end_time": "2025-03-01T12:30:00Z"})
 	if res.IsError {
 		t.Fatal(resultText(t, res))
 	}
@@ -664,7 +664,7 @@ func TestAnalyzeLogGroupValidationAndErrors(t *testing.T) {
 	withInsightsClock(te)
 	g := fakeaws.LogGroup{Name: "/aws/lambda/checkout", Region: "us-east-1", AccountID: fakeaws.DefaultAccountID}
 	seedAnalyze(te, g)
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	args := func(kv ...string) map[string]any {
 		m := map[string]any{"log_group_arn": g.ARN(), "start_time": "2025-03-01T11:30:00Z", "end_time": "2025-03-01T12:30:00Z"}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -682,25 +682,25 @@ func TestAnalyzeLogGroupValidationAndErrors(t *testing.T) {
 		{args("end_time", "2025-02-01T00:00:00Z"), "end_time (2025-02-01T00:00:00Z) is before start_time"},
 		{args("region", "nowhere"), `region "nowhere" is not an AWS region`},
 	} {
-		wantToolError(t, te.callTool(t, ctx, "analyze_log_group", c.args), c.want)
+		wantToolError(t, te.CallTool(t, ctx, "analyze_log_group", c.args), c.want)
 	}
-	if n := len(te.fake.Calls("")); n != 0 {
+	if n := len(te.Fake.Calls("")); n != 0 {
 		t.Fatalf("invalid input reached AWS (%d calls)", n)
 	}
 
 	// An anomaly API failure fails the tool, as in awslabs.
-	te.fake.SetFault("ListAnomalies", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:ListAnomalies", Times: 1})
-	wantToolError(t, te.callTool(t, ctx, "analyze_log_group", args()), "AWS error AccessDeniedException: not authorized to perform: logs:ListAnomalies")
+	te.Fake.SetFault("ListAnomalies", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:ListAnomalies", Times: 1})
+	wantToolError(t, te.CallTool(t, ctx, "analyze_log_group", args()), "AWS error AccessDeniedException: not authorized to perform: logs:ListAnomalies")
 
 	// A failing pattern query is reported inside the result instead. The
 	// fault has no count: a StartQuery of the call above, cancelled by its
 	// anomaly failure, may still reach the fake after this point and would
 	// use up a counted fault.
-	te.fake.SetFault("StartQuery", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:StartQuery"})
+	te.Fake.SetFault("StartQuery", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:StartQuery"})
 	var out struct {
 		TopPatterns insightsDictView `json:"top_patterns"`
 	}
-	decodeResult(t, te.callTool(t, ctx, "analyze_log_group", args()), &out)
+	decodeResult(t, te.CallTool(t, ctx, "analyze_log_group", args()), &out)
 	if out.TopPatterns.Status != "Error" || !strings.Contains(out.TopPatterns.Message, "logs:StartQuery") {
 		t.Fatalf("top patterns %+v", out.TopPatterns)
 	}

@@ -24,7 +24,7 @@ import (
 
 func init() { registerTools("metrics", metricsTools) }
 
-func metricsTools(e *toolEnv) []server.ServerTool {
+func metricsTools(e *Env) []server.ServerTool {
 	return []server.ServerTool{
 		{Tool: mcp.NewTool("get_metric_data",
 			mcp.WithDescription(getMetricDataDescription),
@@ -62,10 +62,10 @@ type metricDimension struct {
 	Value string `json:"value"`
 }
 
-func dimensionsArg(a toolArgs, name string) ([]metricDimension, error) {
+func dimensionsArg(a Args, name string) ([]metricDimension, error) {
 	var dims []metricDimension
-	if err := a.object(name, &dims); err != nil {
-		return nil, toolErrorf("%s must be a list of {\"name\": ..., \"value\": ...} objects: %v", name, err)
+	if err := a.Object(name, &dims); err != nil {
+		return nil, Errorf("%s must be a list of {\"name\": ..., \"value\": ...} objects: %v", name, err)
 	}
 	return validDimensions(name, dims)
 }
@@ -73,7 +73,7 @@ func dimensionsArg(a toolArgs, name string) ([]metricDimension, error) {
 func validDimensions(field string, dims []metricDimension) ([]metricDimension, error) {
 	for i, d := range dims {
 		if strings.TrimSpace(d.Name) == "" {
-			return nil, toolErrorf("%s[%d].name is required (e.g. {\"name\": \"InstanceId\", \"value\": \"i-0123\"})", field, i)
+			return nil, Errorf("%s[%d].name is required (e.g. {\"name\": \"InstanceId\", \"value\": \"i-0123\"})", field, i)
 		}
 	}
 	if dims == nil {
@@ -103,13 +103,13 @@ type metricTarget struct {
 
 // metricTargetArgs reads the parameters analyze_metric and
 // get_recommended_metric_alarms share.
-func metricTargetArgs(a toolArgs) (metricTarget, error) {
+func metricTargetArgs(a Args) (metricTarget, error) {
 	var t metricTarget
 	var err error
-	if t.namespace, err = a.requiredStr("namespace"); err != nil {
+	if t.namespace, err = a.RequiredStr("namespace"); err != nil {
 		return t, err
 	}
-	if t.metric, err = a.requiredStr("metric_name"); err != nil {
+	if t.metric, err = a.RequiredStr("metric_name"); err != nil {
 		return t, err
 	}
 	if t.dims, err = dimensionsArg(a, "dimensions"); err != nil {
@@ -118,15 +118,15 @@ func metricTargetArgs(a toolArgs) (metricTarget, error) {
 	if t.stat, err = statisticArg(a); err != nil {
 		return t, err
 	}
-	if t.region, err = a.str("region", ""); err != nil {
+	if t.region, err = a.Str("region", ""); err != nil {
 		return t, err
 	}
-	t.profile, err = a.str("profile_name", "")
+	t.profile, err = a.Str("profile_name", "")
 	return t, err
 }
 
-func statisticArg(a toolArgs) (string, error) {
-	s, err := a.str("statistic", "AVG")
+func statisticArg(a Args) (string, error) {
+	s, err := a.Str("statistic", "AVG")
 	if err != nil {
 		return "", err
 	}
@@ -135,7 +135,7 @@ func statisticArg(a toolArgs) (string, error) {
 			return s, nil
 		}
 	}
-	return "", toolErrorf("statistic must be one of %s (got %q); percentiles such as p99 are available through the queries parameter of get_metric_data", strings.Join(metricStatistics, ", "), s)
+	return "", Errorf("statistic must be one of %s (got %q); percentiles such as p99 are available through the queries parameter of get_metric_data", strings.Join(metricStatistics, ", "), s)
 }
 
 // cloudWatchStat maps the tool's statistic to a GetMetricData Stat; others
@@ -180,24 +180,24 @@ func insightsFunction(s string) (string, error) {
 			return f, nil
 		}
 	}
-	return "", toolErrorf("Invalid statistic for Metrics Insights: %s. Must be one of AVG, COUNT, MAX, MIN, SUM", s)
+	return "", Errorf("Invalid statistic for Metrics Insights: %s. Must be one of AVG, COUNT, MAX, MIN, SUM", s)
 }
 
 // metricWindow resolves start_time/end_time (end defaults to now, start to
 // three hours before end, as the console does) and the period that yields
 // about target datapoints: max(60, window/target) rounded up to a minute.
-func (e *toolEnv) metricWindow(a toolArgs, target int) (start, end time.Time, period int32, err error) {
+func (e *Env) metricWindow(a Args, target int) (start, end time.Time, period int32, err error) {
 	if target <= 0 {
-		return start, end, 0, toolErrorf("target_datapoints must be a positive integer (got %d)", target)
+		return start, end, 0, Errorf("target_datapoints must be a positive integer (got %d)", target)
 	}
-	end, hasEnd, err := a.timeArg("end_time")
+	end, hasEnd, err := a.Time("end_time")
 	if err != nil {
 		return start, end, 0, err
 	}
 	if !hasEnd {
-		end = e.now().UTC()
+		end = e.Now().UTC()
 	}
-	start, hasStart, err := a.timeArg("start_time")
+	start, hasStart, err := a.Time("start_time")
 	if err != nil {
 		return start, end, 0, err
 	}
@@ -205,7 +205,7 @@ func (e *toolEnv) metricWindow(a toolArgs, target int) (start, end time.Time, pe
 		start = end.Add(-3 * time.Hour)
 	}
 	if !start.Before(end) {
-		return start, end, 0, toolErrorf("start_time (%s) must be before end_time (%s)", start.Format(time.RFC3339), end.Format(time.RFC3339))
+		return start, end, 0, Errorf("start_time (%s) must be before end_time (%s)", start.Format(time.RFC3339), end.Format(time.RFC3339))
 	}
 	return start, end, periodFor(start, end, target), nil
 }
@@ -289,7 +289,7 @@ func metricsWrapped(v any) *mcp.CallToolResult {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return encodingFailed(err)
+		return EncodingFailed(err)
 	}
 	return mcp.NewToolResultStructured(map[string]any{"result": json.RawMessage(b)}, string(b))
 }
@@ -319,7 +319,7 @@ func fetchMetricData(ctx context.Context, cl *cloudwatch.Client, queries []types
 	seenTokens := map[string]bool{}
 	for page := 0; ; page++ {
 		if page == maxMetricPages {
-			return nil, toolErrorf("GetMetricData returned more than %d pages; narrow the time range or raise the period", maxMetricPages)
+			return nil, Errorf("GetMetricData returned more than %d pages; narrow the time range or raise the period", maxMetricPages)
 		}
 		out, err := cl.GetMetricData(ctx, in)
 		if err != nil {
@@ -348,7 +348,7 @@ func fetchMetricData(ctx context.Context, cl *cloudwatch.Client, queries []types
 			break
 		}
 		if seenTokens[tok] {
-			return nil, toolErrorf("GetMetricData repeated a NextToken; the result would never complete")
+			return nil, Errorf("GetMetricData repeated a NextToken; the result would never complete")
 		}
 		seenTokens[tok] = true
 		in.NextToken = aws.String(tok)
@@ -391,16 +391,16 @@ type metricDataQueryInput struct {
 	Period     *int             `json:"period"`
 }
 
-func (e *toolEnv) handleGetMetricData(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	resp, err := e.getMetricData(ctx, argsOf(req))
+func (e *Env) handleGetMetricData(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	resp, err := e.getMetricData(ctx, ArgsOf(req))
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	return jsonResult(resp), nil
+	return JSONResult(resp), nil
 }
 
-func (e *toolEnv) getMetricData(ctx context.Context, a toolArgs) (*getMetricDataResponse, error) {
-	target, err := a.integer("target_datapoints", 60)
+func (e *Env) getMetricData(ctx context.Context, a Args) (*getMetricDataResponse, error) {
+	target, err := a.Int("target_datapoints", 60)
 	if err != nil {
 		return nil, err
 	}
@@ -409,7 +409,7 @@ func (e *toolEnv) getMetricData(ctx context.Context, a toolArgs) (*getMetricData
 		return nil, err
 	}
 	var queries []metricDataQueryInput
-	if err := a.object("queries", &queries); err != nil {
+	if err := a.Object("queries", &queries); err != nil {
 		return nil, err
 	}
 	var mdq []types.MetricDataQuery
@@ -422,9 +422,9 @@ func (e *toolEnv) getMetricData(ctx context.Context, a toolArgs) (*getMetricData
 			return nil, err
 		}
 	}
-	region, _ := a.str("region", "")
-	profile, _ := a.str("profile_name", "")
-	cl, err := e.cloudwatchClient(ctx, region, profile)
+	region, _ := a.Str("region", "")
+	profile, _ := a.Str("profile_name", "")
+	cl, err := e.CloudWatchClient(ctx, region, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -436,21 +436,21 @@ func (e *toolEnv) getMetricData(ctx context.Context, a toolArgs) (*getMetricData
 // MetricStat carries its Period inside; an expression carries it on top.
 func buildQueriesBatch(queries []metricDataQueryInput, defPeriod int32) ([]types.MetricDataQuery, error) {
 	if len(queries) > 500 {
-		return nil, toolErrorf("queries holds %d entries; GetMetricData accepts at most 500", len(queries))
+		return nil, Errorf("queries holds %d entries; GetMetricData accepts at most 500", len(queries))
 	}
 	out := make([]types.MetricDataQuery, 0, len(queries))
 	for i, q := range queries {
 		where := fmt.Sprintf("queries[%d]", i)
 		if strings.TrimSpace(q.ID) == "" {
-			return nil, toolErrorf("%s.id is required (a short name starting with a lowercase letter, e.g. \"m1\")", where)
+			return nil, Errorf("%s.id is required (a short name starting with a lowercase letter, e.g. \"m1\")", where)
 		}
 		where += fmt.Sprintf(" (id %q)", q.ID)
 		hasExpr := q.Expression != nil && strings.TrimSpace(*q.Expression) != ""
 		if q.MetricStat == nil && !hasExpr {
-			return nil, toolErrorf("%s: Either metric_stat or expression must be provided", where)
+			return nil, Errorf("%s: Either metric_stat or expression must be provided", where)
 		}
 		if q.MetricStat != nil && hasExpr {
-			return nil, toolErrorf("%s: Cannot specify both metric_stat and expression", where)
+			return nil, Errorf("%s: Cannot specify both metric_stat and expression", where)
 		}
 		period := defPeriod
 		if q.MetricStat != nil && q.MetricStat.Period != nil {
@@ -460,7 +460,7 @@ func buildQueriesBatch(queries []metricDataQueryInput, defPeriod int32) ([]types
 			period = int32(*q.Period)
 		}
 		if period <= 0 {
-			return nil, toolErrorf("%s: period must be a positive number of seconds (1, 5, 10, 30 or a multiple of 60)", where)
+			return nil, Errorf("%s: period must be a positive number of seconds (1, 5, 10, 30 or a multiple of 60)", where)
 		}
 		d := types.MetricDataQuery{Id: aws.String(q.ID), ReturnData: aws.Bool(q.ReturnData == nil || *q.ReturnData)}
 		if q.Label != nil {
@@ -468,7 +468,7 @@ func buildQueriesBatch(queries []metricDataQueryInput, defPeriod int32) ([]types
 		}
 		if ms := q.MetricStat; ms != nil {
 			if ms.Namespace == "" || ms.MetricName == "" || ms.Statistic == "" {
-				return nil, toolErrorf("%s: metric_stat needs namespace, metric_name and statistic (e.g. \"Average\" or \"p99\")", where)
+				return nil, Errorf("%s: metric_stat needs namespace, metric_name and statistic (e.g. \"Average\" or \"p99\")", where)
 			}
 			dims, err := validDimensions(where+".metric_stat.dimensions", ms.Dimensions)
 			if err != nil {
@@ -490,17 +490,17 @@ func buildQueriesBatch(queries []metricDataQueryInput, defPeriod int32) ([]types
 
 // buildSingleQuery builds the Metrics Insights query when any of its
 // parameters is set, else the standard MetricStat query.
-func buildSingleQuery(a toolArgs, period int32) ([]types.MetricDataQuery, error) {
-	ns, err := a.str("namespace", "")
+func buildSingleQuery(a Args, period int32) ([]types.MetricDataQuery, error) {
+	ns, err := a.Str("namespace", "")
 	if err != nil {
 		return nil, err
 	}
-	metric, err := a.str("metric_name", "")
+	metric, err := a.Str("metric_name", "")
 	if err != nil {
 		return nil, err
 	}
 	if ns == "" || metric == "" {
-		return nil, toolErrorf("namespace and metric_name are required when queries parameter is not provided")
+		return nil, Errorf("namespace and metric_name are required when queries parameter is not provided")
 	}
 	dims, err := dimensionsArg(a, "dimensions")
 	if err != nil {
@@ -510,23 +510,23 @@ func buildSingleQuery(a toolArgs, period int32) ([]types.MetricDataQuery, error)
 	if err != nil {
 		return nil, err
 	}
-	groupBy, err := a.str("group_by_dimension", "")
+	groupBy, err := a.Str("group_by_dimension", "")
 	if err != nil {
 		return nil, err
 	}
-	schemaKeys, err := a.strList("schema_dimension_keys")
+	schemaKeys, err := a.StrList("schema_dimension_keys")
 	if err != nil {
 		return nil, err
 	}
-	sortOrder, err := a.str("sort_order", "")
+	sortOrder, err := a.Str("sort_order", "")
 	if err != nil {
 		return nil, err
 	}
-	orderBy, err := a.str("order_by_statistic", "")
+	orderBy, err := a.Str("order_by_statistic", "")
 	if err != nil {
 		return nil, err
 	}
-	if !(groupBy != "" || len(schemaKeys) > 0 || a.has("limit") || sortOrder != "" || orderBy != "") {
+	if !(groupBy != "" || len(schemaKeys) > 0 || a.Has("limit") || sortOrder != "" || orderBy != "") {
 		return []types.MetricDataQuery{{
 			Id: aws.String("m1"),
 			MetricStat: &types.MetricStat{
@@ -537,7 +537,7 @@ func buildSingleQuery(a toolArgs, period int32) ([]types.MetricDataQuery, error)
 			ReturnData: aws.Bool(true),
 		}}, nil
 	}
-	limit, err := a.integer("limit", 0)
+	limit, err := a.Int("limit", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -567,21 +567,21 @@ type insightsParams struct {
 // quote in a name breaks the query or changes its meaning).
 func buildInsightsQuery(p insightsParams) (string, error) {
 	if p.groupBy != "" && !containsStr(p.schemaKeys, p.groupBy) {
-		return "", toolErrorf("group_by_dimension '%s' must be included in schema_dimension_keys: %s", p.groupBy, pyStrList(p.schemaKeys))
+		return "", Errorf("group_by_dimension '%s' must be included in schema_dimension_keys: %s", p.groupBy, pyStrList(p.schemaKeys))
 	}
 	sortOrder := strings.ToUpper(p.sortOrder)
 	if sortOrder != "" && sortOrder != "ASC" && sortOrder != "DESC" {
-		return "", toolErrorf("sort_order must be ASC or DESC (got %q)", p.sortOrder)
+		return "", Errorf("sort_order must be ASC or DESC (got %q)", p.sortOrder)
 	}
 	orderBy := strings.ToUpper(p.orderBy)
 	if orderBy != "" && !containsStr(insightsFunctions, orderBy) {
-		return "", toolErrorf("order_by_statistic must be one of AVG, COUNT, MAX, MIN, SUM (got %q)", p.orderBy)
+		return "", Errorf("order_by_statistic must be one of AVG, COUNT, MAX, MIN, SUM (got %q)", p.orderBy)
 	}
 	if sortOrder != "" && orderBy == "" {
-		return "", toolErrorf("sort_order requires order_by_statistic to be set (one of AVG, COUNT, MAX, MIN, SUM)")
+		return "", Errorf("sort_order requires order_by_statistic to be set (one of AVG, COUNT, MAX, MIN, SUM)")
 	}
 	if p.limit < 0 || p.limit > 500 {
-		return "", toolErrorf("limit must be between 1 and 500 (Metrics Insights returns at most 500 time series)")
+		return "", Errorf("limit must be between 1 and 500 (Metrics Insights returns at most 500 time series)")
 	}
 	fn, err := insightsFunction(p.statistic)
 	if err != nil {
@@ -647,17 +647,17 @@ type metricMetadataResult struct {
 	Unit                  string `json:"unit"`
 }
 
-func (e *toolEnv) handleGetMetricMetadata(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	ns, err := a.requiredStr("namespace")
+func (e *Env) handleGetMetricMetadata(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	ns, err := a.RequiredStr("namespace")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	metric, err := a.requiredStr("metric_name")
+	metric, err := a.RequiredStr("metric_name")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
-	md, ok := e.catalog.lookup(ns, metric)
+	md, ok := e.Catalog.Lookup(ns, metric)
 	if !ok || md == nil {
 		return metricsWrapped(nil), nil
 	}

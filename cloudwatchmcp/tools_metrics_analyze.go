@@ -50,28 +50,28 @@ func pyISOTime(t time.Time) string {
 	return t.Format("2006-01-02T15:04:05-07:00")
 }
 
-func (e *toolEnv) handleAnalyzeMetric(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
+func (e *Env) handleAnalyzeMetric(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
 	t, err := metricTargetArgs(a)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	ns, metric, dims, stat, region, profile := t.namespace, t.metric, t.dims, t.stat, t.region, t.profile
-	cl, err := e.cloudwatchClient(ctx, region, profile)
+	cl, err := e.CloudWatchClient(ctx, region, profile)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	res, _, err := e.analyzeMetric(ctx, cl, ns, metric, dims, stat)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	return metricsWrapped(res), nil
 }
 
 // analyzeMetric fetches the last two weeks at one-minute resolution with
 // the caller's client and statistic, and analyzes the first series.
-func (e *toolEnv) analyzeMetric(ctx context.Context, cl *cloudwatch.Client, ns, metric string, dims []metricDimension, statistic string) (*analyzeMetricResult, metricAnalysis, error) {
-	end := e.now().UTC()
+func (e *Env) analyzeMetric(ctx context.Context, cl *cloudwatch.Client, ns, metric string, dims []metricDimension, statistic string) (*analyzeMetricResult, metricAnalysis, error) {
+	end := e.Now().UTC()
 	start := end.Add(-analysisWindowMinutes * time.Minute)
 	q := types.MetricDataQuery{
 		Id: aws.String("m1"),

@@ -19,14 +19,14 @@ var metricsNow = time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)
 func newMetricsEnv(t *testing.T) *testEnv {
 	t.Helper()
 	te := newTestEnv(t)
-	te.now = func() time.Time { return metricsNow }
+	te.Now = func() time.Time { return metricsNow }
 	return te
 }
 
 // metricTestCatalog builds a catalog literal, so tests don't depend on the
 // embedded catalog's data (a colleague's work).
-func metricTestCatalog(entries ...*metricMetadata) *metricCatalog {
-	c := &metricCatalog{entries: map[catalogKey]*metricMetadata{}}
+func metricTestCatalog(entries ...*Metric) *Catalog {
+	c := &Catalog{entries: map[catalogKey]*Metric{}}
 	for _, e := range entries {
 		c.entries[catalogKey{e.MetricID.Namespace, e.MetricID.MetricName}] = e
 	}
@@ -58,12 +58,12 @@ type gmdResponse struct {
 
 func assertSignedByAlice(t *testing.T, te *testEnv, op string) {
 	t.Helper()
-	calls := te.fake.Calls(op)
+	calls := te.Fake.Calls(op)
 	if len(calls) == 0 {
 		t.Fatalf("no %s call reached AWS", op)
 	}
 	for _, c := range calls {
-		if c.Owner != "alice" || !c.Signed || c.AccessKeyID != te.alice.AccessKeyID {
+		if c.Owner != "alice" || !c.Signed || c.AccessKeyID != te.Alice.AccessKeyID {
 			t.Fatalf("%s was not signed with alice's vended key: %+v", op, c)
 		}
 	}
@@ -72,12 +72,12 @@ func assertSignedByAlice(t *testing.T, te *testEnv, op string) {
 func TestMetricGetDataStandardPath(t *testing.T) {
 	te := newMetricsEnv(t)
 	dims := map[string]string{"InstanceId": "i-1"}
-	fakeaws.MetricsOf(te.fake).PutSeries("AWS/EC2", "CPUUtilization", dims,
+	fakeaws.MetricsOf(te.Fake).PutSeries("AWS/EC2", "CPUUtilization", dims,
 		everyMinute(metricsNow.Add(-3*time.Hour), metricsNow, func(_ time.Time, i int) float64 { return float64(i) }))
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 
 	// Defaults: the last 3 hours, 60 target points -> 180 s buckets, AVG.
-	res := te.callTool(t, ctx, "get_metric_data", map[string]any{
+	res := te.CallTool(t, ctx, "get_metric_data", map[string]any{
 		"namespace": "AWS/EC2", "metric_name": "CPUUtilization",
 		"dimensions": []any{map[string]any{"name": "InstanceId", "value": "i-1"}},
 		"statistic":  "MAX",
@@ -106,7 +106,7 @@ func TestMetricGetDataStandardPath(t *testing.T) {
 
 	// Explicit zone-less times are UTC; target_datapoints=7 over an hour
 	// gives 514 s, rounded up to 540 s.
-	res = te.callTool(t, ctx, "get_metric_data", map[string]any{
+	res = te.CallTool(t, ctx, "get_metric_data", map[string]any{
 		"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "dimensions": `[{"name":"InstanceId","value":"i-1"}]`,
 		"start_time": "2025-06-02T10:00:00", "end_time": "2025-06-02T13:00:00+02:00", "target_datapoints": 7, "statistic": "SampleCount",
 	})
@@ -122,7 +122,7 @@ func TestMetricGetDataStandardPath(t *testing.T) {
 
 func TestMetricGetDataValidationErrors(t *testing.T) {
 	te := newMetricsEnv(t)
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	base := func(extra map[string]any) map[string]any {
 		m := map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization"}
 		for k, v := range extra {
@@ -154,43 +154,43 @@ func TestMetricGetDataValidationErrors(t *testing.T) {
 		"query stat fields": {map[string]any{"queries": []any{map[string]any{"id": "m1", "metric_stat": map[string]any{"namespace": "A"}}}}, "metric_stat needs namespace, metric_name and statistic"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			wantToolError(t, te.callTool(t, ctx, "get_metric_data", tc.args), tc.want)
+			wantToolError(t, te.CallTool(t, ctx, "get_metric_data", tc.args), tc.want)
 		})
 	}
-	if n := te.fake.CallCount("GetMetricData"); n != 0 {
+	if n := te.Fake.CallCount("GetMetricData"); n != 0 {
 		t.Fatalf("invalid input reached AWS %d times", n)
 	}
-	wantToolError(t, te.callTool(t, userCtx(aws.Credentials{}), "get_metric_data", base(nil)), errNoCredentials)
+	wantToolError(t, te.CallTool(t, userCtx(aws.Credentials{}), "get_metric_data", base(nil)), NoCredentialsMessage)
 }
 
 func TestMetricGetDataAWSErrors(t *testing.T) {
 	te := newMetricsEnv(t)
-	ctx := userCtx(te.alice)
-	te.fake.SetFault("GetMetricData", fakeaws.Fault{Status: 403, Code: "AccessDenied",
+	ctx := userCtx(te.Alice)
+	te.Fake.SetFault("GetMetricData", fakeaws.Fault{Status: 403, Code: "AccessDenied",
 		Message: "User: alice is not authorized to perform: cloudwatch:GetMetricData", Times: 1})
-	res := te.callTool(t, ctx, "get_metric_data", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization"})
+	res := te.CallTool(t, ctx, "get_metric_data", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization"})
 	wantToolError(t, res, "AWS error AccessDenied: User: alice is not authorized to perform: cloudwatch:GetMetricData")
 	wantToolError(t, res, "lacks this permission")
-	if strings.Contains(resultText(t, res), te.alice.SecretAccessKey) {
+	if strings.Contains(resultText(t, res), te.Alice.SecretAccessKey) {
 		t.Fatal("secret leaked")
 	}
 	// The service's own validation comes back readable too.
-	res = te.callTool(t, ctx, "get_metric_data", map[string]any{"queries": []any{
+	res = te.CallTool(t, ctx, "get_metric_data", map[string]any{"queries": []any{
 		map[string]any{"id": "m1", "metric_stat": map[string]any{"namespace": "A", "metric_name": "B", "statistic": "Average", "period": 61}}}})
 	wantToolError(t, res, "AWS error ValidationError")
 }
 
 func TestMetricInsightsEscapesIdentifiers(t *testing.T) {
 	te := newMetricsEnv(t)
-	ms := fakeaws.MetricsOf(te.fake)
+	ms := fakeaws.MetricsOf(te.Fake)
 	const ns, metric, key = `My App/Prod's`, `Req"s count.v2`, "Svc.Name"
 	from := metricsNow.Add(-time.Hour)
 	for v, val := range map[string]float64{`a'b"c`: 1, "c d": 5, `back\slash`: 3} {
 		ms.PutSeries(ns, metric, map[string]string{key: v}, everyMinute(from, metricsNow, func(time.Time, int) float64 { return val }))
 	}
 	ms.PutSeries(ns, metric, map[string]string{key: "x", "Other": "y"}, everyMinute(from, metricsNow, func(time.Time, int) float64 { return 100 }))
-	ctx := userCtx(te.alice)
-	res := te.callTool(t, ctx, "get_metric_data", map[string]any{
+	ctx := userCtx(te.Alice)
+	res := te.CallTool(t, ctx, "get_metric_data", map[string]any{
 		"namespace": ns, "metric_name": metric, "statistic": "Maximum", "start_time": "2025-06-02T11:00:00Z", "end_time": "2025-06-02T12:00:00Z",
 		"schema_dimension_keys": []any{key}, "group_by_dimension": key, "order_by_statistic": "max", "sort_order": "DESC", "limit": 2,
 	})
@@ -206,7 +206,7 @@ func TestMetricInsightsEscapesIdentifiers(t *testing.T) {
 	}
 
 	// WHERE values are escaped too; no LIMIT unless limit > 0.
-	res = te.callTool(t, ctx, "get_metric_data", map[string]any{
+	res = te.CallTool(t, ctx, "get_metric_data", map[string]any{
 		"namespace": ns, "metric_name": metric, "start_time": "2025-06-02T11:00:00Z", "end_time": "2025-06-02T12:00:00Z",
 		"dimensions": []any{map[string]any{"name": key, "value": `a'b"c`}}, "schema_dimension_keys": []any{key}, "limit": 0,
 	})
@@ -222,7 +222,7 @@ func TestMetricInsightsEscapesIdentifiers(t *testing.T) {
 	// The same query as awslabs renders it (nothing escaped) is a syntax
 	// error at CloudWatch.
 	awslabs := `SELECT AVG("` + metric + `") FROM SCHEMA("` + ns + `", "` + key + `") WHERE "` + key + `"='a'b"c'`
-	res = te.callTool(t, ctx, "get_metric_data", map[string]any{"queries": []any{map[string]any{"id": "q", "expression": awslabs}}})
+	res = te.CallTool(t, ctx, "get_metric_data", map[string]any{"queries": []any{map[string]any{"id": "q", "expression": awslabs}}})
 	wantToolError(t, res, "AWS error ValidationError")
 	assertSignedByAlice(t, te, "GetMetricData")
 }
@@ -271,15 +271,15 @@ func TestMetricInsightsQueryBuilder(t *testing.T) {
 
 func TestMetricQueriesPathPagingAndMerging(t *testing.T) {
 	te := newMetricsEnv(t)
-	ms := fakeaws.MetricsOf(te.fake)
+	ms := fakeaws.MetricsOf(te.Fake)
 	from := metricsNow.Add(-time.Hour)
 	ms.PutSeries("App", "Latency", map[string]string{"Api": "get"}, everyMinute(from, metricsNow, func(_ time.Time, i int) float64 { return float64(i) }))
 	ms.PutSeries("App", "Latency", map[string]string{"Api": "put"}, everyMinute(from, metricsNow, func(_ time.Time, i int) float64 { return 1000 + float64(i) }))
 	ms.SetPageSize(25)
 	ms.AddMessage("Info", "page note")
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 
-	res := te.callTool(t, ctx, "get_metric_data", map[string]any{
+	res := te.CallTool(t, ctx, "get_metric_data", map[string]any{
 		"start_time": "2025-06-02T11:00:00Z", "end_time": "2025-06-02T12:00:00Z",
 		"queries": []any{
 			map[string]any{"id": "m1", "return_data": false, "metric_stat": map[string]any{"namespace": "App", "metric_name": "Latency",
@@ -313,7 +313,7 @@ func TestMetricQueriesPathPagingAndMerging(t *testing.T) {
 	if get.StatusCode != "Complete" || put.StatusCode != "Complete" {
 		t.Fatalf("status after the last page: %s %s", get.StatusCode, put.StatusCode)
 	}
-	pages := te.fake.CallCount("GetMetricData")
+	pages := te.Fake.CallCount("GetMetricData")
 	if pages != 6 { // 12 + 120 points, 25 per page
 		t.Fatalf("%d pages", pages)
 	}
@@ -323,25 +323,25 @@ func TestMetricQueriesPathPagingAndMerging(t *testing.T) {
 	assertSignedByAlice(t, te, "GetMetricData")
 
 	// Paging applies outside the queries path too (awslabs pages only there).
-	te.fake.ResetCalls()
-	res = te.callTool(t, ctx, "get_metric_data", map[string]any{"namespace": "App", "metric_name": "Latency",
+	te.Fake.ResetCalls()
+	res = te.CallTool(t, ctx, "get_metric_data", map[string]any{"namespace": "App", "metric_name": "Latency",
 		"dimensions": []any{map[string]any{"name": "Api", "value": "put"}}, "target_datapoints": 60, "start_time": "2025-06-02T11:00:00Z", "end_time": "2025-06-02T12:00:00Z"})
 	decodeResult(t, res, &out)
-	if n := te.fake.CallCount("GetMetricData"); n != 3 || len(out.MetricDataResults) != 1 || len(out.MetricDataResults[0].Datapoints) != 60 {
+	if n := te.Fake.CallCount("GetMetricData"); n != 3 || len(out.MetricDataResults) != 1 || len(out.MetricDataResults[0].Datapoints) != 60 {
 		t.Fatalf("%d calls, %+v", n, out.MetricDataResults)
 	}
 }
 
 func TestMetricGetMetadata(t *testing.T) {
 	te := newMetricsEnv(t)
-	md := &metricMetadata{Description: "Share of allocated compute in use.", RecommendedStatistics: "Average, Maximum", UnitInfo: "Percent"}
+	md := &Metric{Description: "Share of allocated compute in use.", RecommendedStatistics: "Average, Maximum", UnitInfo: "Percent"}
 	md.MetricID.Namespace, md.MetricID.MetricName = "AWS/EC2", "CPUUtilization"
-	bare := &metricMetadata{Description: "No stats."}
+	bare := &Metric{Description: "No stats."}
 	bare.MetricID.Namespace, bare.MetricID.MetricName = "Custom", "Bare"
-	te.catalog = metricTestCatalog(md, bare)
+	te.Catalog = metricTestCatalog(md, bare)
 	ctx := userCtx(aws.Credentials{}) // purely local: no AWS credentials needed
 
-	res := te.callTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization"})
+	res := te.CallTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "AWS/EC2", "metric_name": "CPUUtilization"})
 	var got metricMetadataResult
 	decodeResult(t, res, &got)
 	if got != (metricMetadataResult{"Share of allocated compute in use.", "Average, Maximum", "Percent"}) {
@@ -351,25 +351,25 @@ func TestMetricGetMetadata(t *testing.T) {
 	if string(sc) != `{"result":`+resultText(t, res)+`}` {
 		t.Fatalf("structuredContent must wrap the text as {\"result\": ...}: %s", sc)
 	}
-	res = te.callTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "Custom", "metric_name": "Bare"})
+	res = te.CallTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "Custom", "metric_name": "Bare"})
 	if !strings.Contains(resultText(t, res), `"recommendedStatistics":""`) || !strings.Contains(resultText(t, res), `"unit":""`) {
 		t.Fatalf("missing values must be empty strings: %s", resultText(t, res))
 	}
 
-	res = te.callTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "AWS/EC2", "metric_name": "Nope"})
+	res = te.CallTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "AWS/EC2", "metric_name": "Nope"})
 	sc, _ = json.Marshal(res)
 	if res.IsError || len(res.Content) != 0 || !strings.Contains(string(sc), `"content":[]`) || !strings.Contains(string(sc), `"structuredContent":{"result":null}`) {
 		t.Fatalf("unknown metric: %s", sc)
 	}
-	wantToolError(t, te.callTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "AWS/EC2"}), "metric_name is required")
-	if te.fake.CallCount("") != 0 {
+	wantToolError(t, te.CallTool(t, ctx, "get_metric_metadata", map[string]any{"namespace": "AWS/EC2"}), "metric_name is required")
+	if te.Fake.CallCount("") != 0 {
 		t.Fatal("get_metric_metadata must not call AWS")
 	}
 }
 
 func TestMetricToolsRegisteredWithSchemas(t *testing.T) {
 	te := newMetricsEnv(t)
-	tools, err := te.toolsFor([]string{"metrics"})
+	tools, err := te.Tools([]string{"metrics"})
 	if err != nil {
 		t.Fatal(err)
 	}

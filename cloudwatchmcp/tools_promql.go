@@ -19,7 +19,7 @@ import (
 
 func init() { registerTools("promql", promqlTools) }
 
-func promqlTools(e *toolEnv) []server.ServerTool {
+func promqlTools(e *Env) []server.ServerTool {
 	return []server.ServerTool{
 		{Tool: promqlTool("execute_promql_query", promqlQueryDescription, promqlInput(map[string]any{
 			"query": promqlReqString("Query", "The PromQL expression to evaluate."),
@@ -83,16 +83,16 @@ type promqlLabelsResult struct {
 
 // --- handlers ---
 
-func (e *toolEnv) executePromQLQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	query, err := a.requiredStr("query")
+func (e *Env) executePromQLQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	query, err := a.RequiredStr("query")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	params := url.Values{"query": {query}}
 	at, _, hasTime, err := a.promqlTime("time")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if hasTime {
 		params.Set("time", at)
@@ -100,35 +100,35 @@ func (e *toolEnv) executePromQLQuery(ctx context.Context, req mcp.CallToolReques
 	return e.promqlQueryCall(ctx, a, "query", params, "vector")
 }
 
-func (e *toolEnv) executePromQLRangeQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	query, err := a.requiredStr("query")
+func (e *Env) executePromQLRangeQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	query, err := a.RequiredStr("query")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	params := url.Values{"query": {query}}
 	if err := a.promqlRange(params, true); err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	step, err := a.promqlStep("step")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	params.Set("step", step)
 	return e.promqlQueryCall(ctx, a, "query_range", params, "matrix")
 }
 
-func (e *toolEnv) promqlQueryCall(ctx context.Context, a toolArgs, path string, params url.Values, defType string) (*mcp.CallToolResult, error) {
+func (e *Env) promqlQueryCall(ctx context.Context, a Args, path string, params url.Values, defType string) (*mcp.CallToolResult, error) {
 	env, err := e.promqlFor(ctx, a, path, params)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	var data struct {
 		ResultType string          `json:"resultType"`
 		Result     json.RawMessage `json:"result"`
 	}
 	if err := promqlData(env, &data); err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	out := promqlQueryResult{ResultType: data.ResultType, Result: data.Result, Warnings: env.Warnings, Infos: env.Infos}
 	if out.ResultType == "" {
@@ -137,81 +137,81 @@ func (e *toolEnv) promqlQueryCall(ctx context.Context, a toolArgs, path string, 
 	if r := strings.TrimSpace(string(out.Result)); r == "" || r == "null" {
 		out.Result = json.RawMessage("[]")
 	}
-	return jsonResult(out), nil
+	return JSONResult(out), nil
 }
 
-func (e *toolEnv) getPromQLLabelValues(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
-	name, err := a.requiredStr("label_name")
+func (e *Env) getPromQLLabelValues(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
+	name, err := a.RequiredStr("label_name")
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	path, err := promqlLabelPath(name)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	params, err := promqlMetadataParams(a, false)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	env, err := e.promqlFor(ctx, a, path, params)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	out := promqlLabelValuesResult{Values: []string{}, Warnings: env.Warnings, Infos: env.Infos}
 	if err := promqlData(env, &out.Values); err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if out.Values == nil {
 		out.Values = []string{}
 	}
 	sort.Strings(out.Values)
-	return jsonResult(out), nil
+	return JSONResult(out), nil
 }
 
-func (e *toolEnv) getPromQLSeries(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
+func (e *Env) getPromQLSeries(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
 	params, err := promqlMetadataParams(a, true)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	env, err := e.promqlFor(ctx, a, "series", params)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	out := promqlSeriesResult{Series: []map[string]string{}, Warnings: env.Warnings, Infos: env.Infos}
 	if err := promqlData(env, &out.Series); err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if out.Series == nil {
 		out.Series = []map[string]string{}
 	}
-	return jsonResult(out), nil
+	return JSONResult(out), nil
 }
 
-func (e *toolEnv) getPromQLLabels(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := argsOf(req)
+func (e *Env) getPromQLLabels(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a := ArgsOf(req)
 	params, err := promqlMetadataParams(a, false)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	env, err := e.promqlFor(ctx, a, "labels", params)
 	if err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	out := promqlLabelsResult{Labels: []string{}, Warnings: env.Warnings, Infos: env.Infos}
 	if err := promqlData(env, &out.Labels); err != nil {
-		return errorResult(ctx, err), nil
+		return ErrorResult(ctx, err), nil
 	}
 	if out.Labels == nil {
 		out.Labels = []string{}
 	}
 	sort.Strings(out.Labels)
-	return jsonResult(out), nil
+	return JSONResult(out), nil
 }
 
 // promqlMetadataParams builds match[] (repeated), start and end.
-func promqlMetadataParams(a toolArgs, matchRequired bool) (url.Values, error) {
+func promqlMetadataParams(a Args, matchRequired bool) (url.Values, error) {
 	matches, err := a.promqlMatchers("match", matchRequired)
 	if err != nil {
 		return nil, err
@@ -227,12 +227,12 @@ func promqlMetadataParams(a toolArgs, matchRequired bool) (url.Values, error) {
 }
 
 // promqlFor reads region/profile_name and performs the call.
-func (e *toolEnv) promqlFor(ctx context.Context, a toolArgs, path string, params url.Values) (*promqlEnvelope, error) {
-	region, err := a.str("region", "")
+func (e *Env) promqlFor(ctx context.Context, a Args, path string, params url.Values) (*promqlEnvelope, error) {
+	region, err := a.Str("region", "")
 	if err != nil {
 		return nil, err
 	}
-	profile, err := a.str("profile_name", "")
+	profile, err := a.Str("profile_name", "")
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func promqlData(env *promqlEnvelope, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(env.Data, v); err != nil {
-		return toolErrorf("the PromQL answer has an unexpected shape: %v", err)
+		return Errorf("the PromQL answer has an unexpected shape: %v", err)
 	}
 	return nil
 }

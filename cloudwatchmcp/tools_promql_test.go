@@ -1,6 +1,7 @@
 package cloudwatchmcp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -21,7 +22,7 @@ var promT0 = time.Date(2025, 1, 31, 12, 0, 0, 0, time.UTC)
 // seedPromQL puts a small OTLP-shaped data set into the fake: two checkout
 // series, one cart series and an enriched EC2 series with an awkward label.
 func seedPromQL(te *testEnv) {
-	s := te.fake.PromQL()
+	s := te.Fake.PromQL()
 	samples := func(base float64) []fakeaws.PromQLSample {
 		var out []fakeaws.PromQLSample
 		for i := 0; i <= 60; i++ {
@@ -38,13 +39,13 @@ func seedPromQL(te *testEnv) {
 func promCall(t *testing.T, te *testEnv, tool string, args map[string]any) map[string]any {
 	t.Helper()
 	var out map[string]any
-	decodeResult(t, te.callTool(t, userCtx(te.alice), tool, args), &out)
+	decodeResult(t, te.CallTool(t, userCtx(te.Alice), tool, args), &out)
 	return out
 }
 
 func lastPromRequest(t *testing.T, te *testEnv) fakeaws.PromQLRequest {
 	t.Helper()
-	reqs := te.fake.PromQL().Requests()
+	reqs := te.Fake.PromQL().Requests()
 	if len(reqs) == 0 {
 		t.Fatal("no PromQL request reached the fake")
 	}
@@ -80,7 +81,7 @@ func TestPromQLInstantVectorSignedByCaller(t *testing.T) {
 	if _, ok := out["warnings"]; ok {
 		t.Fatal("warnings must be omitted when the API sent none")
 	}
-	calls := te.fake.Calls("PromQLQuery")
+	calls := te.Fake.Calls("PromQLQuery")
 	if len(calls) != 1 || !calls[0].Signed || calls[0].Owner != "alice" || calls[0].Service != "monitoring" || calls[0].Region != "us-east-1" {
 		t.Fatalf("call not signed for monitoring by alice: %+v", calls)
 	}
@@ -107,7 +108,7 @@ func TestPromQLScalarAndStringResults(t *testing.T) {
 		}
 	}
 	// A seeded scalar on the range endpoint passes through untouched too.
-	te.fake.PromQL().SetResult("scalar(up)", "scalar", []any{1738324800, "1"})
+	te.Fake.PromQL().SetResult("scalar(up)", "scalar", []any{1738324800, "1"})
 	out := promCall(t, te, "execute_promql_range_query", map[string]any{"query": "scalar(up)", "start": "1738324800", "end": "1738328400", "step": 60})
 	if out["resultType"] != "scalar" || !reflect.DeepEqual(out["result"], []any{1738324800.0, "1"}) {
 		t.Fatalf("range scalar %v", out)
@@ -138,14 +139,14 @@ func TestPromQLRangeQueryMatrix(t *testing.T) {
 	if q.Get("start") != "1738324800" || q.Get("end") != "1738328400" || q.Get("step") != "15m" {
 		t.Fatalf("wire params %v", q)
 	}
-	if c := te.fake.Calls("PromQLQueryRange"); len(c) != 1 || c[0].Owner != "alice" {
+	if c := te.Fake.Calls("PromQLQueryRange"); len(c) != 1 || c[0].Owner != "alice" {
 		t.Fatalf("calls %+v", c)
 	}
 }
 
 func TestPromQLValidationErrors(t *testing.T) {
 	te := newTestEnv(t)
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	rng := func(over map[string]any) map[string]any {
 		a := map[string]any{"query": "up", "start": "2025-01-31T12:00:00Z", "end": "2025-01-31T13:00:00Z", "step": "5m"}
 		for k, v := range over {
@@ -183,14 +184,14 @@ func TestPromQLValidationErrors(t *testing.T) {
 		{"get_promql_series", map[string]any{"match": []any{" "}}, "match is required"},
 		{"get_promql_labels", map[string]any{"start": "2025-02-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"}, "is before start"},
 	} {
-		wantToolError(t, te.callTool(t, ctx, tc.tool, tc.args), tc.want)
+		wantToolError(t, te.CallTool(t, ctx, tc.tool, tc.args), tc.want)
 	}
-	if n := len(te.fake.PromQL().Requests()); n != 0 {
+	if n := len(te.Fake.PromQL().Requests()); n != 0 {
 		t.Fatalf("invalid input must not reach AWS, %d requests did", n)
 	}
 	// No vended credentials: the standard message, no call.
-	wantToolError(t, te.callTool(t, userCtx(aws.Credentials{}), "get_promql_labels", map[string]any{}), errNoCredentials)
-	if n := len(te.fake.PromQL().Requests()); n != 0 {
+	wantToolError(t, te.CallTool(t, userCtx(aws.Credentials{}), "get_promql_labels", map[string]any{}), NoCredentialsMessage)
+	if n := len(te.Fake.PromQL().Requests()); n != 0 {
 		t.Fatalf("%d requests without credentials", n)
 	}
 }
@@ -198,7 +199,7 @@ func TestPromQLValidationErrors(t *testing.T) {
 func TestPromQLRegionParameter(t *testing.T) {
 	te := newTestEnv(t)
 	promCall(t, te, "get_promql_labels", map[string]any{"region": "eu-west-1"})
-	c := te.fake.Calls("PromQLLabels")
+	c := te.Fake.Calls("PromQLLabels")
 	if len(c) != 1 || c[0].Region != "eu-west-1" || c[0].Owner != "alice" {
 		t.Fatalf("want a call signed for eu-west-1 by alice, got %+v", c)
 	}
@@ -215,7 +216,7 @@ func TestPromQLSeriesRepeatedMatch(t *testing.T) {
 	names := []string{}
 	for _, s := range series {
 		m := s.(map[string]any)
-		names = append(names, m["__name__"].(string)+"/"+firstNonEmpty(strAny(m["pod"]), strAny(m["InstanceId"])))
+		names = append(names, m["__name__"].(string)+"/"+cmp.Or(strAny(m["pod"]), strAny(m["InstanceId"])))
 	}
 	sort.Strings(names)
 	if !reflect.DeepEqual(names, []string{"CPUUtilization/i-0abc", "http.server.active_requests/c"}) {
@@ -238,7 +239,7 @@ func TestPromQLSeriesRepeatedMatch(t *testing.T) {
 	if n := len(out["series"].([]any)); n != 1 {
 		t.Fatalf("single selector: %d series", n)
 	}
-	if c := te.fake.Calls("PromQLSeries"); len(c) != 3 || c[2].Owner != "alice" {
+	if c := te.Fake.Calls("PromQLSeries"); len(c) != 3 || c[2].Owner != "alice" {
 		t.Fatalf("calls %+v", c)
 	}
 }
@@ -270,7 +271,7 @@ func TestPromQLLabelValuesURLEncodedName(t *testing.T) {
 	if v, ok := out["values"].([]any); !ok || len(v) != 0 {
 		t.Fatalf("an unknown label must give an empty list, got %#v", out["values"])
 	}
-	if c := te.fake.Calls("PromQLLabelValues"); len(c) != 4 || c[0].Owner != "alice" {
+	if c := te.Fake.Calls("PromQLLabelValues"); len(c) != 4 || c[0].Owner != "alice" {
 		t.Fatalf("calls %+v", c)
 	}
 }
@@ -287,7 +288,7 @@ func TestPromQLLabels(t *testing.T) {
 	if !reflect.DeepEqual(out["labels"], []any{"@resource.service.name", "__name__", "pod"}) {
 		t.Fatalf("labels with match %v", out["labels"])
 	}
-	if c := te.fake.Calls("PromQLLabels"); len(c) != 2 || c[1].Owner != "alice" {
+	if c := te.Fake.Calls("PromQLLabels"); len(c) != 2 || c[1].Owner != "alice" {
 		t.Fatalf("calls %+v", c)
 	}
 }
@@ -295,7 +296,7 @@ func TestPromQLLabels(t *testing.T) {
 // recordSleeps replaces the backoff wait with a recorder.
 func recordSleeps(te *testEnv) *[]time.Duration {
 	var d []time.Duration
-	te.sleep = func(ctx context.Context, w time.Duration) error {
+	te.Sleep = func(ctx context.Context, w time.Duration) error {
 		d = append(d, w)
 		return ctx.Err()
 	}
@@ -309,12 +310,12 @@ func TestPromQLRetriesTransientFailures(t *testing.T) {
 	args := map[string]any{"query": `{pod="a"}`, "time": "2025-01-31T12:10:00Z"}
 
 	// Two 5xx, then success: three attempts with a growing backoff.
-	te.fake.SetFault("PromQLQuery", fakeaws.Fault{Status: 503, Code: "ServiceUnavailable", Message: "try later", Times: 2})
+	te.Fake.SetFault("PromQLQuery", fakeaws.Fault{Status: 503, Code: "ServiceUnavailable", Message: "try later", Times: 2})
 	out := promCall(t, te, "execute_promql_query", args)
 	if len(out["result"].([]any)) != 1 {
 		t.Fatalf("result %v", out)
 	}
-	if n := te.fake.CallCount("PromQLQuery"); n != 3 {
+	if n := te.Fake.CallCount("PromQLQuery"); n != 3 {
 		t.Fatalf("want 3 attempts, got %d", n)
 	}
 	if len(*sleeps) != 2 || (*sleeps)[1] <= (*sleeps)[0] {
@@ -322,33 +323,33 @@ func TestPromQLRetriesTransientFailures(t *testing.T) {
 	}
 
 	// A persistent 5xx gives up after exactly 3 attempts.
-	te.fake.ResetCalls()
-	te.fake.SetFault("PromQLQuery", fakeaws.Fault{Status: 500, Code: "InternalFailure", Message: "boom"})
-	res := te.callTool(t, userCtx(te.alice), "execute_promql_query", args)
+	te.Fake.ResetCalls()
+	te.Fake.SetFault("PromQLQuery", fakeaws.Fault{Status: 500, Code: "InternalFailure", Message: "boom"})
+	res := te.CallTool(t, userCtx(te.Alice), "execute_promql_query", args)
 	wantToolError(t, res, "failed after 3 attempts")
 	wantToolError(t, res, "InternalFailure")
-	if n := te.fake.CallCount("PromQLQuery"); n != 3 {
+	if n := te.Fake.CallCount("PromQLQuery"); n != 3 {
 		t.Fatalf("want 3 attempts, got %d", n)
 	}
-	te.fake.ClearFaults()
+	te.Fake.ClearFaults()
 
 	// Connection errors are retried as well.
-	te.fake.ResetCalls()
+	te.Fake.ResetCalls()
 	*sleeps = nil
-	base := te.clients.base.BaseEndpoint
-	te.clients.base.BaseEndpoint = aws.String("http://127.0.0.1:1")
-	res = te.callTool(t, userCtx(te.alice), "execute_promql_query", args)
+	base := te.Clients.Base.BaseEndpoint
+	te.Clients.Base.BaseEndpoint = aws.String("http://127.0.0.1:1")
+	res = te.CallTool(t, userCtx(te.Alice), "execute_promql_query", args)
 	wantToolError(t, res, "failed after 3 attempts: PromQL connection error")
 	if len(*sleeps) != 2 {
 		t.Fatalf("connection errors: want 2 backoffs, got %v", *sleeps)
 	}
-	te.clients.base.BaseEndpoint = base
+	te.Clients.Base.BaseEndpoint = base
 
 	// Throttling (a 400 with a throttling code) is retried too.
-	te.fake.ResetCalls()
-	te.fake.SetFault("PromQLSeries", fakeaws.Fault{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded", Times: 1})
+	te.Fake.ResetCalls()
+	te.Fake.SetFault("PromQLSeries", fakeaws.Fault{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded", Times: 1})
 	promCall(t, te, "get_promql_series", map[string]any{"match": `{pod="a"}`})
-	if n := te.fake.CallCount("PromQLSeries"); n != 2 {
+	if n := te.Fake.CallCount("PromQLSeries"); n != 2 {
 		t.Fatalf("throttling: want 2 attempts, got %d", n)
 	}
 }
@@ -356,32 +357,32 @@ func TestPromQLRetriesTransientFailures(t *testing.T) {
 func TestPromQLNoRetryOnStatusErrorOr4xx(t *testing.T) {
 	te := newTestEnv(t)
 	sleeps := recordSleeps(te)
-	s := te.fake.PromQL()
+	s := te.Fake.PromQL()
 	s.FailQuery("sum(", "bad_data", `1:5: parse error: unclosed left parenthesis`)
 	s.FailQuery("slow_query", "timeout", "query timed out in expression evaluation")
 
-	res := te.callTool(t, userCtx(te.alice), "execute_promql_query", map[string]any{"query": "sum("})
+	res := te.CallTool(t, userCtx(te.Alice), "execute_promql_query", map[string]any{"query": "sum("})
 	wantToolError(t, res, "PromQL API error (bad_data): 1:5: parse error: unclosed left parenthesis")
-	if n := te.fake.CallCount("PromQLQuery"); n != 1 {
+	if n := te.Fake.CallCount("PromQLQuery"); n != 1 {
 		t.Fatalf("a PromQL status:error (HTTP 400) must not be retried: %d calls", n)
 	}
 	// Even on HTTP 503, a Prometheus error answer is final.
-	res = te.callTool(t, userCtx(te.alice), "execute_promql_range_query", map[string]any{"query": "slow_query", "start": "1738324800", "end": "1738328400", "step": "1m"})
+	res = te.CallTool(t, userCtx(te.Alice), "execute_promql_range_query", map[string]any{"query": "slow_query", "start": "1738324800", "end": "1738328400", "step": "1m"})
 	wantToolError(t, res, "PromQL API error (timeout)")
-	if n := te.fake.CallCount("PromQLQueryRange"); n != 1 {
+	if n := te.Fake.CallCount("PromQLQueryRange"); n != 1 {
 		t.Fatalf("status:error on 503 must not be retried: %d calls", n)
 	}
 	// The fake's own evaluation errors are status:error as well.
-	wantToolError(t, te.callTool(t, userCtx(te.alice), "get_promql_series", map[string]any{"match": "{"}), "PromQL API error (bad_data)")
-	if n := te.fake.CallCount("PromQLSeries"); n != 1 {
+	wantToolError(t, te.CallTool(t, userCtx(te.Alice), "get_promql_series", map[string]any{"match": "{"}), "PromQL API error (bad_data)")
+	if n := te.Fake.CallCount("PromQLSeries"); n != 1 {
 		t.Fatalf("%d series calls", n)
 	}
 	// A plain 4xx AWS error is not retried either (awslabs retried every 4xx).
-	te.fake.SetFault("PromQLLabels", fakeaws.Fault{Status: 403, Code: "AccessDeniedException", Message: "not authorized to perform cloudwatch:GetMetricData"})
-	res = te.callTool(t, userCtx(te.alice), "get_promql_labels", nil)
+	te.Fake.SetFault("PromQLLabels", fakeaws.Fault{Status: 403, Code: "AccessDeniedException", Message: "not authorized to perform cloudwatch:GetMetricData"})
+	res = te.CallTool(t, userCtx(te.Alice), "get_promql_labels", nil)
 	wantToolError(t, res, "AWS error AccessDeniedException: not authorized")
 	wantToolError(t, res, "[request id ")
-	if n := te.fake.CallCount("PromQLLabels"); n != 1 {
+	if n := te.Fake.CallCount("PromQLLabels"); n != 1 {
 		t.Fatalf("AccessDenied must not be retried: %d calls", n)
 	}
 	if len(*sleeps) != 0 {
@@ -393,22 +394,22 @@ func TestPromQLUnknownKeyAndCancellation(t *testing.T) {
 	te := newTestEnv(t)
 	// A key the fake never issued: SigV4 verification rejects it, no retry.
 	ghost := aws.Credentials{AccessKeyID: "AKIAGHOST", SecretAccessKey: "x"}
-	wantToolError(t, te.callTool(t, userCtx(ghost), "get_promql_labels", nil), "InvalidClientTokenId")
+	wantToolError(t, te.CallTool(t, userCtx(ghost), "get_promql_labels", nil), "InvalidClientTokenId")
 
 	// Cancellation during the backoff stops the retries.
-	ctx, cancel := context.WithCancel(userCtx(te.alice))
-	te.sleep = func(c context.Context, _ time.Duration) error { cancel(); return c.Err() }
-	te.fake.SetFault("PromQLLabels", fakeaws.Fault{Status: 502, Code: "BadGateway"})
-	res := te.callTool(t, ctx, "get_promql_labels", nil)
+	ctx, cancel := context.WithCancel(userCtx(te.Alice))
+	te.Sleep = func(c context.Context, _ time.Duration) error { cancel(); return c.Err() }
+	te.Fake.SetFault("PromQLLabels", fakeaws.Fault{Status: 502, Code: "BadGateway"})
+	res := te.CallTool(t, ctx, "get_promql_labels", nil)
 	wantToolError(t, res, "cancelled")
-	if n := te.fake.CallCount("PromQLLabels"); n != 1 {
+	if n := te.Fake.CallCount("PromQLLabels"); n != 1 {
 		t.Fatalf("cancelled call went on: %d attempts", n)
 	}
 }
 
 func TestPromQLToolsRegistered(t *testing.T) {
 	te := newTestEnv(t)
-	tools, err := te.toolsFor([]string{"promql"})
+	tools, err := te.Tools([]string{"promql"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,15 +479,15 @@ func TestPromQLEndpointResolution(t *testing.T) {
 func TestPromQLNonPrometheusAnswer(t *testing.T) {
 	te := newTestEnv(t)
 	// A 2xx that is not the Prometheus envelope is reported, not retried.
-	te.fake.Handle("monitoring", "PromQLLabels", func(r *fakeaws.Request) (any, error) {
+	te.Fake.Handle("monitoring", "PromQLLabels", func(r *fakeaws.Request) (any, error) {
 		return fakeaws.HTTPResponse{Status: http.StatusOK, Body: map[string]any{"hello": "world"}}, nil
 	})
-	wantToolError(t, te.callTool(t, userCtx(te.alice), "get_promql_labels", nil), "not a Prometheus API response")
-	if n := te.fake.CallCount("PromQLLabels"); n != 1 {
+	wantToolError(t, te.CallTool(t, userCtx(te.Alice), "get_promql_labels", nil), "not a Prometheus API response")
+	if n := te.Fake.CallCount("PromQLLabels"); n != 1 {
 		t.Fatalf("%d calls", n)
 	}
 	// Warnings sent by the API reach the agent.
-	te.fake.Handle("monitoring", "PromQLLabels", func(r *fakeaws.Request) (any, error) {
+	te.Fake.Handle("monitoring", "PromQLLabels", func(r *fakeaws.Request) (any, error) {
 		return fakeaws.HTTPResponse{Status: http.StatusOK, Body: map[string]any{"status": "success", "data": []any{"b", "a"}, "warnings": []any{"results truncated"}}}, nil
 	})
 	out := promCall(t, te, "get_promql_labels", nil)

@@ -24,12 +24,12 @@ const logLevelToolGroup = "transport_loglevel_testkit"
 var holdRelease = make(chan struct{})
 
 func init() {
-	registerTools(logLevelToolGroup, func(*toolEnv) []server.ServerTool {
+	registerTools(logLevelToolGroup, func(*Env) []server.ServerTool {
 		return []server.ServerTool{{
 			Tool: mcp.NewTool("test_log", mcp.WithDescription("Logs one info and one debug message to the client, then answers.")),
 			Handler: func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				clientLog(ctx, mcp.LoggingLevelInfo, "info-note")
-				clientLog(ctx, mcp.LoggingLevelDebug, "debug-note")
+				ClientLog(ctx, mcp.LoggingLevelInfo, "info-note")
+				ClientLog(ctx, mcp.LoggingLevelDebug, "debug-note")
 				return mcp.NewToolResultText("logged"), nil
 			},
 		}, {

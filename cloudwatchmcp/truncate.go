@@ -17,41 +17,41 @@ import (
 const (
 	// defaultMaxResultBytes caps a tool result's JSON. An LLM client's
 	// context window is the scarce resource: 256 KiB is already ~60k tokens.
-	defaultMaxResultBytes = 256 << 10
+	DefaultMaxResultBytes = 256 << 10
 	// minMaxResultBytes keeps the cap above the size of any result's fixed
 	// part (summaries, statistics, the truncated note itself).
-	minMaxResultBytes = 1024
+	MinMaxResultBytes = 1024
 )
 
 // trimTarget names arrays whose items may be dropped: path segments from
 // the tool's value, where "*" steps into every element of an array. The
 // last segment is always an object key.
-type trimTarget struct {
-	path []string
+type Trim struct {
+	Path []string
 	// oldestFirst drops from the front: the array is sorted by time,
 	// ascending, and the newest items matter most.
-	oldestFirst bool
+	OldestFirst bool
 }
 
 // resultShape tells the truncation middleware how one tool's result is
 // built.
-type resultShape struct {
+type ResultShape struct {
 	// root is "result" for tools whose structured content wraps the value
 	// FastMCP-style ({"result": v}, text = v); "" when the structured
 	// content is the value.
-	root string
+	Root string
 	// groups are alternative sets of arrays, tried in order: the first
 	// set that fits while keeping at least one item per array wins (e.g.
 	// fewer datapoints per series before fewer series). Arrays within a
 	// set are trimmed evenly.
-	groups [][]trimTarget
+	Groups [][]Trim
 	// hint tells the caller how to get the rest.
-	hint func(v map[string]any) string
+	Hint func(v map[string]any) string
 }
 
-func trim(path ...string) trimTarget       { return trimTarget{path: path} }
-func trimOldest(path ...string) trimTarget { return trimTarget{path: path, oldestFirst: true} }
-func staticHint(s string) func(map[string]any) string {
+func TrimEnd(path ...string) Trim    { return Trim{Path: path} }
+func TrimOldest(path ...string) Trim { return Trim{Path: path, OldestFirst: true} }
+func Hint(s string) func(map[string]any) string {
 	return func(map[string]any) string { return s }
 }
 
@@ -67,85 +67,85 @@ func insightsHint(v map[string]any) string {
 
 // resultShapes lists, per tool, the arrays that may be trimmed. Tools not
 // listed (single objects, no lists) are never trimmed.
-var resultShapes = map[string]resultShape{
+var resultShapes = map[string]ResultShape{
 	"describe_log_groups": {
-		groups: [][]trimTarget{{trim("log_group_metadata"), trim("saved_queries")}},
-		hint:   staticHint("Log groups were dropped from the end. Narrow the listing with log_group_name_prefix or log_group_class, or cap it with max_items."),
+		Groups: [][]Trim{{TrimEnd("log_group_metadata"), TrimEnd("saved_queries")}},
+		Hint:   Hint("Log groups were dropped from the end. Narrow the listing with log_group_name_prefix or log_group_class, or cap it with max_items."),
 	},
 	"analyze_log_group": {
-		groups: [][]trimTarget{{
-			trim("log_anomaly_results", "anomalies"), trim("log_anomaly_results", "anomaly_detectors"),
-			trim("top_patterns", "results"), trim("top_patterns_containing_errors", "results"),
+		Groups: [][]Trim{{
+			TrimEnd("log_anomaly_results", "anomalies"), TrimEnd("log_anomaly_results", "anomaly_detectors"),
+			TrimEnd("top_patterns", "results"), TrimEnd("top_patterns_containing_errors", "results"),
 		}},
-		hint: staticHint("Anomalies and patterns were dropped from the end. Analyze a shorter time range (start_time/end_time) to get fewer of them."),
+		Hint: Hint("Anomalies and patterns were dropped from the end. Analyze a shorter time range (start_time/end_time) to get fewer of them."),
 	},
 	"execute_log_insights_query": {
-		root:   "result",
-		groups: [][]trimTarget{{trim("results")}},
-		hint:   insightsHint,
+		Root:   "result",
+		Groups: [][]Trim{{TrimEnd("results")}},
+		Hint:   insightsHint,
 	},
 	"get_logs_insight_query_results": {
-		root:   "result",
-		groups: [][]trimTarget{{trim("results")}},
-		hint:   insightsHint,
+		Root:   "result",
+		Groups: [][]Trim{{TrimEnd("results")}},
+		Hint:   insightsHint,
 	},
 	"execute_cwl_insights_batch": {
-		groups: [][]trimTarget{{trim("results")}},
-		hint:   staticHint("Rows were dropped from the end. Narrow the time range (start_time/end_time), query fewer log groups or regions, or lower limit to get the rest."),
+		Groups: [][]Trim{{TrimEnd("results")}},
+		Hint:   Hint("Rows were dropped from the end. Narrow the time range (start_time/end_time), query fewer log groups or regions, or lower limit to get the rest."),
 	},
 	"recommend_indexes_loggroup": {
-		groups: [][]trimTarget{{trim("recommendations"), trim("already_indexed"), trim("fields_not_found"), trim("warnings")}},
-		hint:   staticHint("The lowest-ranked entries were dropped from the end of each list. Analyze fewer queries to get a shorter answer."),
+		Groups: [][]Trim{{TrimEnd("recommendations"), TrimEnd("already_indexed"), TrimEnd("fields_not_found"), TrimEnd("warnings")}},
+		Hint:   Hint("The lowest-ranked entries were dropped from the end of each list. Analyze fewer queries to get a shorter answer."),
 	},
 	"recommend_indexes_account": {
-		groups: [][]trimTarget{
-			{trim("log_group_results", "*", "recommendations"), trim("log_group_results", "*", "already_indexed"), trim("log_group_results", "*", "fields_not_found")},
-			{trim("log_group_results")},
+		Groups: [][]Trim{
+			{TrimEnd("log_group_results", "*", "recommendations"), TrimEnd("log_group_results", "*", "already_indexed"), TrimEnd("log_group_results", "*", "fields_not_found")},
+			{TrimEnd("log_group_results")},
 		},
-		hint: staticHint("Entries were dropped from the end. Lower max_queries, or call recommend_indexes_loggroup for one log group at a time."),
+		Hint: Hint("Entries were dropped from the end. Lower max_queries, or call recommend_indexes_loggroup for one log group at a time."),
 	},
 	"get_metric_data": {
-		groups: [][]trimTarget{
-			{trimOldest("metricDataResults", "*", "datapoints")},
-			{trim("metricDataResults")},
+		Groups: [][]Trim{
+			{TrimOldest("metricDataResults", "*", "datapoints")},
+			{TrimEnd("metricDataResults")},
 		},
-		hint: staticHint("The oldest datapoints (or the last series) were dropped. Narrow the time range (start_time/end_time), lower target_datapoints, or return fewer series (limit) to get the rest."),
+		Hint: Hint("The oldest datapoints (or the last series) were dropped. Narrow the time range (start_time/end_time), lower target_datapoints, or return fewer series (limit) to get the rest."),
 	},
 	"get_recommended_metric_alarms": {
-		groups: [][]trimTarget{{trim("recommendations")}},
-		hint:   staticHint("Recommendations were dropped from the end. Pass dimensions or a statistic to narrow them."),
+		Groups: [][]Trim{{TrimEnd("recommendations")}},
+		Hint:   Hint("Recommendations were dropped from the end. Pass dimensions or a statistic to narrow them."),
 	},
 	"get_active_alarms": {
-		groups: [][]trimTarget{{trim("metric_alarms"), trim("composite_alarms")}},
-		hint:   staticHint("Alarms were dropped from the end. Lower max_items to list fewer alarms per call."),
+		Groups: [][]Trim{{TrimEnd("metric_alarms"), TrimEnd("composite_alarms")}},
+		Hint:   Hint("Alarms were dropped from the end. Lower max_items to list fewer alarms per call."),
 	},
 	"get_alarm_history": {
-		root:   "result",
-		groups: [][]trimTarget{{trim("history_items"), trim("component_details"), trim("time_range_suggestions")}},
-		hint:   staticHint("The oldest history items were dropped. Narrow the time range (start_time/end_time), lower max_items, or filter with history_item_type to get the rest."),
+		Root:   "result",
+		Groups: [][]Trim{{TrimEnd("history_items"), TrimEnd("component_details"), TrimEnd("time_range_suggestions")}},
+		Hint:   Hint("The oldest history items were dropped. Narrow the time range (start_time/end_time), lower max_items, or filter with history_item_type to get the rest."),
 	},
 	"execute_promql_query": {
-		groups: [][]trimTarget{{trim("result")}},
-		hint:   staticHint("Series were dropped from the end. Narrow the query with label matchers or aggregate it (sum by, topk) to get the rest."),
+		Groups: [][]Trim{{TrimEnd("result")}},
+		Hint:   Hint("Series were dropped from the end. Narrow the query with label matchers or aggregate it (sum by, topk) to get the rest."),
 	},
 	"execute_promql_range_query": {
-		groups: [][]trimTarget{
-			{trimOldest("result", "*", "values")},
-			{trim("result")},
+		Groups: [][]Trim{
+			{TrimOldest("result", "*", "values")},
+			{TrimEnd("result")},
 		},
-		hint: staticHint("The oldest samples (or the last series) were dropped. Narrow the time range (start/end), raise step, or aggregate the query to get the rest."),
+		Hint: Hint("The oldest samples (or the last series) were dropped. Narrow the time range (start/end), raise step, or aggregate the query to get the rest."),
 	},
 	"get_promql_label_values": {
-		groups: [][]trimTarget{{trim("values")}},
-		hint:   staticHint("Values were dropped from the end. Narrow them with match selectors and a start/end range."),
+		Groups: [][]Trim{{TrimEnd("values")}},
+		Hint:   Hint("Values were dropped from the end. Narrow them with match selectors and a start/end range."),
 	},
 	"get_promql_labels": {
-		groups: [][]trimTarget{{trim("labels")}},
-		hint:   staticHint("Labels were dropped from the end. Narrow them with match selectors and a start/end range."),
+		Groups: [][]Trim{{TrimEnd("labels")}},
+		Hint:   Hint("Labels were dropped from the end. Narrow them with match selectors and a start/end range."),
 	},
 	"get_promql_series": {
-		groups: [][]trimTarget{{trim("series")}},
-		hint:   staticHint("Series were dropped from the end. Narrow them with more specific match selectors and a start/end range."),
+		Groups: [][]Trim{{TrimEnd("series")}},
+		Hint:   Hint("Series were dropped from the end. Narrow them with more specific match selectors and a start/end range."),
 	},
 }
 
@@ -215,7 +215,7 @@ func (a *arrayRef) bytesFor(k int) int {
 
 // limitResult returns res, or a copy trimmed to limit bytes with a
 // truncated note, and how many items it dropped.
-func limitResult(res *mcp.CallToolResult, shape resultShape, limit int) (*mcp.CallToolResult, int, error) {
+func limitResult(res *mcp.CallToolResult, shape ResultShape, limit int) (*mcp.CallToolResult, int, error) {
 	raw, err := json.Marshal(res.StructuredContent)
 	if err != nil {
 		return nil, 0, err
@@ -228,8 +228,8 @@ func limitResult(res *mcp.CallToolResult, shape resultShape, limit int) (*mcp.Ca
 	var dropped int
 	var fitted bool
 	// First choice: one group alone, keeping at least one item per array.
-	for _, g := range shape.groups {
-		doc, value, err = decodeStructured(raw, shape.root)
+	for _, g := range shape.Groups {
+		doc, value, err = decodeStructured(raw, shape.Root)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -244,12 +244,12 @@ func limitResult(res *mcp.CallToolResult, shape resultShape, limit int) (*mcp.Ca
 	}
 	if !fitted {
 		// Fallback: trim every group as far as needed, in order.
-		doc, value, err = decodeStructured(raw, shape.root)
+		doc, value, err = decodeStructured(raw, shape.Root)
 		if err != nil {
 			return nil, 0, err
 		}
 		dropped = 0
-		for _, g := range shape.groups {
+		for _, g := range shape.Groups {
 			n, _, fits, err := trimGroup(doc, value, g, limit)
 			if err != nil {
 				return nil, 0, err
@@ -266,7 +266,7 @@ func limitResult(res *mcp.CallToolResult, shape resultShape, limit int) (*mcp.Ca
 		return res, 0, nil
 	}
 
-	value["truncated"] = map[string]any{"dropped": dropped, "hint": shape.hint(value)}
+	value["truncated"] = map[string]any{"dropped": dropped, "hint": shape.Hint(value)}
 	if _, ok := value["has_more_results"]; ok {
 		value["has_more_results"] = true
 	}
@@ -275,7 +275,7 @@ func limitResult(res *mcp.CallToolResult, shape resultShape, limit int) (*mcp.Ca
 		return nil, 0, err
 	}
 	text := docJSON
-	if shape.root != "" {
+	if shape.Root != "" {
 		if text, err = json.Marshal(value); err != nil {
 			return nil, 0, err
 		}
@@ -317,7 +317,7 @@ func decodeStructured(raw []byte, root string) (doc, value map[string]any, err e
 // all, so no list is starved), with k as large as fits in limit bytes
 // together with the truncated note. It reports the items dropped, k, and
 // whether the result now fits.
-func trimGroup(doc, value map[string]any, g []trimTarget, limit int) (dropped, k int, fits bool, err error) {
+func trimGroup(doc, value map[string]any, g []Trim, limit int) (dropped, k int, fits bool, err error) {
 	var arrays []*arrayRef
 	longest, total := 0, 0
 	for _, t := range g {
@@ -370,13 +370,13 @@ func trimGroup(doc, value map[string]any, g []trimTarget, limit int) (dropped, k
 }
 
 // resolveArrays finds the arrays t names under v.
-func resolveArrays(v map[string]any, t trimTarget) []*arrayRef {
+func resolveArrays(v map[string]any, t Trim) []*arrayRef {
 	var out []*arrayRef
 	var walk func(m map[string]any, path []string)
 	walk = func(m map[string]any, path []string) {
 		if len(path) == 1 {
 			if items, ok := m[path[0]].([]any); ok && len(items) > 0 {
-				out = append(out, &arrayRef{parent: m, key: path[0], items: items, oldestFirst: t.oldestFirst})
+				out = append(out, &arrayRef{parent: m, key: path[0], items: items, oldestFirst: t.OldestFirst})
 			}
 			return
 		}
@@ -394,7 +394,7 @@ func resolveArrays(v map[string]any, t trimTarget) []*arrayRef {
 			walk(mm, path[1:])
 		}
 	}
-	walk(v, t.path)
+	walk(v, t.Path)
 	return out
 }
 
@@ -461,8 +461,8 @@ func parseMaxResultBytes(d *caddyfile.Dispenser) (int, error) {
 	if err != nil {
 		return 0, d.Errf("max_result_bytes: %v", err)
 	}
-	if n < minMaxResultBytes {
-		return 0, d.Errf("max_result_bytes must be at least %d, not %d", minMaxResultBytes, n)
+	if n < MinMaxResultBytes {
+		return 0, d.Errf("max_result_bytes must be at least %d, not %d", MinMaxResultBytes, n)
 	}
 	return n, nil
 }

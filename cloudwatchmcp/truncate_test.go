@@ -20,7 +20,7 @@ import (
 // been checked against the tool's declared (extended) output schema.
 func servedTools(t testing.TB, te *testEnv, maxBytes int) *server.MCPServer {
 	t.Helper()
-	tools, err := te.toolsFor([]string{"logs", "metrics", "alarms", "promql"})
+	tools, err := te.Tools([]string{"logs", "metrics", "alarms", "promql"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ type wireResult struct {
 	IsError           bool            `json:"isError"`
 }
 
-func (w wireResult) text() string {
+func (w wireResult) Text() string {
 	for _, c := range w.Content {
 		if c.Type == "text" {
 			return c.Text
@@ -87,7 +87,7 @@ type capCase struct {
 func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes int) map[string]any {
 	t.Helper()
 	if full.IsError || capped.IsError {
-		t.Fatalf("%s: tool error (full %v: %.300s) (capped %v: %.300s)", tool, full.IsError, full.text(), capped.IsError, capped.text())
+		t.Fatalf("%s: tool error (full %v: %.300s) (capped %v: %.300s)", tool, full.IsError, full.Text(), capped.IsError, capped.Text())
 	}
 	if len(full.StructuredContent) <= maxBytes {
 		t.Fatalf("%s: the seeded result (%d bytes) must exceed the cap %d for this test to mean anything", tool, len(full.StructuredContent), maxBytes)
@@ -95,8 +95,8 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 	if len(capped.StructuredContent) > maxBytes {
 		t.Fatalf("%s: capped structured content is %d bytes, over %d", tool, len(capped.StructuredContent), maxBytes)
 	}
-	if len(capped.text()) > maxBytes {
-		t.Fatalf("%s: capped text is %d bytes, over %d", tool, len(capped.text()), maxBytes)
+	if len(capped.Text()) > maxBytes {
+		t.Fatalf("%s: capped text is %d bytes, over %d", tool, len(capped.Text()), maxBytes)
 	}
 	shape := resultShapes[tool]
 	value := func(w wireResult) (map[string]any, map[string]any) {
@@ -105,12 +105,12 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 			t.Fatalf("%s: structured content is not a JSON object: %v", tool, err)
 		}
 		v := doc
-		if shape.root != "" {
-			v, _ = doc[shape.root].(map[string]any)
+		if shape.Root != "" {
+			v, _ = doc[shape.Root].(map[string]any)
 		}
 		var text map[string]any
-		if err := json.Unmarshal([]byte(w.text()), &text); err != nil {
-			t.Fatalf("%s: text is not JSON (%v): %.200s", tool, err, w.text())
+		if err := json.Unmarshal([]byte(w.Text()), &text); err != nil {
+			t.Fatalf("%s: text is not JSON (%v): %.200s", tool, err, w.Text())
 		}
 		return v, text
 	}
@@ -124,7 +124,7 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 	}
 	tr, ok := cv["truncated"].(map[string]any)
 	if !ok {
-		t.Fatalf("%s: no top-level truncated object in %.300s", tool, capped.text())
+		t.Fatalf("%s: no top-level truncated object in %.300s", tool, capped.Text())
 	}
 	dropped, _ := tr["dropped"].(float64)
 	hint, _ := tr["hint"].(string)
@@ -133,9 +133,9 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 	}
 	// With one group, the items kept are the first (or, for time series,
 	// the last) of each list, and dropped counts exactly what is missing.
-	if len(shape.groups) == 1 {
+	if len(shape.Groups) == 1 {
 		lost := 0
-		for _, target := range shape.groups[0] {
+		for _, target := range shape.Groups[0] {
 			fa, ca := resolveArrays(fv, target), resolveArrays(cv, target)
 			if len(ca) > len(fa) {
 				t.Fatalf("%s: more arrays after trimming", tool)
@@ -146,11 +146,11 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 					kept = ca[i].items
 				}
 				want := f.items[:len(kept)]
-				if target.oldestFirst {
+				if target.OldestFirst {
 					want = f.items[len(f.items)-len(kept):]
 				}
 				if !reflect.DeepEqual(kept, want) {
-					t.Fatalf("%s: %v: the kept items are not the first ones", tool, target.path)
+					t.Fatalf("%s: %v: the kept items are not the first ones", tool, target.Path)
 				}
 				lost += len(f.items) - len(kept)
 			}
@@ -165,7 +165,7 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 // runCapCase calls c through an uncapped and a capped server.
 func runCapCase(t *testing.T, te *testEnv, maxBytes int, c capCase) map[string]any {
 	t.Helper()
-	ctx := userCtx(te.alice)
+	ctx := userCtx(te.Alice)
 	full := callServed(t, servedTools(t, te, 64<<20), ctx, c.tool, c.args)
 	capped := callServed(t, servedTools(t, te, maxBytes), ctx, c.tool, c.args)
 	return checkCapped(t, c.tool, full, capped, maxBytes)
@@ -173,21 +173,21 @@ func runCapCase(t *testing.T, te *testEnv, maxBytes int, c capCase) map[string]a
 
 func TestTruncateUnderCapIsUntouched(t *testing.T) {
 	te := newTestEnv(t)
-	fakeaws.LogsOf(te.fake).AddLogGroup(fakeaws.LogGroup{Name: "/a"}, fakeaws.LogGroup{Name: "/b"})
-	ctx := userCtx(te.alice)
+	fakeaws.LogsOf(te.Fake).AddLogGroup(fakeaws.LogGroup{Name: "/a"}, fakeaws.LogGroup{Name: "/b"})
+	ctx := userCtx(te.Alice)
 	full := callServed(t, servedTools(t, te, 64<<20), ctx, "describe_log_groups", nil)
-	capped := callServed(t, servedTools(t, te, defaultMaxResultBytes), ctx, "describe_log_groups", nil)
-	if capped.IsError || string(capped.StructuredContent) != string(full.StructuredContent) || capped.text() != full.text() {
+	capped := callServed(t, servedTools(t, te, DefaultMaxResultBytes), ctx, "describe_log_groups", nil)
+	if capped.IsError || string(capped.StructuredContent) != string(full.StructuredContent) || capped.Text() != full.Text() {
 		t.Fatalf("a small result must pass unchanged:\n%s\n%s", full.StructuredContent, capped.StructuredContent)
 	}
-	if strings.Contains(capped.text(), "truncated") {
+	if strings.Contains(capped.Text(), "truncated") {
 		t.Fatal("no truncated note under the cap")
 	}
 }
 
 func TestTruncateDescribeLogGroups(t *testing.T) {
 	te := newTestEnv(t)
-	l := fakeaws.LogsOf(te.fake)
+	l := fakeaws.LogsOf(te.Fake)
 	for i := range 120 {
 		l.AddLogGroup(fakeaws.LogGroup{Name: fmt.Sprintf("/aws/lambda/function-%03d", i), RetentionInDays: 30, StoredBytes: int64(i)})
 	}
@@ -212,7 +212,7 @@ func TestTruncateInsightsResults(t *testing.T) {
 	for i := range 300 {
 		rows = append(rows, fakeaws.Row("@timestamp", fmt.Sprintf("2025-01-01 00:%02d:%02d.000", i/60, i%60), "@message", fmt.Sprintf("ERROR request %d failed: upstream timed out after 30s", i)))
 	}
-	fakeaws.LogsOf(te.fake).AddLogGroup(lambdaGroup).SetQueryResults("filter", fakeaws.QueryResult{Rows: rows})
+	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryResults("filter", fakeaws.QueryResult{Rows: rows})
 	args := map[string]any{
 		"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
 		"query_string": "fields @timestamp, @message | filter @message like /ERROR/",
@@ -234,7 +234,7 @@ func TestTruncateAnalyzeLogGroup(t *testing.T) {
 	g := fakeaws.LogGroup{Name: "/aws/lambda/checkout", Region: "eu-west-1", AccountID: fakeaws.DefaultAccountID}
 	detector, t0 := seedAnalyze(te, g)
 	for i := range 60 {
-		fakeaws.LogsOf(te.fake).AddAnomaly(fakeaws.Anomaly{DetectorARN: detector, LogGroupARNs: []string{g.ARN()},
+		fakeaws.LogsOf(te.Fake).AddAnomaly(fakeaws.Anomaly{DetectorARN: detector, LogGroupARNs: []string{g.ARN()},
 			FirstSeen: t0.Add(-time.Hour), LastSeen: t0.Add(10 * time.Minute), Description: fmt.Sprintf("new error pattern %d", i),
 			Priority: "MEDIUM", PatternString: fmt.Sprintf("ERROR <*> code %d", i)})
 	}
@@ -245,7 +245,7 @@ func TestTruncateAnalyzeLogGroup(t *testing.T) {
 
 func TestTruncateGetMetricDataKeepsNewestDatapoints(t *testing.T) {
 	te := newMetricsEnv(t)
-	fakeaws.MetricsOf(te.fake).PutSeries("AWS/EC2", "CPUUtilization", map[string]string{"InstanceId": "i-1"},
+	fakeaws.MetricsOf(te.Fake).PutSeries("AWS/EC2", "CPUUtilization", map[string]string{"InstanceId": "i-1"},
 		everyMinute(metricsNow.Add(-3*time.Hour), metricsNow, func(_ time.Time, i int) float64 { return float64(i) }))
 	v := runCapCase(t, te, 2048, capCase{tool: "get_metric_data", args: map[string]any{
 		"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "target_datapoints": 180,
@@ -267,7 +267,7 @@ func TestTruncateMetricSeriesFallback(t *testing.T) {
 		series = append(series, map[string]any{"id": fmt.Sprintf("m%d", i), "label": fmt.Sprintf("instance-%03d-with-a-long-label", i), "statusCode": "Complete",
 			"datapoints": []map[string]any{{"timestamp": "2025-06-02T09:00:00Z", "value": i}}, "messages": []any{}})
 	}
-	res := jsonResult(map[string]any{"metricDataResults": series, "messages": []any{}})
+	res := JSONResult(map[string]any{"metricDataResults": series, "messages": []any{}})
 	out, dropped, err := limitResult(res, resultShapes["get_metric_data"], 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +312,7 @@ func TestTruncateAlarms(t *testing.T) {
 
 func TestTruncatePromQL(t *testing.T) {
 	te := newTestEnv(t)
-	s := te.fake.PromQL()
+	s := te.Fake.PromQL()
 	for i := range 150 {
 		var samples []fakeaws.PromQLSample
 		for j := 0; j <= 60; j++ {
@@ -328,7 +328,7 @@ func TestTruncatePromQL(t *testing.T) {
 		{tool: "get_promql_labels", args: map[string]any{"start": start, "end": end}},
 		{tool: "get_promql_label_values", args: map[string]any{"label_name": "instance", "start": start, "end": end}},
 	} {
-		t.Run(c.tool, func(t *testing.T) { runCapCase(t, te, minMaxResultBytes, c) })
+		t.Run(c.tool, func(t *testing.T) { runCapCase(t, te, MinMaxResultBytes, c) })
 	}
 	// One series with many samples: the oldest samples go first.
 	v := runCapCase(t, te, 2048, capCase{tool: "execute_promql_range_query", args: map[string]any{
@@ -341,7 +341,7 @@ func TestTruncatePromQL(t *testing.T) {
 
 func TestTruncatedInOutputSchemas(t *testing.T) {
 	te := newTestEnv(t)
-	s := servedTools(t, te, defaultMaxResultBytes)
+	s := servedTools(t, te, DefaultMaxResultBytes)
 	for name, shape := range resultShapes {
 		st := s.GetTool(name)
 		if st == nil {
@@ -352,8 +352,8 @@ func TestTruncatedInOutputSchemas(t *testing.T) {
 			t.Fatal(err)
 		}
 		holder := schema
-		if shape.root != "" {
-			holder = schema["properties"].(map[string]any)[shape.root].(map[string]any)
+		if shape.Root != "" {
+			holder = schema["properties"].(map[string]any)[shape.Root].(map[string]any)
 		}
 		if alts, ok := holder["anyOf"].([]any); ok {
 			holder = alts[0].(map[string]any)
@@ -386,12 +386,12 @@ func TestParseByteSize(t *testing.T) {
 
 func TestTruncateBatch(t *testing.T) {
 	be := newBatchEnv(t)
-	names := seedGroups(be.fake, "us-east-1", 10)
+	names := seedGroups(be.Fake, "us-east-1", 10)
 	var rows [][]fakeaws.ResultField
 	for i := range 100 {
 		rows = append(rows, fakeaws.Row("@timestamp", "2026-01-01 01:00:00.000", "@message", fmt.Sprintf("request %d: upstream returned 503 after retries", i)))
 	}
-	fakeaws.LogsOf(be.fake).SetQueryResults("", fakeaws.QueryResult{Rows: rows})
+	fakeaws.LogsOf(be.Fake).SetQueryResults("", fakeaws.QueryResult{Rows: rows})
 	v := runCapCase(t, be.testEnv, 8192, capCase{tool: "execute_cwl_insights_batch", args: map[string]any{
 		"log_group_names": names, "regions": []string{"us-east-1"}, "query_string": "fields @timestamp, @message",
 		"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T08:00:00Z",
@@ -404,8 +404,8 @@ func TestTruncateBatch(t *testing.T) {
 func TestTruncateIndexRecommendations(t *testing.T) {
 	te, now := indexEnv(t)
 	const group = "/ecs/orders"
-	fakeaws.LogsOf(te.fake).AddLogGroup(fakeaws.LogGroup{Name: group, StoredBytes: 7_000_000})
-	hist := fakeaws.LogsIndexOf(te.fake)
+	fakeaws.LogsOf(te.Fake).AddLogGroup(fakeaws.LogGroup{Name: group, StoredBytes: 7_000_000})
+	hist := fakeaws.LogsIndexOf(te.Fake)
 	for i := range 80 {
 		hist.AddQueryHistory(fakeaws.HistoricQuery{LogGroupName: group, Language: "CWLI", CreateTime: now.Add(-time.Duration(i%6+1) * day),
 			QueryString: fmt.Sprintf(`filter customerAttribute%02d = "c%d"`, i, i)})
