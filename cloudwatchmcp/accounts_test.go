@@ -182,14 +182,14 @@ func TestAccountUnknownAndInvalid(t *testing.T) {
 	s := servedTools(t, te, DefaultMaxResultBytes)
 	res = callServed(t, s, identityCtx(te.Alice, "alice"), "describe_log_groups", map[string]any{"account": "prod"})
 	wantReadableError(t, res, "no accounts configured")
-	if s.GetTool(listAccountsTool) != nil {
+	if s.GetTool(ListAccountsTool) != nil {
 		t.Fatal("list_accounts is served only when accounts are configured")
 	}
 }
 
 func TestListAccountsAndSchemas(t *testing.T) {
 	ae, call := newAccountsEnv(t)
-	res := call(t, identityCtx(ae.Alice, "alice"), listAccountsTool, nil)
+	res := call(t, identityCtx(ae.Alice, "alice"), ListAccountsTool, nil)
 	if res.IsError {
 		t.Fatal(res.Text())
 	}
@@ -231,7 +231,7 @@ func TestListAccountsAndSchemas(t *testing.T) {
 			}
 		}
 	}
-	if s.GetTool("get_metric_metadata") == nil || s.GetTool(listAccountsTool) == nil {
+	if s.GetTool("get_metric_metadata") == nil || s.GetTool(ListAccountsTool) == nil {
 		t.Fatal("tools missing")
 	}
 }
@@ -357,7 +357,7 @@ func TestAccountsThroughHandler(t *testing.T) {
 	for _, tl := range list.Tools {
 		names = append(names, tl.Name)
 	}
-	if !strings.Contains(strings.Join(names, ","), listAccountsTool) {
+	if !strings.Contains(strings.Join(names, ","), ListAccountsTool) {
 		t.Fatalf("tools/list lacks list_accounts: %v", names)
 	}
 

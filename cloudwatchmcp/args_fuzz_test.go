@@ -72,7 +72,7 @@ func FuzzParseTime(f *testing.F) {
 			wantToolErr(t, "timeArg", aerr)
 		}
 
-		wire, pt, ok, perr := Args{"t": s}.promqlTime("t")
+		wire, pt, ok, perr := promqlTime(Args{"t": s}, "t")
 		if perr != nil {
 			wantToolErr(t, "promqlTime", perr)
 			return
@@ -91,7 +91,7 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("promqlTime(%q): wire %q is %v, want %v", s, wire, got, pt)
 		}
 		// The wire form is itself a valid argument that means the same.
-		wire2, _, _, err := Args{"t": wire}.promqlTime("t")
+		wire2, _, _, err := promqlTime(Args{"t": wire}, "t")
 		if pt.Unix() >= 0 && f <= 1e11 && (err != nil || wire2 != wire) {
 			t.Fatalf("promqlTime not idempotent: %q -> %q -> %q (%v)", s, wire, wire2, err)
 		}
@@ -360,7 +360,7 @@ func FuzzPromQLParams(f *testing.F) {
 		if numeric {
 			a["start"], a["end"] = startNum, startNum
 		}
-		wire, tm, ok, err := a.promqlTime("start")
+		wire, tm, ok, err := promqlTime(a, "start")
 		if err != nil {
 			wantToolErr(t, "promqlTime", err)
 		} else if ok {
@@ -376,13 +376,13 @@ func FuzzPromQLParams(f *testing.F) {
 			}
 		}
 		params := url.Values{}
-		if err := a.promqlRange(params, false); err != nil {
+		if err := promqlRange(a, params, false); err != nil {
 			wantToolErr(t, "promqlRange", err)
 		} else if ok && (params.Get("start") != wire || params.Get("end") != params.Get("start")) {
 			t.Fatalf("range params %v, start %q", params, wire)
 		}
 
-		if s, err := a.promqlStep("step"); err != nil {
+		if s, err := promqlStep(a, "step"); err != nil {
 			wantToolErr(t, "promqlStep", err)
 		} else if f, perr := strconv.ParseFloat(s, 64); perr == nil {
 			if !(f > 0) || math.IsInf(f, 0) {
@@ -392,7 +392,7 @@ func FuzzPromQLParams(f *testing.F) {
 			t.Fatalf("step %q accepted", s)
 		}
 
-		if ms, err := a.promqlMatchers("match", true); err != nil {
+		if ms, err := promqlMatchers(a, "match", true); err != nil {
 			wantToolErr(t, "promqlMatchers", err)
 		} else {
 			if len(ms) == 0 {

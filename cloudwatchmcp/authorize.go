@@ -71,11 +71,11 @@ type authorizer struct {
 // newAuthorizer resolves the rules against the tools that exist. It
 // returns nil when there are no rules, which keeps the unauthorized fast
 // path (one cached tools/list for everyone) untouched.
-func newAuthorizer(rules []AuthorizeRule, e *Env, served []server.ServerTool) (*authorizer, error) {
+func newAuthorizer(rules []AuthorizeRule, served []server.ServerTool) (*authorizer, error) {
 	if len(rules) == 0 {
 		return nil, nil
 	}
-	group := toolGroupIndex(e)
+	group := toolGroupIndex()
 	for _, st := range served {
 		// Tools added outside the groups (list_accounts) are named only.
 		if _, ok := group[st.Tool.Name]; !ok {
@@ -141,16 +141,10 @@ func checkAuthorizeValues(list []string) error {
 }
 
 // toolGroupIndex maps every registered tool to its group.
-func toolGroupIndex(e *Env) map[string]string {
-	toolGroupsMu.Lock()
-	defer toolGroupsMu.Unlock()
+func toolGroupIndex() map[string]string {
 	idx := map[string]string{}
-	for g, builders := range toolGroups {
-		for _, b := range builders {
-			for _, st := range b(e) {
-				idx[st.Tool.Name] = g
-			}
-		}
+	for _, t := range Registered() {
+		idx[t.Tool.Name] = t.Group
 	}
 	return idx
 }
@@ -426,9 +420,9 @@ func parseAuthorize(d *caddyfile.Dispenser) (AuthorizeRule, error) {
 	if err := checkAuthorizeValues(rule.Tools); err != nil {
 		return rule, d.Errf("authorize: %v", err)
 	}
-	known := toolGroupIndex(&Env{})
+	known := toolGroupIndex()
 	for _, name := range rule.Tools {
-		if _, ok := known[name]; !ok && name != listAccountsTool && !slices.Contains(authorizableGroups, name) {
+		if _, ok := known[name]; !ok && name != ListAccountsTool && !slices.Contains(authorizableGroups, name) {
 			return rule, d.Errf("authorize: unknown tool or group %q (groups: %s; or a tool name)", name, strings.Join(authorizableGroups, ", "))
 		}
 	}

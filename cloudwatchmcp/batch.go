@@ -144,7 +144,7 @@ func (b *batchRun) runQuery(ctx context.Context, c *batchChunk, start, end int64
 	if err != nil {
 		return chunkOutcome{}, err
 	}
-	w, err := b.e.waitInsightsQuery(ctx, pacedInsights{c.cl, b, c.gate}, aws.ToString(out.QueryId), insightsWait{
+	w, err := waitInsightsQuery(ctx, b.e, pacedInsights{c.cl, b, c.gate}, aws.ToString(out.QueryId), insightsWait{
 		Timeout: b.req.maxTimeout, StopOnTimeout: true, Schedule: batchPollSchedule,
 	})
 	if err != nil {

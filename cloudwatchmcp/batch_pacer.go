@@ -3,10 +3,8 @@ package cloudwatchmcp
 import (
 	"container/list"
 	"context"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"golang.org/x/time/rate"
 )
@@ -179,28 +177,15 @@ func (p *batchPacer) waitStart(ctx context.Context, e *Env, key string, g *batch
 	return nil
 }
 
-// The pacer belongs to a provisioned handler (its toolEnv), whatever the
-// number of times the tool list is built from it, and must not outlive it:
-// it is found through a weak reference to the env and dropped when the env
-// is collected after a config reload.
-var batchPacers sync.Map // weak.Pointer[toolEnv] -> *batchPacer
-
-func batchPacerFor(e *Env) *batchPacer {
-	k := weak.Make(e)
-	if p, ok := batchPacers.Load(k); ok {
-		return p.(*batchPacer)
-	}
-	p, loaded := batchPacers.LoadOrStore(k, newBatchPacer(batchGateCap))
-	if !loaded {
-		runtime.AddCleanup(e, func(k weak.Pointer[Env]) { batchPacers.Delete(k) }, k)
-	}
-	return p.(*batchPacer)
-}
+// batchPacerFor returns the pacer of e's handler: shared by every batch
+// call it serves, however many times its tool list is built, and gone with
+// it after a config reload (logs state, state.go).
+func batchPacerFor(e *Env) *batchPacer { return stateOf(e).pacer }
 
 // callerIdentityKey names the credentials identity of a call (the access
 // key ID, or the server profile) without retrieving anything secret; it
 // keys per-identity throttles.
-func (e *Env) callerIdentityKey(ctx context.Context, profile string) (string, error) {
+func callerIdentityKey(ctx context.Context, e *Env, profile string) (string, error) {
 	_, id, err := e.CallerCredentials(ctx, profile)
 	return id, err
 }

@@ -242,7 +242,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Logger:          h.logger,
 		Now:             h.now,
 		Sleep:           Sleep,
-		watch:           newRunningWatch(h.now),
 	}
 	tools, err := h.env.Tools(h.Tools)
 	if err != nil {
@@ -259,7 +258,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 
 	h.audit = &auditor{logger: h.auditLogger, now: h.now, queryText: h.AuditQueryText}
-	if h.authz, err = newAuthorizer(h.Authorize, h.env, tools); err != nil {
+	if h.authz, err = newAuthorizer(h.Authorize, tools); err != nil {
 		return err
 	}
 	hooks := &server.Hooks{}
@@ -338,7 +337,7 @@ func (h *Handler) Cleanup() error {
 	defer cancel()
 	err := h.transport.Shutdown(ctx)
 	h.releaseSessions()
-	h.env.Clients.Close()
+	h.env.Close()
 	return err
 }
 

@@ -371,7 +371,7 @@ var probeSchedule = insightsSchedule{Initial: 200 * time.Millisecond, Max: 2 * t
 // probeQuery runs a short Insights query (limit 1) over the last hour of one
 // log group and returns its rows. It gives up after 30 s, stopping the
 // query, as awslabs does.
-func (e *Env) probeQuery(ctx context.Context, cl *cloudwatchlogs.Client, group, query string) ([]map[string]string, error) {
+func probeQuery(ctx context.Context, e *Env, cl *cloudwatchlogs.Client, group, query string) ([]map[string]string, error) {
 	now := e.Now()
 	out, err := cl.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{
 		LogGroupIdentifiers: []string{group},
@@ -384,7 +384,7 @@ func (e *Env) probeQuery(ctx context.Context, cl *cloudwatchlogs.Client, group, 
 		return nil, err
 	}
 	id := aws.ToString(out.QueryId)
-	w, err := e.waitInsightsQuery(ctx, cl, id, insightsWait{Timeout: indexProbeBudget, StopOnTimeout: true, Schedule: probeSchedule})
+	w, err := waitInsightsQuery(ctx, e, cl, id, insightsWait{Timeout: indexProbeBudget, StopOnTimeout: true, Schedule: probeSchedule})
 	switch {
 	case err != nil:
 		return nil, err
@@ -410,7 +410,7 @@ func flattenRows(rows [][]types.ResultField) []map[string]string {
 
 // --- the per-log-group pipeline ---
 
-func (e *Env) recommendForLogGroup(ctx context.Context, cl *cloudwatchlogs.Client, identifier string) *indexRecommenderResult {
+func recommendForLogGroup(ctx context.Context, e *Env, cl *cloudwatchlogs.Client, identifier string) *indexRecommenderResult {
 	now := e.Now()
 	name := logGroupNameOf(identifier)
 	ident := logGroupIdentifierOf(identifier)
@@ -466,7 +466,7 @@ func (e *Env) recommendForLogGroup(ctx context.Context, cl *cloudwatchlogs.Clien
 		return res
 	}
 
-	exists, unverified := e.probeExistence(ctx, cl, ident, candidates)
+	exists, unverified := probeExistence(ctx, e, cl, ident, candidates)
 	if unverified > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("Could not check whether %d field(s) exist in the last hour of log data; they are scored without that check.", unverified))
 	}
@@ -504,7 +504,7 @@ func (e *Env) recommendForLogGroup(ctx context.Context, cl *cloudwatchlogs.Clien
 	for i, r := range top {
 		clauses[i] = fmt.Sprintf("count_distinct(%s) as card_%d", quoteField(r.FieldName), i)
 	}
-	if rows, err := e.probeQuery(ctx, cl, ident, "stats "+strings.Join(clauses, ", ")+" | limit 1"); err == nil && len(rows) > 0 {
+	if rows, err := probeQuery(ctx, e, cl, ident, "stats "+strings.Join(clauses, ", ")+" | limit 1"); err == nil && len(rows) > 0 {
 		for i := range top {
 			card := 0.0
 			if v, err := strconv.ParseFloat(strings.TrimSpace(rows[0][fmt.Sprintf("card_%d", i)]), 64); err == nil && !math.IsNaN(v) {
@@ -541,7 +541,7 @@ func customAtFields(rs []indexRecommendation) []string {
 // probe itself fails, its fields are counted as existing (unverified) rather
 // than reported as missing: awslabs turned a denied StartQuery into "No
 // candidate fields found in log data".
-func (e *Env) probeExistence(ctx context.Context, cl *cloudwatchlogs.Client, group string, cands []*fieldUsage) (exists map[string]bool, unverified int) {
+func probeExistence(ctx context.Context, e *Env, cl *cloudwatchlogs.Client, group string, cands []*fieldUsage) (exists map[string]bool, unverified int) {
 	exists = map[string]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -554,7 +554,7 @@ func (e *Env) probeExistence(ctx context.Context, cl *cloudwatchlogs.Client, gro
 			for j, fu := range chunk {
 				names[j] = quoteField(fu.name)
 			}
-			rows, err := e.probeQuery(ctx, cl, group, "fields "+strings.Join(names, ", ")+" | limit 1")
+			rows, err := probeQuery(ctx, e, cl, group, "fields "+strings.Join(names, ", ")+" | limit 1")
 			mu.Lock()
 			defer mu.Unlock()
 			for _, fu := range chunk {
@@ -609,7 +609,7 @@ type accountIndexPolicy struct {
 	prefixes []string // nil = every log group
 }
 
-func (e *Env) recommendForAccount(ctx context.Context, cl *cloudwatchlogs.Client, maxQueries int) *accountIndexRecommenderResult {
+func recommendForAccount(ctx context.Context, e *Env, cl *cloudwatchlogs.Client, maxQueries int) *accountIndexRecommenderResult {
 	now := e.Now()
 	res := &accountIndexRecommenderResult{LogGroupResults: []*indexRecommenderResult{}, TimeRangeDays: indexHistoryDays, Warnings: []string{}}
 	limit := maxQueries

@@ -100,7 +100,7 @@ const stopQueryTimeout = 5 * time.Second
 // disconnected) it stops the query, since nobody will read its results and
 // it would otherwise hold one of the account's concurrent-query slots, and
 // returns ctx's error. A GetQueryResults failure is returned as is.
-func (e *Env) waitInsightsQuery(ctx context.Context, api insightsAPI, queryID string, w insightsWait) (insightsOutcome, error) {
+func waitInsightsQuery(ctx context.Context, e *Env, api insightsAPI, queryID string, w insightsWait) (insightsOutcome, error) {
 	timeout := w.Timeout
 	if e.MaxQueryTimeout > 0 && timeout > e.MaxQueryTimeout {
 		timeout = e.MaxQueryTimeout
@@ -114,7 +114,7 @@ func (e *Env) waitInsightsQuery(ctx context.Context, api insightsAPI, queryID st
 	for {
 		out, err := api.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(queryID)})
 		if ctx.Err() != nil {
-			e.stopInsightsQuery(ctx, api, queryID, "client cancelled")
+			stopInsightsQuery(ctx, e, api, queryID, "client cancelled")
 			return res, ctx.Err()
 		}
 		if err != nil {
@@ -126,7 +126,7 @@ func (e *Env) waitInsightsQuery(ctx context.Context, api insightsAPI, queryID st
 		res.Elapsed = now.Sub(start)
 		if insightsTerminal(out.Status) {
 			if out.Status == types.QueryStatusComplete && out.NextToken != nil {
-				if err := e.insightsRemainingPages(ctx, api, queryID, out); err != nil {
+				if err := insightsRemainingPages(ctx, e, api, queryID, out); err != nil {
 					if ctx.Err() != nil {
 						return res, ctx.Err()
 					}
@@ -138,15 +138,15 @@ func (e *Env) waitInsightsQuery(ctx context.Context, api insightsAPI, queryID st
 		if !now.Before(deadline) {
 			res.TimedOut = true
 			if w.StopOnTimeout {
-				e.stopInsightsQuery(ctx, api, queryID, "wait timed out")
+				stopInsightsQuery(ctx, e, api, queryID, "wait timed out")
 			}
 			return res, nil
 		}
 		if w.OnPoll != nil {
 			w.OnPoll(out, res.Elapsed, res.Polls)
 		}
-		if err := e.awaitNextPoll(ctx, &w, queryID, out.Status, start, deadline, &res); err != nil {
-			e.stopInsightsQuery(ctx, api, queryID, "client cancelled")
+		if err := awaitNextPoll(ctx, e, &w, queryID, out.Status, start, deadline, &res); err != nil {
+			stopInsightsQuery(ctx, e, api, queryID, "client cancelled")
 			return res, err
 		}
 	}
@@ -156,7 +156,7 @@ func (e *Env) waitInsightsQuery(ctx context.Context, api insightsAPI, queryID st
 // the schedule's gap, or, once watching, the moment the shared list of
 // running queries no longer shows it (or watchDirectEvery has passed, or
 // the deadline). Only ctx's cancellation is an error.
-func (e *Env) awaitNextPoll(ctx context.Context, w *insightsWait, queryID string, last types.QueryStatus, start, deadline time.Time, res *insightsOutcome) error {
+func awaitNextPoll(ctx context.Context, e *Env, w *insightsWait, queryID string, last types.QueryStatus, start, deadline time.Time, res *insightsOutcome) error {
 	lastPoll := e.Now()
 	for {
 		now := e.Now()
@@ -199,7 +199,7 @@ func (e *Env) awaitNextPoll(ctx context.Context, w *insightsWait, queryID string
 
 // insightsRemainingPages appends the later pages of a complete query's rows
 // (GetQueryResults returns at most 10,000 per call; awslabs drops the rest).
-func (e *Env) insightsRemainingPages(ctx context.Context, api insightsAPI, queryID string, out *cloudwatchlogs.GetQueryResultsOutput) error {
+func insightsRemainingPages(ctx context.Context, e *Env, api insightsAPI, queryID string, out *cloudwatchlogs.GetQueryResultsOutput) error {
 	tok := out.NextToken
 	for tok != nil {
 		more, err := api.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(queryID), NextToken: tok})
@@ -218,7 +218,7 @@ func (e *Env) insightsRemainingPages(ctx context.Context, api insightsAPI, query
 
 // stopInsightsQuery stops a query on a context of its own: ctx may already
 // be cancelled, and the stop must still reach AWS.
-func (e *Env) stopInsightsQuery(ctx context.Context, api insightsAPI, queryID, why string) {
+func stopInsightsQuery(ctx context.Context, e *Env, api insightsAPI, queryID, why string) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopQueryTimeout)
 	defer cancel()
 	_, err := api.StopQuery(sctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(queryID)})

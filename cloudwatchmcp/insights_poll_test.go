@@ -61,7 +61,7 @@ func TestInsightsAdaptivePolling(t *testing.T) {
 		t.Run(fmt.Sprintf("%v watch %v", c.runFor, c.watch), func(t *testing.T) {
 			te := newTestEnv(t)
 			if !c.watch {
-				te.watch = nil
+				stateOf(te.Env).watch = nil
 			}
 			clk := withInsightsClock(te)
 			d := runCompleteQuery(t, te, c.runFor)
@@ -128,7 +128,7 @@ func TestInsightsWaitStopOnTimeout(t *testing.T) {
 	cl, id := startHourLongQuery(t, te)
 	ctx := context.Background()
 	var seen []int
-	out, err := te.waitInsightsQuery(ctx, cl, id, insightsWait{
+	out, err := waitInsightsQuery(ctx, te.Env, cl, id, insightsWait{
 		Timeout: 10 * time.Second, StopOnTimeout: true,
 		Schedule: insightsSchedule{Initial: time.Second, Max: 4 * time.Second, Fraction: 0.5},
 		OnPoll:   func(_ *cloudwatchlogs.GetQueryResultsOutput, _ time.Duration, polls int) { seen = append(seen, polls) },
@@ -163,7 +163,11 @@ func TestInsightsProgressNotifications(t *testing.T) {
 	withInsightsClock(te)
 	fakeaws.LogsOf(te.Fake).AddLogGroup(lambdaGroup).SetQueryPlan(fakeaws.QueryPlan{Polls: 4})
 	srv := server.NewMCPServer("test", "0", server.WithToolCapabilities(false))
-	srv.AddTools(logsTools(te.Env)...)
+	tools, err := te.Tools([]string{"logs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AddTools(tools...)
 	call := func(meta string) ([]mcp.JSONRPCNotification, string) {
 		sess := &progressSession{ch: make(chan mcp.JSONRPCNotification, 64)}
 		msg := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"execute_log_insights_query",` + meta +

@@ -23,7 +23,7 @@ func TestRunningWatchIsShared(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids, err := te.watch.running(ctx, cl)
+			ids, err := stateOf(te.Env).watch.running(ctx, cl)
 			if _, ok := ids[id]; err != nil || !ok {
 				t.Errorf("running list %v, %v: want it to hold %s", ids, err, id)
 			}
@@ -35,12 +35,12 @@ func TestRunningWatchIsShared(t *testing.T) {
 		t.Fatalf("20 concurrent waiters made %d DescribeQueries calls, want 1", n)
 	}
 	clk.advance(watchGap - time.Millisecond)
-	_, _ = te.watch.running(ctx, cl)
+	_, _ = stateOf(te.Env).watch.running(ctx, cl)
 	if n := calls(); n != 1 {
 		t.Fatalf("a list younger than watchGap was refreshed (%d calls)", n)
 	}
 	clk.advance(time.Millisecond)
-	_, _ = te.watch.running(ctx, cl)
+	_, _ = stateOf(te.Env).watch.running(ctx, cl)
 	if n := calls(); n != 2 {
 		t.Fatalf("a list watchGap old was not refreshed (%d calls)", n)
 	}
@@ -48,7 +48,7 @@ func TestRunningWatchIsShared(t *testing.T) {
 
 	// Once the query completes it leaves the list.
 	clk.advance(time.Hour)
-	if ids, _ := te.watch.running(ctx, cl); len(ids) != 0 {
+	if ids, _ := stateOf(te.Env).watch.running(ctx, cl); len(ids) != 0 {
 		t.Fatalf("completed query still listed: %v", ids)
 	}
 }

@@ -66,7 +66,7 @@ type promqlCall struct {
 
 // promql performs a SigV4-signed GET against the caller's CloudWatch PromQL
 // endpoint and returns the envelope of a "success" answer.
-func (e *Env) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, error) {
+func promql(ctx context.Context, e *Env, c promqlCall) (*promqlEnvelope, error) {
 	cfg, _, err := e.SigningConfig(ctx, c.region, c.profile)
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func (e *Env) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, error)
 				return nil, err
 			}
 		}
-		env, retryable, err := e.promqlAttempt(ctx, cfg, u)
+		env, retryable, err := promqlAttempt(ctx, e, cfg, u)
 		if err == nil {
 			return env, nil
 		}
@@ -106,7 +106,7 @@ func (e *Env) promql(ctx context.Context, c promqlCall) (*promqlEnvelope, error)
 
 // promqlAttempt sends one signed request. retryable reports whether the
 // failure is transient (connection, 5xx without a PromQL answer, throttling).
-func (e *Env) promqlAttempt(ctx context.Context, cfg aws.Config, u *url.URL) (*promqlEnvelope, bool, error) {
+func promqlAttempt(ctx context.Context, e *Env, cfg aws.Config, u *url.URL) (*promqlEnvelope, bool, error) {
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		return nil, false, Errorf("the AWS credentials for this request are unusable: %v", err)

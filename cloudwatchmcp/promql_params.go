@@ -14,7 +14,7 @@ import (
 // UTC, unlike awslabs which forwards the text and lets the zone fall where
 // it may) or unix seconds, as a JSON number or a string. It returns the
 // value normalised to unix seconds for the wire.
-func (a Args) promqlTime(name string) (string, time.Time, bool, error) {
+func promqlTime(a Args, name string) (string, time.Time, bool, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return "", time.Time{}, false, nil
@@ -72,7 +72,7 @@ var promqlDurationRE = regexp.MustCompile(`^(?:\d+(?:ms|s|m|h|d|w|y))+$`)
 
 // promqlStep validates a range query step: a Prometheus duration ("60s",
 // "5m", "1h30m") or a positive number of seconds.
-func (a Args) promqlStep(name string) (string, error) {
+func promqlStep(a Args, name string) (string, error) {
 	v, ok := a[name]
 	if !ok || v == nil {
 		return "", Errorf("%s is required: the resolution of the range query, e.g. \"60s\", \"5m\" or \"1h\"", name)
@@ -107,7 +107,7 @@ func (a Args) promqlStep(name string) (string, error) {
 // promqlMatchers reads the match selectors. Each becomes its own match[]
 // parameter: awslabs comma-joined several into one, which the API reads as a
 // single (invalid) selector.
-func (a Args) promqlMatchers(name string, required bool) ([]string, error) {
+func promqlMatchers(a Args, name string, required bool) ([]string, error) {
 	list, err := a.StrList(name)
 	if err != nil {
 		return nil, err
@@ -135,12 +135,12 @@ func promqlLabelPath(name string) (string, error) {
 }
 
 // promqlRange adds optional start/end and checks their order.
-func (a Args) promqlRange(params url.Values, required bool) error {
-	start, st, hasStart, err := a.promqlTime("start")
+func promqlRange(a Args, params url.Values, required bool) error {
+	start, st, hasStart, err := promqlTime(a, "start")
 	if err != nil {
 		return err
 	}
-	end, et, hasEnd, err := a.promqlTime("end")
+	end, et, hasEnd, err := promqlTime(a, "end")
 	if err != nil {
 		return err
 	}

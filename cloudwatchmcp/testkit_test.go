@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"go.uber.org/zap"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
@@ -39,8 +40,6 @@ func newTestEnv(t testing.TB) *testEnv {
 		Now:             time.Now,
 		Sleep:           Sleep,
 	}
-	// The watch reads the env's clock, which tests may swap.
-	e.watch = newRunningWatch(func() time.Time { return e.Now() })
 	return &testEnv{Env: e, Fake: f, Alice: f.IssueCredentials("alice", time.Now().Add(time.Hour))}
 }
 
@@ -54,8 +53,21 @@ func userCtx(creds aws.Credentials) context.Context {
 	return context.WithValue(context.Background(), caddyhttp.VarsCtxKey, vars)
 }
 
-// callTool runs the named tool's handler as the MCP server would.
+// CallTool runs the named tool's handler as the MCP server would.
 func (te *testEnv) CallTool(t testing.TB, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	res, err := te.ToolHandler(t, name)(ctx, req)
+	if err != nil {
+		t.Fatalf("%s returned a protocol error instead of a tool result: %v", name, err)
+	}
+	return res
+}
+
+// ToolHandler returns the named registered tool's handler, bound to te.
+func (te *testEnv) ToolHandler(t testing.TB, name string) server.ToolHandlerFunc {
 	t.Helper()
 	tools, err := te.Tools(nil)
 	if err != nil {
@@ -63,14 +75,7 @@ func (te *testEnv) CallTool(t testing.TB, ctx context.Context, name string, args
 	}
 	for _, st := range tools {
 		if st.Tool.Name == name {
-			req := mcp.CallToolRequest{}
-			req.Params.Name = name
-			req.Params.Arguments = args
-			res, err := st.Handler(ctx, req)
-			if err != nil {
-				t.Fatalf("%s returned a protocol error instead of a tool result: %v", name, err)
-			}
-			return res
+			return st.Handler
 		}
 	}
 	t.Fatalf("no tool %q", name)

@@ -39,18 +39,21 @@ const (
 )
 
 func init() {
-	registerTools(testToolGroup, transportTestTools)
+	for _, t := range transportTestTools() {
+		Register(t)
+	}
 }
 
 // transportTestTools are throwaway tools that exercise the transport: they
 // report the caller's credentials identity, emit notifications, and panic.
-func transportTestTools(e *Env) []server.ServerTool {
-	return []server.ServerTool{
+func transportTestTools() []Tool {
+	return []Tool{
 		{
+			Group: testToolGroup,
 			Tool: mcp.NewTool("test_whoami",
 				mcp.WithDescription("Reports the AWS credentials identity this call would use."),
 				mcp.WithString("profile_name", mcp.Description("server profile (credentials default only)"))),
-			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			Handler: func(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				profile, err := ArgsOf(req).Str("profile_name", "")
 				if err != nil {
 					return ErrorResult(ctx, err), nil
@@ -63,10 +66,11 @@ func transportTestTools(e *Env) []server.ServerTool {
 			},
 		},
 		{
+			Group: testToolGroup,
 			Tool: mcp.NewTool("test_notify",
 				mcp.WithDescription("Sends count logging notifications, then answers."),
 				mcp.WithNumber("count", mcp.Required(), mcp.Description("how many"))),
-			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			Handler: func(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				n, err := ArgsOf(req).Int("count", 1)
 				if err != nil {
 					return ErrorResult(ctx, err), nil
@@ -82,9 +86,10 @@ func transportTestTools(e *Env) []server.ServerTool {
 			},
 		},
 		{
+			Group: testToolGroup,
 			Tool: mcp.NewTool("test_notify_later",
 				mcp.WithDescription("Answers, then 100ms later notifies the session (which only its GET stream can carry).")),
-			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			Handler: func(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				srv := server.ServerFromContext(ctx)
 				session := server.ClientSessionFromContext(ctx).SessionID()
 				go func() {
@@ -96,8 +101,9 @@ func transportTestTools(e *Env) []server.ServerTool {
 			},
 		},
 		{
-			Tool: mcp.NewTool("test_panic", mcp.WithDescription("Panics.")),
-			Handler: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			Group: testToolGroup,
+			Tool:  mcp.NewTool("test_panic", mcp.WithDescription("Panics.")),
+			Handler: func(context.Context, *Env, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				panic("boom")
 			},
 		},

@@ -50,8 +50,7 @@ func reportP50(b *testing.B, name string, d []time.Duration) time.Duration {
 // DescribeQueryDefinitions (concurrently), saved-query matching, JSON.
 func BenchmarkDescribeLogGroupsTool(b *testing.B) {
 	te, ctx := benchLogsEnv(b)
-	tools := logsTools(te.Env)
-	h := tools[0].Handler
+	h := te.ToolHandler(b, "describe_log_groups")
 	req := logsCallRequest("describe_log_groups", map[string]any{"log_group_name_prefix": "/aws/lambda/"})
 	var d []time.Duration
 	for b.Loop() {
@@ -87,7 +86,7 @@ func BenchmarkDescribeLogGroupsDirectSDK(b *testing.B) {
 // ≤ 1 ms).
 func BenchmarkDescribeLogGroupsAddedLatency(b *testing.B) {
 	te, ctx := benchLogsEnv(b)
-	h := logsTools(te.Env)[0].Handler
+	h := te.ToolHandler(b, "describe_log_groups")
 	req := logsCallRequest("describe_log_groups", map[string]any{"log_group_name_prefix": "/aws/lambda/"})
 	cl := cloudwatchlogs.NewFromConfig(te.Clients.Config("us-east-1", fakeaws.StaticCredentials(te.Alice)))
 	in := &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/aws/lambda/")}
@@ -121,7 +120,7 @@ func BenchmarkInsightsResultLatency(b *testing.B) {
 			l := fakeaws.LogsOf(te.Fake).SetQueryResolver(func(fakeaws.StartedQuery) (fakeaws.QueryResult, bool) {
 				return fakeaws.QueryResult{Plan: &fakeaws.QueryPlan{Duration: runFor + rand.N(runFor/2)}}, true
 			})
-			h := logsTools(te.Env)[2].Handler
+			h := te.ToolHandler(b, "execute_log_insights_query")
 			req := logsCallRequest("execute_log_insights_query", map[string]any{
 				"log_group_names": []any{"/aws/lambda/service-01"}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
 				"query_string": "fields @message | limit 5", "max_timeout": 60,

@@ -24,24 +24,26 @@ const logLevelToolGroup = "transport_loglevel_testkit"
 var holdRelease = make(chan struct{})
 
 func init() {
-	registerTools(logLevelToolGroup, func(*Env) []server.ServerTool {
-		return []server.ServerTool{{
-			Tool: mcp.NewTool("test_log", mcp.WithDescription("Logs one info and one debug message to the client, then answers.")),
-			Handler: func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				ClientLog(ctx, mcp.LoggingLevelInfo, "info-note")
-				ClientLog(ctx, mcp.LoggingLevelDebug, "debug-note")
-				return mcp.NewToolResultText("logged"), nil
-			},
-		}, {
-			Tool: mcp.NewTool("test_hold", mcp.WithDescription("Notifies, then answers once the test lets it, even if the client went away.")),
-			Handler: func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				srv := server.ServerFromContext(ctx)
-				_ = srv.SendNotificationToClient(ctx, "notifications/message", map[string]any{"level": "info", "data": "holding"})
-				<-holdRelease
-				return mcp.NewToolResultText("released"), nil
-			},
-		}}
-	})
+	for _, t := range []Tool{{
+		Group: logLevelToolGroup,
+		Tool:  mcp.NewTool("test_log", mcp.WithDescription("Logs one info and one debug message to the client, then answers.")),
+		Handler: func(ctx context.Context, _ *Env, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			ClientLog(ctx, mcp.LoggingLevelInfo, "info-note")
+			ClientLog(ctx, mcp.LoggingLevelDebug, "debug-note")
+			return mcp.NewToolResultText("logged"), nil
+		},
+	}, {
+		Group: logLevelToolGroup,
+		Tool:  mcp.NewTool("test_hold", mcp.WithDescription("Notifies, then answers once the test lets it, even if the client went away.")),
+		Handler: func(ctx context.Context, _ *Env, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			srv := server.ServerFromContext(ctx)
+			_ = srv.SendNotificationToClient(ctx, "notifications/message", map[string]any{"level": "info", "data": "holding"})
+			<-holdRelease
+			return mcp.NewToolResultText("released"), nil
+		},
+	}} {
+		Register(t)
+	}
 }
 
 // streamEntries counts mcp-go's resumable streams held by a transport. The

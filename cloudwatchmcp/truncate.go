@@ -23,147 +23,62 @@ const (
 	MinMaxResultBytes = 1024
 )
 
-// trimTarget names arrays whose items may be dropped: path segments from
-// the tool's value, where "*" steps into every element of an array. The
-// last segment is always an object key.
+// Trim names arrays whose items may be dropped: path segments from the
+// tool's value, where "*" steps into every element of an array. The last
+// segment is always an object key.
 type Trim struct {
 	Path []string
-	// oldestFirst drops from the front: the array is sorted by time,
+	// OldestFirst drops from the front: the array is sorted by time,
 	// ascending, and the newest items matter most.
 	OldestFirst bool
 }
 
-// resultShape tells the truncation middleware how one tool's result is
-// built.
+// ResultShape tells the result cap (max_result_bytes) how one tool's
+// result is built; a tool registers it with its Tool.
 type ResultShape struct {
-	// root is "result" for tools whose structured content wraps the value
+	// Root is "result" for tools whose structured content wraps the value
 	// FastMCP-style ({"result": v}, text = v); "" when the structured
 	// content is the value.
 	Root string
-	// groups are alternative sets of arrays, tried in order: the first
-	// set that fits while keeping at least one item per array wins (e.g.
-	// fewer datapoints per series before fewer series). Arrays within a
-	// set are trimmed evenly.
-	Groups [][]Trim
-	// hint tells the caller how to get the rest.
+	// Trims are alternative sets of arrays, tried in order: the first set
+	// that fits while keeping at least one item per array wins (e.g. fewer
+	// datapoints per series before fewer series). Arrays within a set are
+	// trimmed evenly.
+	Trims [][]Trim
+	// Hint tells the caller how to get the rest.
 	Hint func(v map[string]any) string
 }
 
-func TrimEnd(path ...string) Trim    { return Trim{Path: path} }
+// TrimEnd names an array whose last items go first.
+func TrimEnd(path ...string) Trim { return Trim{Path: path} }
+
+// TrimOldest names a time series, ascending, whose first (oldest) items go
+// first.
 func TrimOldest(path ...string) Trim { return Trim{Path: path, OldestFirst: true} }
+
+// Hint is a ResultShape.Hint that always says s.
 func Hint(s string) func(map[string]any) string {
 	return func(map[string]any) string { return s }
 }
 
-// insightsHint names the query so the agent can refer to it.
-func insightsHint(v map[string]any) string {
-	h := "Rows were dropped from the end. Re-run the query with a narrower time range (start_time/end_time), " +
-		"more filter clauses, a lower limit (or `| limit N`), or aggregate with stats to get the rest."
-	if id, _ := v["queryId"].(string); id != "" {
-		h += " Query id: " + id + "."
-	}
-	return h
-}
 
-// resultShapes lists, per tool, the arrays that may be trimmed. Tools not
-// listed (single objects, no lists) are never trimmed.
-var resultShapes = map[string]ResultShape{
-	"describe_log_groups": {
-		Groups: [][]Trim{{TrimEnd("log_group_metadata"), TrimEnd("saved_queries")}},
-		Hint:   Hint("Log groups were dropped from the end. Narrow the listing with log_group_name_prefix or log_group_class, or cap it with max_items."),
-	},
-	"analyze_log_group": {
-		Groups: [][]Trim{{
-			TrimEnd("log_anomaly_results", "anomalies"), TrimEnd("log_anomaly_results", "anomaly_detectors"),
-			TrimEnd("top_patterns", "results"), TrimEnd("top_patterns_containing_errors", "results"),
-		}},
-		Hint: Hint("Anomalies and patterns were dropped from the end. Analyze a shorter time range (start_time/end_time) to get fewer of them."),
-	},
-	"execute_log_insights_query": {
-		Root:   "result",
-		Groups: [][]Trim{{TrimEnd("results")}},
-		Hint:   insightsHint,
-	},
-	"get_logs_insight_query_results": {
-		Root:   "result",
-		Groups: [][]Trim{{TrimEnd("results")}},
-		Hint:   insightsHint,
-	},
-	"execute_cwl_insights_batch": {
-		Groups: [][]Trim{{TrimEnd("results")}},
-		Hint:   Hint("Rows were dropped from the end. Narrow the time range (start_time/end_time), query fewer log groups or regions, or lower limit to get the rest."),
-	},
-	"recommend_indexes_loggroup": {
-		Groups: [][]Trim{{TrimEnd("recommendations"), TrimEnd("already_indexed"), TrimEnd("fields_not_found"), TrimEnd("warnings")}},
-		Hint:   Hint("The lowest-ranked entries were dropped from the end of each list. Analyze fewer queries to get a shorter answer."),
-	},
-	"recommend_indexes_account": {
-		Groups: [][]Trim{
-			{TrimEnd("log_group_results", "*", "recommendations"), TrimEnd("log_group_results", "*", "already_indexed"), TrimEnd("log_group_results", "*", "fields_not_found")},
-			{TrimEnd("log_group_results")},
-		},
-		Hint: Hint("Entries were dropped from the end. Lower max_queries, or call recommend_indexes_loggroup for one log group at a time."),
-	},
-	"get_metric_data": {
-		Groups: [][]Trim{
-			{TrimOldest("metricDataResults", "*", "datapoints")},
-			{TrimEnd("metricDataResults")},
-		},
-		Hint: Hint("The oldest datapoints (or the last series) were dropped. Narrow the time range (start_time/end_time), lower target_datapoints, or return fewer series (limit) to get the rest."),
-	},
-	"get_recommended_metric_alarms": {
-		Groups: [][]Trim{{TrimEnd("recommendations")}},
-		Hint:   Hint("Recommendations were dropped from the end. Pass dimensions or a statistic to narrow them."),
-	},
-	"get_active_alarms": {
-		Groups: [][]Trim{{TrimEnd("metric_alarms"), TrimEnd("composite_alarms")}},
-		Hint:   Hint("Alarms were dropped from the end. Lower max_items to list fewer alarms per call."),
-	},
-	"get_alarm_history": {
-		Root:   "result",
-		Groups: [][]Trim{{TrimEnd("history_items"), TrimEnd("component_details"), TrimEnd("time_range_suggestions")}},
-		Hint:   Hint("The oldest history items were dropped. Narrow the time range (start_time/end_time), lower max_items, or filter with history_item_type to get the rest."),
-	},
-	"execute_promql_query": {
-		Groups: [][]Trim{{TrimEnd("result")}},
-		Hint:   Hint("Series were dropped from the end. Narrow the query with label matchers or aggregate it (sum by, topk) to get the rest."),
-	},
-	"execute_promql_range_query": {
-		Groups: [][]Trim{
-			{TrimOldest("result", "*", "values")},
-			{TrimEnd("result")},
-		},
-		Hint: Hint("The oldest samples (or the last series) were dropped. Narrow the time range (start/end), raise step, or aggregate the query to get the rest."),
-	},
-	"get_promql_label_values": {
-		Groups: [][]Trim{{TrimEnd("values")}},
-		Hint:   Hint("Values were dropped from the end. Narrow them with match selectors and a start/end range."),
-	},
-	"get_promql_labels": {
-		Groups: [][]Trim{{TrimEnd("labels")}},
-		Hint:   Hint("Labels were dropped from the end. Narrow them with match selectors and a start/end range."),
-	},
-	"get_promql_series": {
-		Groups: [][]Trim{{TrimEnd("series")}},
-		Hint:   Hint("Series were dropped from the end. Narrow them with more specific match selectors and a start/end range."),
-	},
-}
 
 // truncateMiddleware caps every tool result at limit bytes of structured
-// JSON by dropping whole items of the arrays resultShapes names, so the
-// answer is always valid JSON that still matches the tool's output schema.
-func truncateMiddleware(limit int, logger *zap.Logger) server.ToolHandlerMiddleware {
+// JSON by dropping whole items of the arrays the tool's ResultShape names
+// (shapes, by tool name), so the answer is always valid JSON that still
+// matches the tool's output schema.
+func truncateMiddleware(limit int, logger *zap.Logger, shapes map[string]*ResultShape) server.ToolHandlerMiddleware {
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			res, err := next(ctx, req)
 			if err != nil || res == nil || res.IsError || res.StructuredContent == nil {
 				return res, err
 			}
-			shape, ok := resultShapes[req.Params.Name]
+			shape, ok := shapes[req.Params.Name]
 			if !ok {
 				return res, nil
 			}
-			out, dropped, err := limitResult(res, shape, limit)
+			out, dropped, err := shape.Limit(res, limit)
 			if err != nil {
 				// Not fatal: the untrimmed answer is still correct.
 				logger.Warn("cannot truncate tool result", zap.String("tool", req.Params.Name), zap.Error(err))
@@ -213,9 +128,9 @@ func (a *arrayRef) bytesFor(k int) int {
 	return n
 }
 
-// limitResult returns res, or a copy trimmed to limit bytes with a
-// truncated note, and how many items it dropped.
-func limitResult(res *mcp.CallToolResult, shape ResultShape, limit int) (*mcp.CallToolResult, int, error) {
+// Limit returns res, or a copy trimmed to limit bytes with a truncated
+// note, and how many items it dropped.
+func (shape *ResultShape) Limit(res *mcp.CallToolResult, limit int) (*mcp.CallToolResult, int, error) {
 	raw, err := json.Marshal(res.StructuredContent)
 	if err != nil {
 		return nil, 0, err
@@ -228,7 +143,7 @@ func limitResult(res *mcp.CallToolResult, shape ResultShape, limit int) (*mcp.Ca
 	var dropped int
 	var fitted bool
 	// First choice: one group alone, keeping at least one item per array.
-	for _, g := range shape.Groups {
+	for _, g := range shape.Trims {
 		doc, value, err = decodeStructured(raw, shape.Root)
 		if err != nil {
 			return nil, 0, err
@@ -249,7 +164,7 @@ func limitResult(res *mcp.CallToolResult, shape ResultShape, limit int) (*mcp.Ca
 			return nil, 0, err
 		}
 		dropped = 0
-		for _, g := range shape.Groups {
+		for _, g := range shape.Trims {
 			n, _, fits, err := trimGroup(doc, value, g, limit)
 			if err != nil {
 				return nil, 0, err

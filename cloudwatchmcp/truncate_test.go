@@ -20,14 +20,14 @@ import (
 // been checked against the tool's declared (extended) output schema.
 func servedTools(t testing.TB, te *testEnv, maxBytes int) *server.MCPServer {
 	t.Helper()
-	tools, err := te.Tools([]string{"logs", "metrics", "alarms", "promql"})
+	tools, err := te.Tools(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := prepareTools(tools); err != nil {
 		t.Fatal(err)
 	}
-	tools, opts, err := te.extendTools(tools, maxBytes)
+	tools, opts, err := te.Extend(tools, maxBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,11 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 	if len(capped.Text()) > maxBytes {
 		t.Fatalf("%s: capped text is %d bytes, over %d", tool, len(capped.Text()), maxBytes)
 	}
-	shape := resultShapes[tool]
+	rt, ok := Lookup(tool)
+	if !ok || rt.Result == nil {
+		t.Fatalf("%s: no registered result shape", tool)
+	}
+	shape := rt.Result
 	value := func(w wireResult) (map[string]any, map[string]any) {
 		var doc map[string]any
 		if err := json.Unmarshal(w.StructuredContent, &doc); err != nil {
@@ -133,26 +137,26 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 	}
 	// With one group, the items kept are the first (or, for time series,
 	// the last) of each list, and dropped counts exactly what is missing.
-	if len(shape.Groups) == 1 {
+	if len(shape.Trims) == 1 {
 		lost := 0
-		for _, target := range shape.Groups[0] {
-			fa, ca := resolveArrays(fv, target), resolveArrays(cv, target)
+		for _, target := range shape.Trims[0] {
+			fa, ca := arraysAt(fv, target.Path), arraysAt(cv, target.Path)
 			if len(ca) > len(fa) {
 				t.Fatalf("%s: more arrays after trimming", tool)
 			}
 			for i, f := range fa {
 				var kept []any
 				if i < len(ca) {
-					kept = ca[i].items
+					kept = ca[i]
 				}
-				want := f.items[:len(kept)]
+				want := f[:len(kept)]
 				if target.OldestFirst {
-					want = f.items[len(f.items)-len(kept):]
+					want = f[len(f)-len(kept):]
 				}
 				if !reflect.DeepEqual(kept, want) {
 					t.Fatalf("%s: %v: the kept items are not the first ones", tool, target.Path)
 				}
-				lost += len(f.items) - len(kept)
+				lost += len(f) - len(kept)
 			}
 		}
 		if lost != int(dropped) {
@@ -160,6 +164,31 @@ func checkCapped(t *testing.T, tool string, full, capped wireResult, maxBytes in
 		}
 	}
 	return cv
+}
+
+// arraysAt finds the non-empty arrays a Trim path names under v: path
+// segments are object keys, and "*" steps into every element of an array.
+func arraysAt(v map[string]any, path []string) [][]any {
+	if len(path) == 1 {
+		if items, ok := v[path[0]].([]any); ok && len(items) > 0 {
+			return [][]any{items}
+		}
+		return nil
+	}
+	if len(path) > 2 && path[1] == "*" {
+		var out [][]any
+		items, _ := v[path[0]].([]any)
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				out = append(out, arraysAt(m, path[2:])...)
+			}
+		}
+		return out
+	}
+	if m, ok := v[path[0]].(map[string]any); ok {
+		return arraysAt(m, path[1:])
+	}
+	return nil
 }
 
 // runCapCase calls c through an uncapped and a capped server.
@@ -268,7 +297,8 @@ func TestTruncateMetricSeriesFallback(t *testing.T) {
 			"datapoints": []map[string]any{{"timestamp": "2025-06-02T09:00:00Z", "value": i}}, "messages": []any{}})
 	}
 	res := JSONResult(map[string]any{"metricDataResults": series, "messages": []any{}})
-	out, dropped, err := limitResult(res, resultShapes["get_metric_data"], 2048)
+	rt, _ := Lookup("get_metric_data")
+	out, dropped, err := rt.Result.Limit(res, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +372,11 @@ func TestTruncatePromQL(t *testing.T) {
 func TestTruncatedInOutputSchemas(t *testing.T) {
 	te := newTestEnv(t)
 	s := servedTools(t, te, DefaultMaxResultBytes)
-	for name, shape := range resultShapes {
+	for _, rt := range Registered() {
+		if rt.Result == nil {
+			continue
+		}
+		name, shape := rt.Tool.Name, rt.Result
 		st := s.GetTool(name)
 		if st == nil {
 			t.Fatalf("no tool %s", name)

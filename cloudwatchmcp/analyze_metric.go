@@ -2,12 +2,24 @@ package cloudwatchmcp
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/mark3labs/mcp-go/mcp"
+)
+
+func init() {
+	Register(Tool{Group: "metrics", Tool: analyzeMetricTool, Handler: handleAnalyzeMetric})
+}
+
+var analyzeMetricTool = mcp.NewTool("analyze_metric",
+	mcp.WithDescription(analyzeMetricDescription),
+	mcp.WithRawInputSchema(json.RawMessage(analyzeMetricInputSchema)),
+	mcp.WithRawOutputSchema(json.RawMessage(wrappedObjectOutputSchema("analyze_metricOutput"))),
+	mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false), mcp.WithOpenWorldHintAnnotation(true),
 )
 
 // analysisWindowMinutes is analyze_metric's fixed look-back: two weeks at
@@ -50,7 +62,7 @@ func pyISOTime(t time.Time) string {
 	return t.Format("2006-01-02T15:04:05-07:00")
 }
 
-func (e *Env) handleAnalyzeMetric(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func handleAnalyzeMetric(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	a := ArgsOf(req)
 	t, err := metricTargetArgs(a)
 	if err != nil {
@@ -61,7 +73,7 @@ func (e *Env) handleAnalyzeMetric(ctx context.Context, req mcp.CallToolRequest) 
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}
-	res, _, err := e.analyzeMetric(ctx, cl, ns, metric, dims, stat)
+	res, _, err := analyzeMetric(ctx, e, cl, ns, metric, dims, stat)
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}
@@ -70,7 +82,7 @@ func (e *Env) handleAnalyzeMetric(ctx context.Context, req mcp.CallToolRequest) 
 
 // analyzeMetric fetches the last two weeks at one-minute resolution with
 // the caller's client and statistic, and analyzes the first series.
-func (e *Env) analyzeMetric(ctx context.Context, cl *cloudwatch.Client, ns, metric string, dims []metricDimension, statistic string) (*analyzeMetricResult, metricAnalysis, error) {
+func analyzeMetric(ctx context.Context, e *Env, cl *cloudwatch.Client, ns, metric string, dims []metricDimension, statistic string) (*analyzeMetricResult, metricAnalysis, error) {
 	end := e.Now().UTC()
 	start := end.Add(-analysisWindowMinutes * time.Minute)
 	q := types.MetricDataQuery{

@@ -7,52 +7,29 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/caddyserver/caddy/v2"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// listAccountsTool belongs to no tool group: it is served whenever
-// accounts are configured.
-const listAccountsTool = "list_accounts"
+// ListAccountsTool names the tool that lists the configured accounts. It
+// belongs to no tool group: it is served whenever accounts are configured,
+// as part of the accounts feature (the `account` argument it documents).
+const ListAccountsTool = "list_accounts"
 
-// validateResultsAndAccounts checks max_result_bytes and the accounts.
-func (h *Handler) validateResultsAndAccounts() error {
-	if h.MaxResultBytes != 0 && h.MaxResultBytes < MinMaxResultBytes {
-		return fmt.Errorf("max_result_bytes must be at least %d, not %d", MinMaxResultBytes, h.MaxResultBytes)
-	}
-	return ValidateAccounts(h.Accounts)
-}
-
-// extendTools applies the features every tool shares, on tools whose
-// schemas prepareTools has encoded: the result cap (a `truncated`
-// property in output schemas) and accounts (an `account` input on every
-// AWS-calling tool, and list_accounts). It returns the tool handler
-// middlewares that implement them, outermost first, as server options.
-func (h *Handler) extendTools(ctx caddy.Context, tools []server.ServerTool) ([]server.ServerTool, []server.ServerOption, error) {
-	if h.MaxResultBytes == 0 {
-		h.MaxResultBytes = DefaultMaxResultBytes
-	}
-	repl := caddy.NewReplacer()
-	accts := make([]Account, len(h.Accounts))
-	for i, a := range h.Accounts {
-		a.RoleARN, a.Region = repl.ReplaceAll(a.RoleARN, ""), repl.ReplaceAll(a.Region, "")
-		if err := a.Validate(); err != nil {
-			return nil, nil, err
-		}
-		accts[i] = a
-	}
-	h.env.Accounts = NewAccounts(accts, h.env.Clients, h.env.DefaultRegion, ctx, h.now)
-	return h.env.extendTools(tools, h.MaxResultBytes)
-}
-
-// extendTools is Handler.extendTools once the accounts are resolved.
-func (e *Env) extendTools(tools []server.ServerTool, maxResultBytes int) ([]server.ServerTool, []server.ServerOption, error) {
+// Extend applies what every tool shares, on tools whose schemas Prepare has
+// encoded: the result cap (a `truncated` property in the output schema of
+// every tool with a ResultShape) and accounts (an `account` input on every
+// AWS-calling tool, and list_accounts when e.Accounts is set). It returns
+// the tools and the tool handler middlewares that implement both,
+// outermost first, as server options.
+func (e *Env) Extend(tools []server.ServerTool, maxResultBytes int) ([]server.ServerTool, []server.ServerOption, error) {
 	awsTools := map[string]bool{}
+	shapes := map[string]*ResultShape{}
 	for i := range tools {
 		t := &tools[i].Tool
-		if shape, ok := resultShapes[t.Name]; ok && t.RawOutputSchema != nil {
-			s, err := addTruncatedToSchema(t.RawOutputSchema, shape.Root)
+		if rt, ok := Lookup(t.Name); ok && rt.Result != nil && t.RawOutputSchema != nil {
+			shapes[t.Name] = rt.Result
+			s, err := addTruncatedToSchema(t.RawOutputSchema, rt.Result.Root)
 			if err != nil {
 				return nil, nil, fmt.Errorf("tool %s: output schema: %w", t.Name, err)
 			}
@@ -75,7 +52,7 @@ func (e *Env) extendTools(tools []server.ServerTool, maxResultBytes int) ([]serv
 	}
 	return tools, []server.ServerOption{
 		server.WithToolHandlerMiddleware(accountMiddleware(e.Accounts, awsTools)),
-		server.WithToolHandlerMiddleware(truncateMiddleware(maxResultBytes, e.Logger)),
+		server.WithToolHandlerMiddleware(truncateMiddleware(maxResultBytes, e.Logger, shapes)),
 	}, nil
 }
 
@@ -127,7 +104,7 @@ type accountInfo struct {
 func (e *Env) listAccountsTool() server.ServerTool {
 	return server.ServerTool{
 		Tool: mcp.Tool{
-			Name: listAccountsTool,
+			Name: ListAccountsTool,
 			Description: `Lists the AWS accounts this server can run the CloudWatch tools in.
 
 Pass a name as the account argument of any other tool to run it in that account: the server assumes the account's role with your own AWS credentials, so you can use only the accounts your identity is allowed into.

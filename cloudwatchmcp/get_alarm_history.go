@@ -16,6 +16,16 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
+func init() {
+	Register(Tool{Group: "alarms", Tool: getAlarmHistoryTool, Handler: getAlarmHistory, Result: &ResultShape{
+		Root:   "result",
+		Trims: [][]Trim{{TrimEnd("history_items"), TrimEnd("component_details"), TrimEnd("time_range_suggestions")}},
+		Hint:   Hint("The oldest history items were dropped. Narrow the time range (start_time/end_time), lower max_items, or filter with history_item_type to get the rest."),
+	}})
+}
+
+var getAlarmHistoryTool = alarmTool("get_alarm_history", getAlarmHistoryDescription, alarmHistoryInputSchema, alarmHistoryOutputSchema)
+
 type alarmHistoryResponse struct {
 	AlarmDetails         alarmDetails          `json:"alarm_details"`
 	HistoryItems         []alarmHistoryItem    `json:"history_items"`
@@ -76,7 +86,7 @@ const (
 	defaultAlarmEvaluationPeriods = 1
 )
 
-func (e *Env) getAlarmHistory(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func getAlarmHistory(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	p, err := parseAlarmHistoryArgs(ArgsOf(req), e.Now)
 	if err != nil {
 		return ErrorResult(ctx, err), nil
@@ -88,13 +98,13 @@ func (e *Env) getAlarmHistory(ctx context.Context, req mcp.CallToolRequest) (*mc
 
 	// The details decide whether the history is needed at all: awslabs
 	// fetches it and then throws it away for composite component requests.
-	details, raw := e.describeAlarmDetails(ctx, cl, []string{p.alarmName})
+	details, raw := describeAlarmDetails(ctx, e, cl, []string{p.alarmName})
 	d := details[0]
 	if p.includeComponents && d.AlarmType == "CompositeAlarm" {
-		return unionResult(e.compositeComponents(ctx, cl, d)), nil
+		return unionResult(compositeComponents(ctx, e, cl, d)), nil
 	}
 
-	items, hasMore, err := e.fetchAlarmHistory(ctx, cl, p)
+	items, hasMore, err := fetchAlarmHistory(ctx, e, cl, p)
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}
@@ -173,7 +183,7 @@ func parseAlarmHistoryArgs(a Args, now func() time.Time) (alarmHistoryParams, er
 
 // fetchAlarmHistory pages DescribeAlarmHistory (newest first) until it has
 // max_items plus one, the extra telling whether more exist.
-func (e *Env) fetchAlarmHistory(ctx context.Context, cl *cloudwatch.Client, p alarmHistoryParams) ([]alarmHistoryItem, bool, error) {
+func fetchAlarmHistory(ctx context.Context, e *Env, cl *cloudwatch.Client, p alarmHistoryParams) ([]alarmHistoryItem, bool, error) {
 	items := []alarmHistoryItem{}
 	want := p.maxItems + 1
 	fetched := 0
@@ -194,7 +204,7 @@ func (e *Env) fetchAlarmHistory(ctx context.Context, cl *cloudwatch.Client, p al
 		fetched += len(out.AlarmHistoryItems)
 		for i := range out.AlarmHistoryItems {
 			if len(items) < p.maxItems {
-				items = append(items, e.historyItem(&out.AlarmHistoryItems[i]))
+				items = append(items, historyItem(e, &out.AlarmHistoryItems[i]))
 			}
 		}
 		token = out.NextToken
@@ -207,11 +217,11 @@ func (e *Env) fetchAlarmHistory(ctx context.Context, cl *cloudwatch.Client, p al
 
 // historyItem flattens one record; StateUpdate records carry the old and
 // new state in their HistoryData JSON. Unparseable data keeps the basics.
-func (e *Env) historyItem(it *cwtypes.AlarmHistoryItem) alarmHistoryItem {
+func historyItem(e *Env, it *cwtypes.AlarmHistoryItem) alarmHistoryItem {
 	out := alarmHistoryItem{
 		AlarmName:       aws.ToString(it.AlarmName),
 		AlarmType:       string(it.AlarmType),
-		Timestamp:       e.alarmTime(it.Timestamp),
+		Timestamp:       alarmTime(e, it.Timestamp),
 		HistoryItemType: string(it.HistoryItemType),
 		HistorySummary:  aws.ToString(it.HistorySummary),
 	}
@@ -243,7 +253,7 @@ func (e *Env) historyItem(it *cwtypes.AlarmHistoryItem) alarmHistoryItem {
 // makes one call per alarm). Names AWS does not know, and names whose
 // lookup failed, get "Unknown" details, as in awslabs. raw holds the metric
 // alarms found, for the investigation windows.
-func (e *Env) describeAlarmDetails(ctx context.Context, cl *cloudwatch.Client, names []string) ([]alarmDetails, map[string]*cwtypes.MetricAlarm) {
+func describeAlarmDetails(ctx context.Context, e *Env, cl *cloudwatch.Client, names []string) ([]alarmDetails, map[string]*cwtypes.MetricAlarm) {
 	metric := map[string]*cwtypes.MetricAlarm{}
 	composite := map[string]*cwtypes.CompositeAlarm{}
 	failed := map[string]error{}
@@ -394,12 +404,12 @@ func alarmReasonTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:
 
 // compositeComponents answers include_component_alarms for a composite
 // alarm: the alarms its rule refers to, with their details.
-func (e *Env) compositeComponents(ctx context.Context, cl *cloudwatch.Client, d alarmDetails) compositeAlarmComponentResponse {
+func compositeComponents(ctx context.Context, e *Env, cl *cloudwatch.Client, d alarmDetails) compositeAlarmComponentResponse {
 	rule := aws.ToString(d.AlarmRule)
 	names := alarmRuleComponents(rule)
 	resp := compositeAlarmComponentResponse{CompositeAlarmName: d.AlarmName, ComponentAlarms: names, AlarmRule: rule, ComponentDetails: []alarmDetails{}}
 	if len(names) > 0 {
-		resp.ComponentDetails, _ = e.describeAlarmDetails(ctx, cl, names)
+		resp.ComponentDetails, _ = describeAlarmDetails(ctx, e, cl, names)
 	}
 	return resp
 }

@@ -14,6 +14,14 @@ import (
 // maxInsightsLogGroups is StartQuery's limit on log groups per query.
 const maxInsightsLogGroups = 50
 
+func init() {
+	Register(Tool{Group: "logs", Tool: executeLogInsightsQueryTool, Handler: executeLogInsightsQuery, Result: &ResultShape{
+		Root:   "result",
+		Trims: [][]Trim{{TrimEnd("results")}},
+		Hint:   insightsHint,
+	}})
+}
+
 var executeLogInsightsQueryTool = mcp.Tool{
 	Name: "execute_log_insights_query",
 	Description: `Runs a CloudWatch Logs Insights query and waits for its results.
@@ -60,7 +68,7 @@ type insightsRun struct {
 	Label              string // names the query in progress messages
 }
 
-func (e *Env) executeLogInsightsQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func executeLogInsightsQuery(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	fail := func(err error) *mcp.CallToolResult {
 		msg := "Error executing CloudWatch Logs Insights query: " + ErrorMessage(err)
 		RecordFailure(ctx, err)
@@ -77,7 +85,7 @@ func (e *Env) executeLogInsightsQuery(ctx context.Context, req mcp.CallToolReque
 	}
 	run.Progress = ProgressNotifier(ctx, req)
 	run.Label = "Logs Insights query"
-	res, isErr, err := e.runInsightsQuery(ctx, cl, run)
+	res, isErr, err := runInsightsQuery(ctx, e, cl, run)
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}
@@ -149,7 +157,7 @@ func parseInsightsRunArgs(a Args) (run insightsRun, region, profile string, err 
 // runInsightsQuery starts a query and waits for it, returning awslabs'
 // result dictionary and whether it reports an error. err is set only when
 // ctx was cancelled (the query has then been stopped).
-func (e *Env) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Client, r insightsRun) (insightsQueryResult, bool, error) {
+func runInsightsQuery(ctx context.Context, e *Env, cl *cloudwatchlogs.Client, r insightsRun) (insightsQueryResult, bool, error) {
 	in := &cloudwatchlogs.StartQueryInput{
 		StartTime:   aws.Int64(r.Start.Unix()),
 		EndTime:     aws.Int64(r.End.Unix()),
@@ -167,7 +175,7 @@ func (e *Env) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Client, r
 	if ctx.Err() != nil {
 		// The query may have started before the cancellation landed.
 		if err == nil {
-			e.stopInsightsQuery(ctx, cl, aws.ToString(started.QueryId), "client cancelled")
+			stopInsightsQuery(ctx, e, cl, aws.ToString(started.QueryId), "client cancelled")
 		}
 		return insightsQueryResult{}, false, ctx.Err()
 	}
@@ -179,10 +187,10 @@ func (e *Env) runInsightsQuery(ctx context.Context, cl *cloudwatchlogs.Client, r
 	}
 	id := aws.ToString(started.QueryId)
 	w := insightsWait{Timeout: r.Timeout, OnPoll: insightsPollProgress(r.Progress, r.Label+" "+id, r.Timeout)}
-	if e.watch != nil {
-		w.Running = e.watch.forClient(cl)
+	if watch := stateOf(e).watch; watch != nil {
+		w.Running = watch.forClient(cl)
 	}
-	out, err := e.waitInsightsQuery(ctx, cl, id, w)
+	out, err := waitInsightsQuery(ctx, e, cl, id, w)
 	if ctx.Err() != nil {
 		return insightsQueryResult{}, false, ctx.Err()
 	}

@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 )
 
 // execute_cwl_insights_batch (see batch.go).
 
-func init() { registerTools("logs", batchTools) }
-
-func batchTools(e *Env) []server.ServerTool {
-	return []server.ServerTool{{Tool: executeCWLInsightsBatchTool, Handler: e.executeCWLInsightsBatch}}
+func init() {
+	Register(Tool{Group: "logs", Tool: executeCWLInsightsBatchTool, Handler: executeCWLInsightsBatch, Result: &ResultShape{
+		Trims: [][]Trim{{TrimEnd("results")}},
+		Hint:   Hint("Rows were dropped from the end. Narrow the time range (start_time/end_time), query fewer log groups or regions, or lower limit to get the rest."),
+	}})
 }
 
 const batchDefaultTimeout = 120 // seconds, per chunk
@@ -55,7 +55,7 @@ Returns summary (total_log_groups, total_regions, total_chunks, successful_chunk
 }
 
 // batchArgs validates a call's arguments, with awslabs' messages.
-func (e *Env) batchArgs(a Args) (batchRequest, error) {
+func batchArgs(e *Env, a Args) (batchRequest, error) {
 	var r batchRequest
 	var err error
 	if r.groups, err = a.StrList("log_group_names"); err != nil {
@@ -139,12 +139,12 @@ func (e *Env) batchArgs(a Args) (batchRequest, error) {
 	return r, nil
 }
 
-func (e *Env) executeCWLInsightsBatch(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	r, err := e.batchArgs(ArgsOf(req))
+func executeCWLInsightsBatch(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	r, err := batchArgs(e, ArgsOf(req))
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}
-	idKey, err := e.callerIdentityKey(ctx, r.profile)
+	idKey, err := callerIdentityKey(ctx, e, r.profile)
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}

@@ -5,19 +5,23 @@ import (
 	"encoding/json"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 )
 
 // recommend_indexes_loggroup and recommend_indexes_account: the field-index
 // recommender of awslabs 0.1.8 (see index_recommend.go).
 
-func init() { registerTools("logs", indexTools) }
-
-func indexTools(e *Env) []server.ServerTool {
-	return []server.ServerTool{
-		{Tool: recommendIndexesLogGroupTool, Handler: e.recommendIndexesLogGroup},
-		{Tool: recommendIndexesAccountTool, Handler: e.recommendIndexesAccount},
-	}
+func init() {
+	Register(Tool{Group: "logs", Tool: recommendIndexesLogGroupTool, Handler: recommendIndexesLogGroup, Result: &ResultShape{
+		Trims: [][]Trim{{TrimEnd("recommendations"), TrimEnd("already_indexed"), TrimEnd("fields_not_found"), TrimEnd("warnings")}},
+		Hint:   Hint("The lowest-ranked entries were dropped from the end of each list. Analyze fewer queries to get a shorter answer."),
+	}})
+	Register(Tool{Group: "logs", Tool: recommendIndexesAccountTool, Handler: recommendIndexesAccount, Result: &ResultShape{
+		Trims: [][]Trim{
+			{TrimEnd("log_group_results", "*", "recommendations"), TrimEnd("log_group_results", "*", "already_indexed"), TrimEnd("log_group_results", "*", "fields_not_found")},
+			{TrimEnd("log_group_results")},
+		},
+		Hint: Hint("Entries were dropped from the end. Lower max_queries, or call recommend_indexes_loggroup for one log group at a time."),
+	}})
 }
 
 // Schemas of this file and tools_batch.go, shaped like FastMCP's (optional
@@ -91,7 +95,7 @@ func ixReadOnly(title string) mcp.ToolAnnotation {
 	return mcp.ToolAnnotation{Title: title, ReadOnlyHint: mcp.ToBoolPtr(true), DestructiveHint: mcp.ToBoolPtr(false), OpenWorldHint: mcp.ToBoolPtr(true)}
 }
 
-func (e *Env) recommendIndexesLogGroup(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func recommendIndexesLogGroup(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	a := ArgsOf(req)
 	id, err := a.RequiredStr("log_group_identifier")
 	if err != nil {
@@ -109,14 +113,14 @@ func (e *Env) recommendIndexesLogGroup(ctx context.Context, req mcp.CallToolRequ
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}
-	res := e.recommendForLogGroup(ctx, cl, id)
+	res := recommendForLogGroup(ctx, e, cl, id)
 	if ctx.Err() != nil {
 		return ErrorResult(ctx, ctx.Err()), nil
 	}
 	return JSONResult(res), nil
 }
 
-func (e *Env) recommendIndexesAccount(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func recommendIndexesAccount(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	a := ArgsOf(req)
 	region, err := a.Str("region", "")
 	if err != nil {
@@ -137,7 +141,7 @@ func (e *Env) recommendIndexesAccount(ctx context.Context, req mcp.CallToolReque
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}
-	res := e.recommendForAccount(ctx, cl, maxQueries)
+	res := recommendForAccount(ctx, e, cl, maxQueries)
 	if ctx.Err() != nil {
 		return ErrorResult(ctx, ctx.Err()), nil
 	}

@@ -2,12 +2,27 @@ package cloudwatchmcp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"go.uber.org/zap"
+)
+
+func init() {
+	Register(Tool{Group: "metrics", Tool: getRecommendedMetricAlarmsTool, Handler: handleGetRecommendedMetricAlarms, Result: &ResultShape{
+		Trims: [][]Trim{{TrimEnd("recommendations")}},
+		Hint:   Hint("Recommendations were dropped from the end. Pass dimensions or a statistic to narrow them."),
+	}})
+}
+
+var getRecommendedMetricAlarmsTool = mcp.NewTool("get_recommended_metric_alarms",
+	mcp.WithDescription(getRecommendedAlarmsDescription),
+	mcp.WithRawInputSchema(json.RawMessage(getRecommendedAlarmsInputSchema)),
+	mcp.WithRawOutputSchema(json.RawMessage(getRecommendedAlarmsOutputSchema)),
+	mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false), mcp.WithOpenWorldHintAnnotation(true),
 )
 
 // get_recommended_metric_alarms: catalog recommendations filtered by the
@@ -49,7 +64,7 @@ type alarmRecommendationResult struct {
 	Message         string                `json:"message"`
 }
 
-func (e *Env) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func handleGetRecommendedMetricAlarms(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	a := ArgsOf(req)
 	t, err := metricTargetArgs(a)
 	if err != nil {
@@ -94,7 +109,7 @@ func (e *Env) handleGetRecommendedMetricAlarms(ctx context.Context, req mcp.Call
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}
-	_, an, err := e.analyzeMetric(ctx, cl, ns, metric, dims, stat)
+	_, an, err := analyzeMetric(ctx, e, cl, ns, metric, dims, stat)
 	if err != nil {
 		return ErrorResult(ctx, err), nil
 	}

@@ -6,33 +6,20 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 	"golang.org/x/sync/errgroup"
 )
 
-// The CloudWatch Logs tools, with the names, parameters and result shapes of
-// the awslabs CloudWatch MCP server 0.1.8. FIXES_logs.md lists where we
-// deliberately differ.
-
-func init() { registerTools("logs", logsTools) }
-
-func logsTools(e *Env) []server.ServerTool {
-	return []server.ServerTool{
-		{Tool: describeLogGroupsTool, Handler: e.describeLogGroups},
-		{Tool: analyzeLogGroupTool, Handler: e.analyzeLogGroup},
-		{Tool: executeLogInsightsQueryTool, Handler: e.executeLogInsightsQuery},
-		{Tool: getLogsInsightQueryResultsTool, Handler: e.getLogsInsightQueryResults},
-		{Tool: cancelLogsInsightQueryTool, Handler: e.cancelLogsInsightQuery},
-	}
+func init() {
+	Register(Tool{Group: "logs", Tool: describeLogGroupsTool, Handler: describeLogGroups, Result: &ResultShape{
+		Trims: [][]Trim{{TrimEnd("log_group_metadata"), TrimEnd("saved_queries")}},
+		Hint:   Hint("Log groups were dropped from the end. Narrow the listing with log_group_name_prefix or log_group_class, or cap it with max_items."),
+	}})
 }
-
-// --- describe_log_groups ---
 
 var describeLogGroupsTool = mcp.Tool{
 	Name: "describe_log_groups",
@@ -98,7 +85,7 @@ type logsMetadata struct {
 	SavedQueries     []savedLogsInsightsQuery `json:"saved_queries"`
 }
 
-func (e *Env) describeLogGroups(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func describeLogGroups(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	a := ArgsOf(req)
 	accounts, err := a.StrList("account_identifiers")
 	if err != nil {
@@ -300,220 +287,6 @@ func matchSavedQueries(defs []types.QueryDefinition, names []string) []savedLogs
 		}
 	}
 	return out
-}
-
-// --- get_logs_insight_query_results ---
-
-var getLogsInsightQueryResultsTool = mcp.Tool{
-	Name: "get_logs_insight_query_results",
-	Description: `Retrieves the results of a CloudWatch Logs Insights query started earlier.
-
-Use it with the queryId that execute_log_insights_query returned when the query did not finish within max_timeout ("Polling Timeout").
-
-Returns a dictionary with queryId, status (Scheduled, Running, Complete, Failed, Cancelled, Timeout or Unknown), statistics (records matched and scanned, bytes scanned) and results (one object per row, field name to value). While the status is Scheduled or Running, call again later.`,
-	RawInputSchema: logsSchema(map[string]any{
-		"query_id":     map[string]any{"type": "string", "description": "The queryId returned by execute_log_insights_query."},
-		"region":       logsRegionProp,
-		"profile_name": logsProfileProp,
-	}, "query_id"),
-	RawOutputSchema: logsDictOutputSchema("get_logs_insight_query_results"),
-	Annotations:     logsReadOnly("Get Logs Insights query results"),
-}
-
-func (e *Env) getLogsInsightQueryResults(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := ArgsOf(req)
-	id, err := a.RequiredStr("query_id")
-	fail := func(err error) *mcp.CallToolResult {
-		msg := "Error retrieving CloudWatch Logs Insights query results: " + ErrorMessage(err)
-		RecordFailure(ctx, err)
-		ClientLog(ctx, mcp.LoggingLevelError, msg)
-		return logsDictResult(insightsQueryResult{QueryID: id, Status: "Error", Message: msg, Results: []map[string]any{}}, true)
-	}
-	if err != nil {
-		return fail(err), nil
-	}
-	region, _ := a.Str("region", "")
-	profile, _ := a.Str("profile_name", "")
-	cl, err := e.LogsClient(ctx, region, profile)
-	if err != nil {
-		return fail(err), nil
-	}
-	out, err := cl.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(id)})
-	if err == nil && out.Status == types.QueryStatusComplete && out.NextToken != nil {
-		err = e.insightsRemainingPages(ctx, cl, id, out)
-	}
-	if err != nil {
-		return fail(err), nil
-	}
-	return logsDictResult(processQueryResults(out, id), false), nil
-}
-
-// --- cancel_logs_insight_query ---
-
-var cancelLogsInsightQueryTool = mcp.Tool{
-	Name: "cancel_logs_insight_query",
-	Description: `Cancels a running CloudWatch Logs Insights query.
-
-Use it to stop a query that execute_log_insights_query left running after a "Polling Timeout" and whose results are no longer needed, so it stops scanning (and costing) and frees one of the account's concurrent query slots.
-
-Returns success: true when the query was stopped. A query that already finished cannot be cancelled and gives an error.`,
-	RawInputSchema: logsSchema(map[string]any{
-		"query_id":     map[string]any{"type": "string", "description": "The queryId of the query to cancel."},
-		"region":       logsRegionProp,
-		"profile_name": logsProfileProp,
-	}, "query_id"),
-	RawOutputSchema: json.RawMessage(`{"type":"object","title":"LogsQueryCancelResult","properties":{"success":{"type":"boolean"}},"required":["success"]}`),
-	Annotations: mcp.ToolAnnotation{
-		Title: "Cancel Logs Insights query", ReadOnlyHint: aws.Bool(false), DestructiveHint: aws.Bool(false),
-		IdempotentHint: aws.Bool(true), OpenWorldHint: aws.Bool(true),
-	},
-}
-
-func (e *Env) cancelLogsInsightQuery(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := ArgsOf(req)
-	id, err := a.RequiredStr("query_id")
-	if err != nil {
-		return ErrorResult(ctx, err), nil
-	}
-	region, _ := a.Str("region", "")
-	profile, _ := a.Str("profile_name", "")
-	cl, err := e.LogsClient(ctx, region, profile)
-	if err != nil {
-		return ErrorResult(ctx, err), nil
-	}
-	out, err := cl.StopQuery(ctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)})
-	if err != nil {
-		return ErrorResult(ctx, err), nil
-	}
-	return JSONResult(map[string]bool{"success": out.Success}), nil
-}
-
-// --- shared result shapes ---
-
-// insightsQueryResult is the dictionary awslabs returns from its Insights
-// tools: the processed GetQueryResults response, or status "Error" /
-// "Polling Timeout" with a message.
-type insightsQueryResult struct {
-	QueryID string `json:"queryId"`
-	Status  string `json:"status"`
-	// Statistics is present (possibly {}) for processed responses only.
-	Statistics map[string]float64 `json:"statistics,omitempty"`
-	Message    string             `json:"message,omitempty"`
-	Results    []map[string]any   `json:"results"`
-	hasStats   bool
-}
-
-func (r insightsQueryResult) MarshalJSON() ([]byte, error) {
-	type plain insightsQueryResult
-	if !r.hasStats {
-		return json.Marshal(plain(r))
-	}
-	// omitempty would drop an empty statistics object that awslabs returns.
-	return json.Marshal(struct {
-		QueryID    string             `json:"queryId"`
-		Status     string             `json:"status"`
-		Statistics map[string]float64 `json:"statistics"`
-		Results    []map[string]any   `json:"results"`
-	}{r.QueryID, r.Status, r.Statistics, r.Results})
-}
-
-// processQueryResults flattens each row's field/value pairs into one
-// object, as awslabs' _process_query_results does.
-func processQueryResults(out *cloudwatchlogs.GetQueryResultsOutput, queryID string) insightsQueryResult {
-	r := insightsQueryResult{QueryID: queryID, Status: string(out.Status), Statistics: map[string]float64{}, Results: make([]map[string]any, 0, len(out.Results)), hasStats: true}
-	if s := out.Statistics; s != nil {
-		r.Statistics["recordsMatched"] = s.RecordsMatched
-		r.Statistics["recordsScanned"] = s.RecordsScanned
-		r.Statistics["bytesScanned"] = s.BytesScanned
-		for k, v := range map[string]float64{
-			"estimatedRecordsSkipped": s.EstimatedRecordsSkipped, "estimatedBytesSkipped": s.EstimatedBytesSkipped,
-			"logGroupsScanned": s.LogGroupsScanned, "resultCount": s.ResultCount,
-		} {
-			if v != 0 {
-				r.Statistics[k] = v
-			}
-		}
-	}
-	for _, row := range out.Results {
-		m := make(map[string]any, len(row))
-		for _, f := range row {
-			m[aws.ToString(f.Field)] = aws.ToString(f.Value)
-		}
-		r.Results = append(r.Results, m)
-	}
-	return r
-}
-
-// logsDictResult presents a Dict-returning awslabs tool's value the way
-// FastMCP does: structuredContent wraps it as {"result": ...} and the text
-// is the bare JSON. Errors keep the same shape but are flagged isError so
-// clients and agents notice them (awslabs returns them as successes).
-func logsDictResult(v any, isError bool) *mcp.CallToolResult {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return EncodingFailed(err)
-	}
-	res := mcp.NewToolResultStructured(map[string]any{"result": json.RawMessage(b)}, string(b))
-	res.IsError = isError
-	return res
-}
-
-// isoFromEpochMillis renders epoch milliseconds as Python's
-// datetime.isoformat() does for an aware UTC time:
-// 2025-01-01T00:00:00+00:00, with microseconds only when non-zero.
-func isoFromEpochMillis(ms int64) string {
-	t := time.UnixMilli(ms).UTC()
-	if t.Nanosecond() == 0 {
-		return t.Format("2006-01-02T15:04:05+00:00")
-	}
-	return t.Format("2006-01-02T15:04:05.000000+00:00")
-}
-
-// --- schema helpers ---
-
-var (
-	logsRegionProp  = logsOptional(map[string]any{"type": "string"}, "AWS region, e.g. us-east-1. Defaults to the server's configured region.")
-	logsProfileProp = logsOptional(map[string]any{"type": "string"}, "AWS CLI profile of the server to use. Only honoured when the server runs with `credentials default`; otherwise your own credentials are always used.")
-)
-
-// logsOptional is FastMCP's rendering of `T | None = None`.
-func logsOptional(t map[string]any, desc string) map[string]any {
-	return map[string]any{"anyOf": []any{t, map[string]any{"type": "null"}}, "default": nil, "description": desc}
-}
-
-func logsOptionalDefault(t map[string]any, def any, desc string) map[string]any {
-	m := logsOptional(t, desc)
-	m["default"] = def
-	return m
-}
-
-func logsArrayOf(item string, maxItems int) map[string]any {
-	m := map[string]any{"type": "array", "items": map[string]any{"type": item}}
-	if maxItems > 0 {
-		m["maxItems"] = maxItems
-	}
-	return m
-}
-
-func logsSchema(props map[string]any, required ...string) json.RawMessage {
-	s := map[string]any{"type": "object", "properties": props}
-	if len(required) > 0 {
-		s["required"] = required
-	}
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(err) // static schema: a bug caught at init by every test
-	}
-	return b
-}
-
-// logsDictOutputSchema is FastMCP's output schema for a Dict return.
-func logsDictOutputSchema(tool string) json.RawMessage {
-	return json.RawMessage(`{"type":"object","title":"` + tool + `Output","properties":{"result":{"type":"object","additionalProperties":true,"title":"Result"}},"required":["result"]}`)
-}
-
-func logsReadOnly(title string) mcp.ToolAnnotation {
-	return mcp.ToolAnnotation{Title: title, ReadOnlyHint: aws.Bool(true), DestructiveHint: aws.Bool(false), IdempotentHint: aws.Bool(true), OpenWorldHint: aws.Bool(true)}
 }
 
 // logsSortedSet dedups and sorts, standing in for a Python set.

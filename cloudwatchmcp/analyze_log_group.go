@@ -23,6 +23,16 @@ const (
 	analyzeQueryTimeout   = 30 * time.Second
 )
 
+func init() {
+	Register(Tool{Group: "logs", Tool: analyzeLogGroupTool, Handler: analyzeLogGroup, Result: &ResultShape{
+		Trims: [][]Trim{{
+			TrimEnd("log_anomaly_results", "anomalies"), TrimEnd("log_anomaly_results", "anomaly_detectors"),
+			TrimEnd("top_patterns", "results"), TrimEnd("top_patterns_containing_errors", "results"),
+		}},
+		Hint: Hint("Anomalies and patterns were dropped from the end. Analyze a shorter time range (start_time/end_time) to get fewer of them."),
+	}})
+}
+
 var analyzeLogGroupTool = mcp.Tool{
 	Name: "analyze_log_group",
 	Description: `Analyzes one CloudWatch log group over a time window for anomalies and recurring message patterns.
@@ -85,7 +95,7 @@ type logsAnalysisResult struct {
 
 var logGroupARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:(.+)$`)
 
-func (e *Env) analyzeLogGroup(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func analyzeLogGroup(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	a := ArgsOf(req)
 	arn, err := a.RequiredStr("log_group_arn")
 	if err != nil {
@@ -138,7 +148,7 @@ func (e *Env) analyzeLogGroup(ctx context.Context, req mcp.CallToolRequest) (*mc
 		{topErrorPatternsQuery, "error patterns query", &out.TopPatternsContainingError},
 	} {
 		g.Go(func() error {
-			res, _, err := e.runInsightsQuery(gctx, cl, insightsRun{
+			res, _, err := runInsightsQuery(gctx, e, cl, insightsRun{
 				Identifiers: []string{arn}, Start: start, End: end, Query: q.query,
 				Limit: 5, Timeout: analyzeQueryTimeout, Progress: progress, Label: q.label,
 			})

@@ -1,0 +1,27 @@
+package cloudwatchmcp
+
+import "time"
+
+// groupState is what the logs tools keep per provisioned handler
+// (toolkit.State): it outlives one call, and a config reload starts
+// afresh.
+type groupState struct {
+	// watch shares the running-queries list among long Insights waits
+	// (insights_watch.go); nil polls every query on its own.
+	watch *runningWatch
+	// pacer throttles execute_cwl_insights_batch per identity and region
+	// (batch_pacer.go).
+	pacer *batchPacer
+}
+
+type stateKey struct{}
+
+func stateOf(e *Env) *groupState {
+	return State(e, stateKey{}, func(e *Env) *groupState {
+		return &groupState{
+			// The watch reads the Env's clock, which tests may swap.
+			watch: newRunningWatch(func() time.Time { return e.Now() }),
+			pacer: newBatchPacer(batchGateCap),
+		}
+	})
+}
