@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"golang.org/x/sync/singleflight"
@@ -91,22 +90,6 @@ func ValidateAccounts(accts []Account) error {
 		}
 	}
 	return nil
-}
-
-// parseAccount reads `account <name> <role_arn> [<region>]`.
-func parseAccount(d *caddyfile.Dispenser, have []Account) (Account, error) {
-	args := d.RemainingArgs()
-	if len(args) < 2 || len(args) > 3 {
-		return Account{}, d.ArgErr()
-	}
-	a := Account{Name: args[0], RoleARN: args[1]}
-	if len(args) == 3 {
-		a.Region = args[2]
-	}
-	if err := ValidateAccounts(append(append([]Account{}, have...), a)); err != nil {
-		return Account{}, d.Err(err.Error())
-	}
-	return a, nil
 }
 
 // accountCtxKey carries the account a tool call acts in.

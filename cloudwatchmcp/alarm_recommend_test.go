@@ -308,7 +308,7 @@ func TestMetricAnalyzeTool(t *testing.T) {
 // catalog (a colleague's work) holds for AWS/EC2 CPUUtilization.
 func TestRecommendWithEmbeddedCatalog(t *testing.T) {
 	te := newMetricsEnv(t)
-	te.Catalog = defaultTestCatalog(t)
+	te.Catalog = testkitCatalog(t)
 	md, ok := te.Catalog.Lookup("AWS/EC2", "CPUUtilization")
 	if !ok {
 		t.Skip("the embedded catalog has no AWS/EC2 CPUUtilization entry yet (catalog.go is a colleague's work in progress)")

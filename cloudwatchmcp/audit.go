@@ -6,21 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -36,15 +29,10 @@ const (
 )
 
 const (
-	// maxAuditRequestIDs bounds the request ids one entry lists; a batch
-	// query polls many times, and aws_requests still counts them all.
-	maxAuditRequestIDs = 256
 	// maxAuditListItems and maxAuditValueBytes bound what one argument
 	// contributes, so a hostile call cannot blow up the audit log.
 	maxAuditListItems  = 50
 	maxAuditValueBytes = 512
-	// requestIDRecorderID names the SDK middleware.
-	requestIDRecorderID = "CaddyCloudWatchMCPAuditRequestID"
 )
 
 // auditor writes one entry per tool call to the audit logger,
@@ -58,59 +46,6 @@ type auditor struct {
 	queryText bool
 }
 
-// callRecord collects, for one tool call, what happens below the tool
-// handler: the AWS request ids (from the SDK middleware and the PromQL
-// client) and an authorization refusal. Batch tools call AWS from several
-// goroutines, hence the lock.
-type Record struct {
-	mu         sync.Mutex
-	requestIDs []string
-	requests   int
-	denied     *decision
-	failure    *Failure // why the tool failed (errorkind.go)
-}
-
-type callRecordKey struct{}
-
-func RecordFrom(ctx context.Context) *Record {
-	rec, _ := ctx.Value(callRecordKey{}).(*Record)
-	return rec
-}
-
-// withRecord returns ctx carrying a call record: the one an outer
-// middleware made (the metrics read it too), or a new one.
-func WithRecord(ctx context.Context) (context.Context, *Record) {
-	if rec := RecordFrom(ctx); rec != nil {
-		return ctx, rec
-	}
-	rec := &Record{}
-	return context.WithValue(ctx, callRecordKey{}, rec), rec
-}
-
-func (rec *Record) AddRequestID(id string) {
-	if id == "" {
-		return
-	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if slices.Contains(rec.requestIDs, id) {
-		return
-	}
-	rec.requests++
-	if len(rec.requestIDs) < maxAuditRequestIDs {
-		rec.requestIDs = append(rec.requestIDs, id)
-	}
-}
-
-// markDenied records that authorization refused the call.
-func markDenied(ctx context.Context, d decision) {
-	if rec := RecordFrom(ctx); rec != nil {
-		rec.mu.Lock()
-		rec.denied = &d
-		rec.mu.Unlock()
-	}
-}
-
 // middleware is the outermost tool middleware: it gives the call its
 // record and writes the entry however the call ends, panics included.
 func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
@@ -120,10 +55,7 @@ func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFun
 		finished := false
 		defer func() {
 			outcome := auditOK
-			rec.mu.Lock()
-			denied := rec.denied
-			ids, n := slices.Clone(rec.requestIDs), rec.requests
-			rec.mu.Unlock()
+			ids, n, denied := rec.Snapshot()
 			var f Failure
 			switch {
 			case denied != nil:
@@ -161,9 +93,10 @@ func (au *auditor) denied(r *http.Request, msg peekedMessage, d decision) {
 		_ = json.Unmarshal(msg.arguments, &args)
 	}
 	now := au.now()
+	denial := d.denial()
 	au.write(r.Context(), auditEntry{
 		tool: clip(msg.toolName, 128), session: clip(r.Header.Get(server.HeaderKeySessionID), 128), args: args,
-		start: now, outcome: auditDenied, denied: &d, failure: Failure{Kind: KindAccessDenied},
+		start: now, outcome: auditDenied, denied: &denial, failure: Failure{Kind: KindAccessDenied},
 	})
 }
 
@@ -177,7 +110,7 @@ type auditEntry struct {
 	resultBytes int
 	requestIDs  []string
 	requests    int
-	denied      *decision
+	denied      *Denial
 	failure     Failure // set unless the outcome is ok
 }
 
@@ -218,12 +151,12 @@ func (au *auditor) write(ctx context.Context, e auditEntry) {
 		fields = append(fields, zap.String("aws_error_code", clip(e.failure.AWSCode, 128)))
 	}
 	if d := e.denied; d != nil {
-		if len(d.missingScopes) > 0 {
-			fields = append(fields, zap.Strings("missing_scopes", d.missingScopes))
+		if len(d.MissingScopes) > 0 {
+			fields = append(fields, zap.Strings("missing_scopes", d.MissingScopes))
 		}
-		if len(d.missingGroups) > 0 {
+		if len(d.MissingGroups) > 0 {
 			var groups []string
-			for _, gs := range d.missingGroups {
+			for _, gs := range d.MissingGroups {
 				for _, g := range gs {
 					if !slices.Contains(groups, g) {
 						groups = append(groups, g)
@@ -457,49 +390,6 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// addRequestIDRecorder is an SDK API option (registered once, on the base
-// configuration every client is built from) that hands each attempt's AWS
-// request id to the record of the tool call in ctx.
-func addRequestIDRecorder(stack *middleware.Stack) error {
-	if _, ok := stack.Deserialize.Get(requestIDRecorderID); ok {
-		return nil
-	}
-	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc(requestIDRecorderID,
-		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-			out, md, err := next.HandleDeserialize(ctx, in)
-			if rec := RecordFrom(ctx); rec != nil {
-				id, _ := awsmiddleware.GetRequestIDMetadata(md)
-				if id == "" {
-					var re *awshttp.ResponseError
-					if errors.As(err, &re) {
-						id = re.ServiceRequestID()
-					}
-				}
-				if id == "" {
-					if resp, ok := out.RawResponse.(*smithyhttp.Response); ok {
-						id = resp.Header.Get("X-Amzn-Requestid")
-					}
-				}
-				rec.AddRequestID(id)
-			}
-			return out, md, err
-		}), middleware.Before)
-}
-
-// requestIDRecordingClient records the request ids of requests signed
-// outside the SDK's operation stack (PromQL).
-type requestIDRecordingClient struct{ aws.HTTPClient }
-
-func (c requestIDRecordingClient) Do(req *http.Request) (*http.Response, error) {
-	resp, err := c.HTTPClient.Do(req)
-	if resp != nil {
-		if rec := RecordFrom(req.Context()); rec != nil {
-			rec.AddRequestID(resp.Header.Get("X-Amzn-Requestid"))
-		}
-	}
-	return resp, err
-}
-
 // auditOptions wires the audit trail and, when configured, authorization
 // into mcp-go. Audit comes first (outer), so refused calls are recorded.
 func (h *Handler) auditOptions() []server.ServerOption {
@@ -513,5 +403,4 @@ func (h *Handler) auditOptions() []server.ServerOption {
 // Interface guards
 var (
 	_ zapcore.ObjectMarshaler = (*argSummary)(nil)
-	_ aws.HTTPClient          = requestIDRecordingClient{}
 )

@@ -304,15 +304,15 @@ func TestAuditDurationUsesClock(t *testing.T) {
 func TestAuditRecordsPromQLRequestIDs(t *testing.T) {
 	te := newTestEnv(t)
 	te.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	rec := &Record{}
-	ctx := context.WithValue(userCtx(te.Alice), callRecordKey{}, rec)
+	ctx, rec := WithRecord(userCtx(te.Alice))
 	te.Fake.SetFault("PromQLLabels", fakeaws.Fault{Status: 503, Code: "ServiceUnavailable", Message: "busy", Times: 1})
 	res := te.CallTool(t, ctx, "get_promql_labels", map[string]any{})
 	if res.IsError {
 		t.Fatal(resultText(t, res))
 	}
-	if n := te.Fake.CallCount("PromQLLabels"); n != 2 || len(rec.requestIDs) != 2 || rec.requests != 2 ||
-		!requestIDPattern.MatchString(rec.requestIDs[0]) || rec.requestIDs[0] == rec.requestIDs[1] {
+	ids, requests, _ := rec.Snapshot()
+	if n := te.Fake.CallCount("PromQLLabels"); n != 2 || len(ids) != 2 || requests != 2 ||
+		!requestIDPattern.MatchString(ids[0]) || ids[0] == ids[1] {
 		t.Fatalf("%d calls, record %+v", n, rec)
 	}
 }

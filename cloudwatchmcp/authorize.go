@@ -233,6 +233,11 @@ type decision struct {
 	missingGroups [][]string // per failed rule, the groups that would satisfy it
 }
 
+// denial is d as the call's record keeps it for the audit entry.
+func (d decision) denial() Denial {
+	return Denial{MissingScopes: d.missingScopes, MissingGroups: d.missingGroups}
+}
+
 func (a *authorizer) decide(tool string, c caller) decision {
 	d := decision{allowed: true, needScopes: a.scopes[tool]}
 	for _, i := range a.byTool[tool] {
@@ -297,7 +302,7 @@ func (a *authorizer) middleware(next server.ToolHandlerFunc) server.ToolHandlerF
 		if d.allowed {
 			return next(ctx, req)
 		}
-		markDenied(ctx, d)
+		MarkDenied(ctx, d.denial())
 		if len(d.missingScopes) > 0 {
 			return mcp.NewToolResultError(fmt.Sprintf("%s requires the OAuth scopes %s; authorize again with them",
 				name, strings.Join(d.missingScopes, " "))), nil

@@ -1,6 +1,8 @@
 package cloudwatchmcp
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -173,4 +175,55 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 		return "", d.ArgErr()
 	}
 	return v, nil
+}
+
+// parseAccount reads `account <name> <role_arn> [<region>]`.
+func parseAccount(d *caddyfile.Dispenser, have []Account) (Account, error) {
+	args := d.RemainingArgs()
+	if len(args) < 2 || len(args) > 3 {
+		return Account{}, d.ArgErr()
+	}
+	a := Account{Name: args[0], RoleARN: args[1]}
+	if len(args) == 3 {
+		a.Region = args[2]
+	}
+	if err := ValidateAccounts(append(append([]Account{}, have...), a)); err != nil {
+		return Account{}, d.Err(err.Error())
+	}
+	return a, nil
+}
+
+// parseMaxResultBytes reads `max_result_bytes <n>` (bytes; KiB/MiB
+// suffixes accepted).
+func parseMaxResultBytes(d *caddyfile.Dispenser) (int, error) {
+	v, err := oneArg(d)
+	if err != nil {
+		return 0, err
+	}
+	n, err := parseByteSize(v)
+	if err != nil {
+		return 0, d.Errf("max_result_bytes: %v", err)
+	}
+	if n < MinMaxResultBytes {
+		return 0, d.Errf("max_result_bytes must be at least %d, not %d", MinMaxResultBytes, n)
+	}
+	return n, nil
+}
+
+func parseByteSize(orig string) (int, error) {
+	s, mult := orig, 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"KB", 1000}, {"MB", 1000 * 1000}, {"B", 1}} {
+		if len(s) > len(u.suffix) && s[len(s)-len(u.suffix):] == u.suffix {
+			s, mult = s[:len(s)-len(u.suffix)], u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > (1<<31)/mult {
+		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 262144 or 256KiB)", orig)
+	}
+	return n * mult, nil
 }

@@ -69,7 +69,18 @@ type Threshold struct {
 	Sensitivity   *float64 `json:"sensitivity,omitempty"`
 }
 
-// lookup returns the entry for (namespace, metricName).
+// New returns a catalog of exactly these entries, without the embedded
+// data; a later entry for the same (namespace, metricName) replaces an
+// earlier one.
+func New(entries ...*Metric) *Catalog {
+	c := &Catalog{entries: map[catalogKey]*Metric{}}
+	for _, e := range entries {
+		c.entries[catalogKey{e.MetricID.Namespace, e.MetricID.MetricName}] = e
+	}
+	return c
+}
+
+// Lookup returns the entry for (namespace, metricName).
 func (c *Catalog) Lookup(namespace, metricName string) (*Metric, bool) {
 	if c == nil {
 		return nil, false

@@ -17,7 +17,7 @@ import (
 func init() {
 	Register(Tool{Group: "logs", Tool: describeLogGroupsTool, Handler: describeLogGroups, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("log_group_metadata"), TrimEnd("saved_queries")}},
-		Hint:   Hint("Log groups were dropped from the end. Narrow the listing with log_group_name_prefix or log_group_class, or cap it with max_items."),
+		Hint:  Hint("Log groups were dropped from the end. Narrow the listing with log_group_name_prefix or log_group_class, or cap it with max_items."),
 	}})
 }
 

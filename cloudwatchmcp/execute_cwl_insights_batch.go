@@ -15,7 +15,7 @@ import (
 func init() {
 	Register(Tool{Group: "logs", Tool: executeCWLInsightsBatchTool, Handler: executeCWLInsightsBatch, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("results")}},
-		Hint:   Hint("Rows were dropped from the end. Narrow the time range (start_time/end_time), query fewer log groups or regions, or lower limit to get the rest."),
+		Hint:  Hint("Rows were dropped from the end. Narrow the time range (start_time/end_time), query fewer log groups or regions, or lower limit to get the rest."),
 	}})
 }
 

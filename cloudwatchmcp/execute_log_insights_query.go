@@ -16,9 +16,9 @@ const maxInsightsLogGroups = 50
 
 func init() {
 	Register(Tool{Group: "logs", Tool: executeLogInsightsQueryTool, Handler: executeLogInsightsQuery, Result: &ResultShape{
-		Root:   "result",
+		Root:  "result",
 		Trims: [][]Trim{{TrimEnd("results")}},
-		Hint:   insightsHint,
+		Hint:  insightsHint,
 	}})
 }
 

@@ -10,7 +10,7 @@ import (
 func init() {
 	Register(Tool{Group: "promql", Tool: executePromQLQueryTool, Handler: executePromQLQuery, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("result")}},
-		Hint:   Hint("Series were dropped from the end. Narrow the query with label matchers or aggregate it (sum by, topk) to get the rest."),
+		Hint:  Hint("Series were dropped from the end. Narrow the query with label matchers or aggregate it (sum by, topk) to get the rest."),
 	}})
 }
 

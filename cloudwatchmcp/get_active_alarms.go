@@ -13,7 +13,7 @@ import (
 func init() {
 	Register(Tool{Group: "alarms", Tool: getActiveAlarmsTool, Handler: getActiveAlarms, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("metric_alarms"), TrimEnd("composite_alarms")}},
-		Hint:   Hint("Alarms were dropped from the end. Lower max_items to list fewer alarms per call."),
+		Hint:  Hint("Alarms were dropped from the end. Lower max_items to list fewer alarms per call."),
 	}})
 }
 

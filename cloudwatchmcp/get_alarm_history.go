@@ -18,9 +18,9 @@ import (
 
 func init() {
 	Register(Tool{Group: "alarms", Tool: getAlarmHistoryTool, Handler: getAlarmHistory, Result: &ResultShape{
-		Root:   "result",
+		Root:  "result",
 		Trims: [][]Trim{{TrimEnd("history_items"), TrimEnd("component_details"), TrimEnd("time_range_suggestions")}},
-		Hint:   Hint("The oldest history items were dropped. Narrow the time range (start_time/end_time), lower max_items, or filter with history_item_type to get the rest."),
+		Hint:  Hint("The oldest history items were dropped. Narrow the time range (start_time/end_time), lower max_items, or filter with history_item_type to get the rest."),
 	}})
 }
 

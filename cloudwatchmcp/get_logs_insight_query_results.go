@@ -11,9 +11,9 @@ import (
 
 func init() {
 	Register(Tool{Group: "logs", Tool: getLogsInsightQueryResultsTool, Handler: getLogsInsightQueryResults, Result: &ResultShape{
-		Root:   "result",
+		Root:  "result",
 		Trims: [][]Trim{{TrimEnd("results")}},
-		Hint:   insightsHint,
+		Hint:  insightsHint,
 	}})
 }
 

@@ -10,7 +10,7 @@ import (
 func init() {
 	Register(Tool{Group: "promql", Tool: getPromQLLabelValuesTool, Handler: getPromQLLabelValues, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("values")}},
-		Hint:   Hint("Values were dropped from the end. Narrow them with match selectors and a start/end range."),
+		Hint:  Hint("Values were dropped from the end. Narrow them with match selectors and a start/end range."),
 	}})
 }
 

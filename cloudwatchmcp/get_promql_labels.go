@@ -10,7 +10,7 @@ import (
 func init() {
 	Register(Tool{Group: "promql", Tool: getPromQLLabelsTool, Handler: getPromQLLabels, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("labels")}},
-		Hint:   Hint("Labels were dropped from the end. Narrow them with match selectors and a start/end range."),
+		Hint:  Hint("Labels were dropped from the end. Narrow them with match selectors and a start/end range."),
 	}})
 }
 

@@ -9,7 +9,7 @@ import (
 func init() {
 	Register(Tool{Group: "promql", Tool: getPromQLSeriesTool, Handler: getPromQLSeries, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("series")}},
-		Hint:   Hint("Series were dropped from the end. Narrow them with more specific match selectors and a start/end range."),
+		Hint:  Hint("Series were dropped from the end. Narrow them with more specific match selectors and a start/end range."),
 	}})
 }
 

@@ -14,7 +14,7 @@ import (
 func init() {
 	Register(Tool{Group: "metrics", Tool: getRecommendedMetricAlarmsTool, Handler: handleGetRecommendedMetricAlarms, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("recommendations")}},
-		Hint:   Hint("Recommendations were dropped from the end. Pass dimensions or a statistic to narrow them."),
+		Hint:  Hint("Recommendations were dropped from the end. Pass dimensions or a statistic to narrow them."),
 	}})
 }
 

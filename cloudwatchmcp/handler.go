@@ -247,7 +247,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := prepareTools(tools); err != nil {
+	if err := Prepare(tools); err != nil {
 		return err
 	}
 	// max_result_bytes and accounts (tools_accounts.go); before the

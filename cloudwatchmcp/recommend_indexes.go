@@ -13,7 +13,7 @@ import (
 func init() {
 	Register(Tool{Group: "logs", Tool: recommendIndexesLogGroupTool, Handler: recommendIndexesLogGroup, Result: &ResultShape{
 		Trims: [][]Trim{{TrimEnd("recommendations"), TrimEnd("already_indexed"), TrimEnd("fields_not_found"), TrimEnd("warnings")}},
-		Hint:   Hint("The lowest-ranked entries were dropped from the end of each list. Analyze fewer queries to get a shorter answer."),
+		Hint:  Hint("The lowest-ranked entries were dropped from the end of each list. Analyze fewer queries to get a shorter answer."),
 	}})
 	Register(Tool{Group: "logs", Tool: recommendIndexesAccountTool, Handler: recommendIndexesAccount, Result: &ResultShape{
 		Trims: [][]Trim{

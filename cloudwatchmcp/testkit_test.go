@@ -3,11 +3,13 @@ package cloudwatchmcp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -15,6 +17,20 @@ import (
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 )
+
+// testIssuer is the issuer of the test users' identities (the stand-in for
+// cognito_auth sets it as {http.auth.user.issuer}).
+const testIssuer = "https://issuer.test/pool"
+
+// testkitCatalog is the embedded catalog, as a provisioned handler has it.
+func testkitCatalog(t testing.TB) *Catalog {
+	t.Helper()
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // testEnv is a toolEnv wired to a fresh fake AWS, plus one user ("alice")
 // whose vended credentials the fake accepts.
@@ -35,7 +51,7 @@ func newTestEnv(t testing.TB) *testEnv {
 		CredentialMode:  CredRequest,
 		Clients:         NewClients(base, 64),
 		MaxQueryTimeout: 5 * time.Minute,
-		Catalog:         defaultTestCatalog(t),
+		Catalog:         testkitCatalog(t),
 		Logger:          zap.NewNop(),
 		Now:             time.Now,
 		Sleep:           Sleep,
@@ -113,5 +129,40 @@ func wantToolError(t testing.TB, res *mcp.CallToolResult, substr string) {
 	}
 	if got := resultText(t, res); !strings.Contains(got, substr) {
 		t.Fatalf("tool error %q does not contain %q", got, substr)
+	}
+}
+
+// wantToolErr fails unless err is a toolError, which is what reaches the
+// agent verbatim as an isError result.
+func wantToolErr(t *testing.T, what string, err error) {
+	t.Helper()
+	var te *toolError
+	if !errors.As(err, &te) {
+		t.Fatalf("%s: %T %v is not a tool error", what, err, err)
+	}
+	if te.msg == "" {
+		t.Fatalf("%s: empty tool error", what)
+	}
+}
+
+// identityCtx is a request context as cognito_auth leaves it: the caller's
+// identity in the replacer and vended credentials in the vars.
+func identityCtx(creds aws.Credentials, sub string) context.Context {
+	ctx := userCtx(creds)
+	repl := caddy.NewReplacer()
+	repl.Set("http.auth.user.id", sub)
+	repl.Set("http.auth.user.issuer", testIssuer)
+	return context.WithValue(ctx, caddy.ReplacerCtxKey, repl)
+}
+
+// waitUntil polls cond for up to 5 s.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -28,7 +28,6 @@ import (
 // has some for them.
 const (
 	testUserHeader = "X-Test-User"
-	testIssuer     = "https://issuer.test/pool"
 	testToolGroup  = "transport_testkit"
 	// The stand-in publishes these as {http.auth.user.scope} and
 	// {http.auth.user.groups}, as cognito_auth does from the token.
@@ -342,17 +341,5 @@ func wantStatus(t testing.TB, resp *http.Response, want int) {
 		buf := new(strings.Builder)
 		_, _ = fmt.Fprint(buf, resp.Header)
 		t.Fatalf("status %d, want %d (headers %s)", resp.StatusCode, want, buf)
-	}
-}
-
-// waitUntil polls cond for up to 5 s.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

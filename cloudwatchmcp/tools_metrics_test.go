@@ -26,11 +26,7 @@ func newMetricsEnv(t *testing.T) *testEnv {
 // metricTestCatalog builds a catalog literal, so tests don't depend on the
 // embedded catalog's data (a colleague's work).
 func metricTestCatalog(entries ...*Metric) *Catalog {
-	c := &Catalog{entries: map[catalogKey]*Metric{}}
-	for _, e := range entries {
-		c.entries[catalogKey{e.MetricID.Namespace, e.MetricID.MetricName}] = e
-	}
-	return c
+	return New(entries...)
 }
 
 // everyMinute returns one point a minute over [from, to).

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"go.uber.org/zap"
@@ -60,8 +58,6 @@ func TrimOldest(path ...string) Trim { return Trim{Path: path, OldestFirst: true
 func Hint(s string) func(map[string]any) string {
 	return func(map[string]any) string { return s }
 }
-
-
 
 // truncateMiddleware caps every tool result at limit bytes of structured
 // JSON by dropping whole items of the arrays the tool's ResultShape names
@@ -363,39 +359,4 @@ func addTruncatedToSchema(raw json.RawMessage, root string) (json.RawMessage, er
 		props["truncated"] = truncatedSchema
 	}
 	return json.Marshal(s)
-}
-
-// parseMaxResultBytes reads `max_result_bytes <n>` (bytes; KiB/MiB
-// suffixes accepted).
-func parseMaxResultBytes(d *caddyfile.Dispenser) (int, error) {
-	v, err := oneArg(d)
-	if err != nil {
-		return 0, err
-	}
-	n, err := parseByteSize(v)
-	if err != nil {
-		return 0, d.Errf("max_result_bytes: %v", err)
-	}
-	if n < MinMaxResultBytes {
-		return 0, d.Errf("max_result_bytes must be at least %d, not %d", MinMaxResultBytes, n)
-	}
-	return n, nil
-}
-
-func parseByteSize(orig string) (int, error) {
-	s, mult := orig, 1
-	for _, u := range []struct {
-		suffix string
-		mult   int
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"KB", 1000}, {"MB", 1000 * 1000}, {"B", 1}} {
-		if len(s) > len(u.suffix) && s[len(s)-len(u.suffix):] == u.suffix {
-			s, mult = s[:len(s)-len(u.suffix)], u.mult
-			break
-		}
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > (1<<31)/mult {
-		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 262144 or 256KiB)", orig)
-	}
-	return n * mult, nil
 }
