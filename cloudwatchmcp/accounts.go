@@ -177,7 +177,7 @@ func (c *Accounts) credentials(ctx context.Context, acct *Account,
 	}
 	baseCreds, err := p.Retrieve(ctx)
 	if err != nil {
-		return nil, "", &toolError{kind: KindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
+		return nil, "", &ToolError{kind: KindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
 	}
 	creds, err := c.fetch(ctx, key, cur, func(ctx context.Context) (aws.Credentials, error) {
 		return c.assumeRole(ctx, acct, baseCreds, issuer, sub)
@@ -341,14 +341,14 @@ func isChainRefusal(err error) bool {
 // names role ARNs and principals, and SDK errors carry operation names
 // and status codes; none of it is shown.
 func chainError(account string, err error) error {
-	var te *toolError
+	var te *ToolError
 	if errors.As(err, &te) {
 		return err
 	}
 	// The words are ours; the kind and code are what the failure was.
 	classified := func(format string, args ...any) error {
 		f := ClassifyError(err)
-		return &toolError{msg: fmt.Sprintf(format, args...), kind: f.Kind, awsCode: f.AWSCode}
+		return &ToolError{msg: fmt.Sprintf(format, args...), kind: f.Kind, awsCode: f.AWSCode}
 	}
 	if errors.Is(err, context.Canceled) {
 		return classified("the request was cancelled while entering account %q", account)

@@ -15,15 +15,20 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 )
 
+const (
+	handlerProdRole = "arn:aws:iam::111111111111:role/cloudwatch-readonly"
+	handlerDevRole  = "arn:aws:iam::222222222222:role/cloudwatch-readonly"
+)
+
 // Through the provisioned handler and the Streamable HTTP transport:
 // Caddyfile-equivalent config, tools/list, and both users.
 func TestAccountsThroughHandler(t *testing.T) {
 	ts := newTestServer(t, &Handler{
 		Tools:          []string{"logs"},
 		MaxResultBytes: 2048,
-		Accounts:       []Account{{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"}},
+		Accounts:       []Account{{Name: "prod", RoleARN: handlerProdRole, Region: "eu-west-1"}},
 	})
-	ts.fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice"}})
+	ts.fake.AddRole(fakeaws.Role{ARN: handlerProdRole, AssumeRoleBy: []string{"alice"}})
 	for i := range 50 {
 		fakeaws.LogsOf(ts.fake).AddLogGroup(fakeaws.LogGroup{Name: fmt.Sprintf("/prod/service-%02d", i), Region: "eu-west-1"})
 	}
@@ -55,7 +60,7 @@ func TestAccountsThroughHandler(t *testing.T) {
 		t.Fatalf("capped result (%d bytes): %.300s", len(b), b)
 	}
 	c := ts.fake.Calls("DescribeLogGroups")[0]
-	if s, _ := ts.fake.Session(c.AccessKeyID); s.RoleARN != prodRole || c.Owner != awsname.Session(testIssuer, "alice") {
+	if s, _ := ts.fake.Session(c.AccessKeyID); s.RoleARN != handlerProdRole || c.Owner != awsname.Session(testIssuer, "alice") {
 		t.Fatalf("DescribeLogGroups signed by %+v", c)
 	}
 
@@ -79,18 +84,18 @@ func TestAccountsAndMaxResultBytesCaddyfile(t *testing.T) {
 	if err := h.UnmarshalCaddyfile(d); err != nil {
 		t.Fatal(err)
 	}
-	want := []Account{{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"}, {Name: "dev", RoleARN: "{env.DEV_ROLE_ARN}"}}
+	want := []Account{{Name: "prod", RoleARN: handlerProdRole, Region: "eu-west-1"}, {Name: "dev", RoleARN: "{env.DEV_ROLE_ARN}"}}
 	if h.MaxResultBytes != 64<<10 || fmt.Sprint(h.Accounts) != fmt.Sprint(want) {
 		t.Fatalf("got %d %+v", h.MaxResultBytes, h.Accounts)
 	}
 
 	for _, tc := range []struct{ in, want string }{
 		{"account prod", "wrong argument count"},
-		{"account prod " + prodRole + " eu-west-1 extra", "wrong argument count"},
-		{"account 'bad name' " + prodRole, "account name"},
+		{"account prod " + handlerProdRole + " eu-west-1 extra", "wrong argument count"},
+		{"account 'bad name' " + handlerProdRole, "account name"},
 		{"account prod arn:aws:s3:::bucket", "is not an IAM role ARN"},
-		{"account prod " + prodRole + " mars", "is not an AWS region"},
-		{"account prod " + prodRole + "\naccount prod " + devRole, "configured twice"},
+		{"account prod " + handlerProdRole + " mars", "is not an AWS region"},
+		{"account prod " + handlerProdRole + "\naccount prod " + handlerDevRole, "configured twice"},
 		{"max_result_bytes 10", "at least 1024"},
 		{"max_result_bytes lots", "not a size in bytes"},
 		{"max_result_bytes", "wrong argument count"},

@@ -181,12 +181,12 @@ func TestListAccountsAndSchemas(t *testing.T) {
 		t.Fatal(res.Text())
 	}
 	var out struct {
-		Accounts []accountInfo `json:"accounts"`
+		Accounts []AccountInfo `json:"accounts"`
 	}
 	if err := json.Unmarshal(res.StructuredContent, &out); err != nil {
 		t.Fatal(err)
 	}
-	want := []accountInfo{{"prod", "eu-west-1"}, {"dev", "us-east-1"}}
+	want := []AccountInfo{{"prod", "eu-west-1"}, {"dev", "us-east-1"}}
 	if fmt.Sprint(out.Accounts) != fmt.Sprint(want) || strings.Contains(res.Text(), "arn:") {
 		t.Fatalf("list_accounts = %s", res.Text())
 	}
@@ -251,13 +251,13 @@ func TestAccountChainSingleflightAndRenewal(t *testing.T) {
 
 	// Within the refresh window the cached key still serves the call while
 	// a renewal runs in the background.
-	ae.clock.advance(chainedDuration - chainRefreshBefore + time.Minute)
+	ae.clock.advance(ChainedDuration - ChainRefreshBefore + time.Minute)
 	if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
 		t.Fatal(res.Text())
 	}
 	key := testIssuer + "\x00alice\x00prod"
 	deadline := time.Now().Add(5 * time.Second)
-	for _, fresh := ae.Accounts.get(key); !fresh && time.Now().Before(deadline); _, fresh = ae.Accounts.get(key) {
+	for _, fresh := ae.Accounts.Get(key); !fresh && time.Now().Before(deadline); _, fresh = ae.Accounts.Get(key) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if ae.Fake.CallCount("AssumeRole") != 2 {
@@ -275,18 +275,18 @@ func TestAccountChainSingleflightAndRenewal(t *testing.T) {
 	// Revoked access: once the cached credentials expire, the refusal
 	// shows and the entry is dropped.
 	ae.Fake.AddRole(fakeaws.Role{ARN: prodRole})
-	ae.clock.advance(2 * chainedDuration)
+	ae.clock.advance(2 * ChainedDuration)
 	alice = identityCtx(ae.Fake.IssueCredentials("alice", ae.clock.now().Add(time.Hour)), "alice")
 	wantReadableError(t, call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}), `account "prod"`, "not allowed")
-	if ae.Accounts.len() != 0 {
-		t.Fatalf("%d cached entries after a refusal", ae.Accounts.len())
+	if ae.Accounts.Len() != 0 {
+		t.Fatalf("%d cached entries after a refusal", ae.Accounts.Len())
 	}
 }
 
 func TestAccountChainCacheIsPerIdentityAndBounded(t *testing.T) {
 	ae, call := newAccountsEnv(t)
 	ae.Fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice", "bob", "carol"}})
-	ae.Accounts.max = 2
+	ae.Accounts.SetMax(2)
 	carol := ae.Fake.IssueCredentials("carol", time.Now().Add(time.Hour))
 	keys := map[string]bool{}
 	for _, u := range []struct {
@@ -303,18 +303,18 @@ func TestAccountChainCacheIsPerIdentityAndBounded(t *testing.T) {
 		}
 		keys[c.AccessKeyID] = true
 	}
-	if ae.Accounts.len() != 2 {
-		t.Fatalf("cache holds %d entries, bound is 2", ae.Accounts.len())
+	if ae.Accounts.Len() != 2 {
+		t.Fatalf("cache holds %d entries, bound is 2", ae.Accounts.Len())
 	}
 }
 
 func TestChainSessionName(t *testing.T) {
-	if got := chainSessionName("", ""); got != "caddy-cloudwatch-mcp" {
+	if got := ChainSessionName("", ""); got != "caddy-cloudwatch-mcp" {
 		t.Errorf("anonymous: %q", got)
 	}
 	// The name cognito_auth gives the vended session: two issuers' users
 	// with one sub are two names.
-	a, b := chainSessionName(testIssuer, "alice"), chainSessionName("https://other.example.com", "alice")
+	a, b := ChainSessionName(testIssuer, "alice"), ChainSessionName("https://other.example.com", "alice")
 	if a != awsname.Session(testIssuer, "alice") || a == b || !strings.HasPrefix(a, "alice@") {
 		t.Errorf("names %q and %q", a, b)
 	}

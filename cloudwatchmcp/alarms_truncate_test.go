@@ -17,11 +17,11 @@ func TestTruncateAlarms(t *testing.T) {
 	mustSeed(t, al.AddMetricAlarm(fakeaws.MetricAlarm{Name: "noisy", Namespace: "AWS/Lambda", MetricName: "Throttles", Period: 60, State: "OK"}))
 	mustSeed(t, al.Flap("noisy", alarmTestNow.Add(-10*time.Hour), 2*time.Minute, 60))
 
-	v := runCapCase(t, te, 4096, capCase{tool: "get_active_alarms", args: map[string]any{"max_items": 500}})
+	v := runCapCase(t, te, 4096, capCase{Tool: "get_active_alarms", Args: map[string]any{"max_items": 500}})
 	if v["has_more_results"] != true {
 		t.Fatalf("has_more_results must turn true when alarms were dropped: %v", v["has_more_results"])
 	}
-	runCapCase(t, te, 4096, capCase{tool: "get_alarm_history", args: map[string]any{
+	runCapCase(t, te, 4096, capCase{Tool: "get_alarm_history", Args: map[string]any{
 		"alarm_name": "noisy", "start_time": alarmTestNow.Add(-11 * time.Hour).Format(time.RFC3339), "max_items": 200,
 	}})
 }

@@ -233,7 +233,7 @@ func (e *Env) Region(r string) (string, error) {
 		r = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
 	}
 	if !IsKnownRegion(r) {
-		return "", &toolError{msg: UnknownRegionMessage(r)}
+		return "", &ToolError{msg: UnknownRegionMessage(r)}
 	}
 	return r, nil
 }

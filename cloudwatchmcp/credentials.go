@@ -59,17 +59,17 @@ func (e *Env) ownCredentials(ctx context.Context, profile string) (aws.Credentia
 		if p, ok := caddyhttp.GetVar(ctx, CredentialsVar).(aws.CredentialsProvider); ok && p != nil {
 			c, err := p.Retrieve(ctx)
 			if err != nil {
-				return nil, "", &toolError{kind: KindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
+				return nil, "", &ToolError{kind: KindAccessDenied, msg: fmt.Sprintf("the AWS credentials for this request are unusable: %v", err)}
 			}
 			return p, "key:" + c.AccessKeyID, nil
 		}
 		if e.CredentialMode == CredRequest {
-			return nil, "", &toolError{kind: KindAccessDenied, msg: NoCredentialsMessage}
+			return nil, "", &ToolError{kind: KindAccessDenied, msg: NoCredentialsMessage}
 		}
 	}
 	p, err := e.Clients.defaultChain(ctx, profile)
 	if err != nil {
-		return nil, "", &toolError{kind: KindInternal, msg: fmt.Sprintf("cannot load the server's AWS credentials (profile %q): %v", profile, err)}
+		return nil, "", &ToolError{kind: KindInternal, msg: fmt.Sprintf("cannot load the server's AWS credentials (profile %q): %v", profile, err)}
 	}
 	return p, "profile:" + profile, nil
 }

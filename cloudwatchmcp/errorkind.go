@@ -33,7 +33,7 @@ type Failure struct {
 
 // classifyError names the kind of err and, for an AWS error, its code.
 func ClassifyError(err error) Failure {
-	var te *toolError
+	var te *ToolError
 	if errors.As(err, &te) {
 		if te.kind != "" {
 			return Failure{Kind: te.kind, AWSCode: te.awsCode}

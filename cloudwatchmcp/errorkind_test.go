@@ -39,7 +39,7 @@ func TestClassifyError(t *testing.T) {
 		{&smithy.OperationError{ServiceID: "CloudWatch", OperationName: "ListMetrics", Err: context.DeadlineExceeded}, Failure{Kind: KindTimeout}},
 		{fmt.Errorf("waiting: %w", context.Canceled), Failure{Kind: KindTimeout}},
 		{Errorf("max_items must be at least 1"), Failure{Kind: KindInvalidArgument}},
-		{&toolError{msg: NoCredentialsMessage, kind: KindAccessDenied}, Failure{Kind: KindAccessDenied}},
+		{&ToolError{msg: NoCredentialsMessage, kind: KindAccessDenied}, Failure{Kind: KindAccessDenied}},
 		{errors.New("something broke"), Failure{Kind: KindInternal}},
 	} {
 		if got := ClassifyError(tc.err); got != tc.want {

@@ -33,7 +33,7 @@ func TestTruncateDescribeLogGroups(t *testing.T) {
 		l.AddQueryDefinition(fakeaws.QueryDefinition{Name: fmt.Sprintf("saved-%02d", i), QueryString: "fields @message | limit 5",
 			LogGroupNames: []string{fmt.Sprintf("/aws/lambda/function-%03d", i)}})
 	}
-	v := runCapCase(t, te, 4096, capCase{tool: "describe_log_groups", args: map[string]any{}})
+	v := runCapCase(t, te, 4096, capCase{Tool: "describe_log_groups", Args: map[string]any{}})
 	if !strings.Contains(v["truncated"].(map[string]any)["hint"].(string), "max_items") {
 		t.Fatalf("hint %v", v["truncated"])
 	}
@@ -55,7 +55,7 @@ func TestTruncateInsightsResults(t *testing.T) {
 		"log_group_names": []any{lambdaGroup.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
 		"query_string": "fields @timestamp, @message | filter @message like /ERROR/",
 	}
-	v := runCapCase(t, te, 8192, capCase{tool: "execute_log_insights_query", args: args})
+	v := runCapCase(t, te, 8192, capCase{Tool: "execute_log_insights_query", Args: args})
 	id, _ := v["queryId"].(string)
 	if id == "" || v["status"] != "Complete" || v["statistics"] == nil {
 		t.Fatalf("the non-list fields must survive: %v", v)
@@ -63,7 +63,7 @@ func TestTruncateInsightsResults(t *testing.T) {
 	if hint := v["truncated"].(map[string]any)["hint"].(string); !strings.Contains(hint, id) || !strings.Contains(hint, "limit") {
 		t.Fatalf("hint %q must name the query id and a limit", hint)
 	}
-	runCapCase(t, te, 8192, capCase{tool: "get_logs_insight_query_results", args: map[string]any{"query_id": id}})
+	runCapCase(t, te, 8192, capCase{Tool: "get_logs_insight_query_results", Args: map[string]any{"query_id": id}})
 }
 
 func TestTruncateAnalyzeLogGroup(t *testing.T) {
@@ -76,7 +76,7 @@ func TestTruncateAnalyzeLogGroup(t *testing.T) {
 			FirstSeen: t0.Add(-time.Hour), LastSeen: t0.Add(10 * time.Minute), Description: fmt.Sprintf("new error pattern %d", i),
 			Priority: "MEDIUM", PatternString: fmt.Sprintf("ERROR <*> code %d", i)})
 	}
-	runCapCase(t, te, 4096, capCase{tool: "analyze_log_group", args: map[string]any{
+	runCapCase(t, te, 4096, capCase{Tool: "analyze_log_group", Args: map[string]any{
 		"log_group_arn": g.ARN(), "start_time": "2025-03-01T11:30:00Z", "end_time": "2025-03-01T12:30:00Z",
 	}})
 }
@@ -89,7 +89,7 @@ func TestTruncateBatch(t *testing.T) {
 		rows = append(rows, fakeaws.Row("@timestamp", "2026-01-01 01:00:00.000", "@message", fmt.Sprintf("request %d: upstream returned 503 after retries", i)))
 	}
 	fakeaws.LogsOf(be.Fake).SetQueryResults("", fakeaws.QueryResult{Rows: rows})
-	v := runCapCase(t, be.testEnv, 8192, capCase{tool: "execute_cwl_insights_batch", args: map[string]any{
+	v := runCapCase(t, be.testEnv, 8192, capCase{Tool: "execute_cwl_insights_batch", Args: map[string]any{
 		"log_group_names": names, "regions": []string{"us-east-1"}, "query_string": "fields @timestamp, @message",
 		"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T08:00:00Z",
 	}})
@@ -113,7 +113,7 @@ func TestTruncateIndexRecommendations(t *testing.T) {
 			if tool == "recommend_indexes_loggroup" {
 				args["log_group_identifier"] = group
 			}
-			runCapCase(t, te, 2048, capCase{tool: tool, args: args})
+			runCapCase(t, te, 2048, capCase{Tool: tool, Args: args})
 		})
 	}
 }

@@ -13,7 +13,7 @@ func TestTruncateGetMetricDataKeepsNewestDatapoints(t *testing.T) {
 	te := newMetricsEnv(t)
 	fakeaws.MetricsOf(te.Fake).PutSeries("AWS/EC2", "CPUUtilization", map[string]string{"InstanceId": "i-1"},
 		everyMinute(metricsNow.Add(-3*time.Hour), metricsNow, func(_ time.Time, i int) float64 { return float64(i) }))
-	v := runCapCase(t, te, 2048, capCase{tool: "get_metric_data", args: map[string]any{
+	v := runCapCase(t, te, 2048, capCase{Tool: "get_metric_data", Args: map[string]any{
 		"namespace": "AWS/EC2", "metric_name": "CPUUtilization", "target_datapoints": 180,
 		"dimensions": []any{map[string]any{"name": "InstanceId", "value": "i-1"}},
 	}})

@@ -21,15 +21,15 @@ func TestTruncatePromQL(t *testing.T) {
 	}
 	start, end := promT0.Format(time.RFC3339), promT0.Add(time.Hour).Format(time.RFC3339)
 	for _, c := range []capCase{
-		{tool: "execute_promql_query", args: map[string]any{"query": "up", "time": promT0.Add(30 * time.Minute).Format(time.RFC3339)}},
-		{tool: "get_promql_series", args: map[string]any{"match": []any{"up"}, "start": start, "end": end}},
-		{tool: "get_promql_labels", args: map[string]any{"start": start, "end": end}},
-		{tool: "get_promql_label_values", args: map[string]any{"label_name": "instance", "start": start, "end": end}},
+		{Tool: "execute_promql_query", Args: map[string]any{"query": "up", "time": promT0.Add(30 * time.Minute).Format(time.RFC3339)}},
+		{Tool: "get_promql_series", Args: map[string]any{"match": []any{"up"}, "start": start, "end": end}},
+		{Tool: "get_promql_labels", Args: map[string]any{"start": start, "end": end}},
+		{Tool: "get_promql_label_values", Args: map[string]any{"label_name": "instance", "start": start, "end": end}},
 	} {
-		t.Run(c.tool, func(t *testing.T) { runCapCase(t, te, MinMaxResultBytes, c) })
+		t.Run(c.Tool, func(t *testing.T) { runCapCase(t, te, MinMaxResultBytes, c) })
 	}
 	// One series with many samples: the oldest samples go first.
-	v := runCapCase(t, te, 2048, capCase{tool: "execute_promql_range_query", args: map[string]any{
+	v := runCapCase(t, te, 2048, capCase{Tool: "execute_promql_range_query", Args: map[string]any{
 		"query": `up{instance="10.0.0.7:9090"}`, "start": start, "end": end, "step": "15s"}})
 	values := v["result"].([]any)[0].(map[string]any)["values"].([]any)
 	if lastTS := values[len(values)-1].([]any)[0].(float64); lastTS != float64(promT0.Add(time.Hour).Unix()) {

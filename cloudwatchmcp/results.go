@@ -13,16 +13,16 @@ import (
 
 // toolError is a problem the caller can fix; its message is shown to the
 // agent as-is. Its kind (errorkind.go) is invalid_argument unless set.
-type toolError struct {
+type ToolError struct {
 	msg     string
 	kind    string
 	awsCode string // the AWS error code behind it, if any
 }
 
-func (e *toolError) Error() string { return e.msg }
+func (e *ToolError) Error() string { return e.msg }
 
 func Errorf(format string, args ...any) error {
-	return &toolError{msg: fmt.Sprintf(format, args...)}
+	return &ToolError{msg: fmt.Sprintf(format, args...)}
 }
 
 // errorResult turns any error into an isError tool result a person can act
@@ -41,7 +41,7 @@ func EncodingFailed(err error) *mcp.CallToolResult {
 }
 
 func ErrorMessage(err error) string {
-	var te *toolError
+	var te *ToolError
 	if errors.As(err, &te) {
 		return te.msg
 	}

@@ -73,8 +73,8 @@ func callServed(t testing.TB, s *server.MCPServer, ctx context.Context, name str
 
 // capCase runs one tool uncapped and capped and checks the capped answer.
 type capCase struct {
-	tool string
-	args map[string]any
+	Tool string
+	Args map[string]any
 }
 
 // checkCapped asserts the contract of a trimmed result and returns its
@@ -190,7 +190,7 @@ func arraysAt(v map[string]any, path []string) [][]any {
 func runCapCase(t *testing.T, te *testEnv, maxBytes int, c capCase) map[string]any {
 	t.Helper()
 	ctx := userCtx(te.Alice)
-	full := callServed(t, servedTools(t, te, 64<<20), ctx, c.tool, c.args)
-	capped := callServed(t, servedTools(t, te, maxBytes), ctx, c.tool, c.args)
-	return checkCapped(t, c.tool, full, capped, maxBytes)
+	full := callServed(t, servedTools(t, te, 64<<20), ctx, c.Tool, c.Args)
+	capped := callServed(t, servedTools(t, te, maxBytes), ctx, c.Tool, c.Args)
+	return checkCapped(t, c.Tool, full, capped, maxBytes)
 }

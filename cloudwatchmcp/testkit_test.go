@@ -136,11 +136,11 @@ func wantToolError(t testing.TB, res *mcp.CallToolResult, substr string) {
 // agent verbatim as an isError result.
 func wantToolErr(t *testing.T, what string, err error) {
 	t.Helper()
-	var te *toolError
+	var te *ToolError
 	if !errors.As(err, &te) {
 		t.Fatalf("%s: %T %v is not a tool error", what, err, err)
 	}
-	if te.msg == "" {
+	if te.Error() == "" {
 		t.Fatalf("%s: empty tool error", what)
 	}
 }

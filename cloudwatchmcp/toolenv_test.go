@@ -24,7 +24,7 @@ func TestCallerCredentialsModes(t *testing.T) {
 
 func TestClientCachePerIdentityAndBounded(t *testing.T) {
 	te := newTestEnv(t)
-	te.Clients.max = 2
+	te.Clients.SetMax(2)
 	bob := te.Fake.IssueCredentials("bob", time.Now().Add(time.Hour))
 	a1, err := te.LogsClient(userCtx(te.Alice), "", "")
 	if err != nil {
