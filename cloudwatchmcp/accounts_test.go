@@ -5,14 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
 const (
@@ -20,302 +22,98 @@ const (
 	devRole  = "arn:aws:iam::222222222222:role/cloudwatch-readonly"
 )
 
-// accountsEnv is a testEnv with two configured accounts: alice may enter
-// prod (the role's trust policy lists her), bob may not; nobody may enter
-// dev.
-type accountsEnv struct {
-	*testEnv
-	bob   aws.Credentials
-	clock *accountClock
-}
+// Through the provisioned handler and the Streamable HTTP transport:
+// Caddyfile-equivalent config, tools/list, and both users.
+func TestAccountsThroughHandler(t *testing.T) {
+	ts := newTestServer(t, &Handler{
+		Tools:          []string{"logs"},
+		MaxResultBytes: 2048,
+		Accounts:       []toolkit.Account{{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"}},
+	})
+	ts.fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice"}})
+	for i := range 50 {
+		fakeaws.LogsOf(ts.fake).AddLogGroup(fakeaws.LogGroup{Name: fmt.Sprintf("/prod/service-%02d", i), Region: "eu-west-1"})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 
-type wireResultCaller func(t testing.TB, ctx context.Context, name string, args map[string]any) wireResult
-
-type accountClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *accountClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *accountClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newAccountsEnv(t *testing.T) (*accountsEnv, wireResultCaller) {
-	t.Helper()
-	te := newTestEnv(t)
-	clock := &accountClock{t: time.Now()}
-	te.Accounts = NewAccounts([]Account{
-		{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"},
-		{Name: "dev", RoleARN: devRole},
-	}, te.Clients, te.DefaultRegion, context.Background(), clock.now)
-	te.Fake.SetClock(clock.now)
-	te.Fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice"}})
-	te.Fake.AddRole(fakeaws.Role{ARN: devRole})
-	s := servedTools(t, te, DefaultMaxResultBytes)
-	call := func(t testing.TB, ctx context.Context, name string, args map[string]any) wireResult {
-		t.Helper()
-		return callServed(t, s, ctx, name, args)
-	}
-	return &accountsEnv{testEnv: te, bob: te.Fake.IssueCredentials("bob", time.Now().Add(time.Hour)), clock: clock}, call
-}
-
-// wantReadableError asserts an isError result naming want and showing no
-// SDK internals.
-func wantReadableError(t *testing.T, res wireResult, want ...string) {
-	t.Helper()
-	if !res.IsError {
-		t.Fatalf("want a tool error, got %.300s", res.Text())
-	}
-	msg := res.Text()
-	for _, w := range want {
-		if !strings.Contains(msg, w) {
-			t.Fatalf("error %q does not contain %q", msg, w)
-		}
-	}
-	for _, leak := range []string{"operation error", "StatusCode", "status code", "403", "arn:", "api error", "https://", "RequestID"} {
-		if strings.Contains(msg, leak) {
-			t.Fatalf("error %q leaks SDK internals (%q)", msg, leak)
-		}
-	}
-}
-
-func TestAccountRoleChainingPerUser(t *testing.T) {
-	ae, call := newAccountsEnv(t)
-	fakeaws.LogsOf(ae.Fake).AddLogGroup(fakeaws.LogGroup{Name: "/prod/app", Region: "eu-west-1"})
-	alice := identityCtx(ae.Alice, "alice")
-
-	// Alice enters prod: the AssumeRole is signed with her own vended key,
-	// and the tool's call with the chained key of the prod role, in the
-	// account's region.
-	res := call(t, alice, "describe_log_groups", map[string]any{"account": "prod"})
-	if res.IsError || !strings.Contains(res.Text(), "/prod/app") {
-		t.Fatalf("alice in prod: %.300s", res.Text())
-	}
-	ar := ae.Fake.Calls("AssumeRole")
-	if len(ar) != 1 || ar[0].AccessKeyID != ae.Alice.AccessKeyID || ar[0].Owner != "alice" || !ar[0].Signed {
-		t.Fatalf("AssumeRole must be signed with alice's vended key: %+v", ar)
-	}
-	dl := ae.Fake.Calls("DescribeLogGroups")
-	if len(dl) == 0 {
-		t.Fatal("no DescribeLogGroups call")
-	}
-	sess, ok := ae.Fake.Session(dl[0].AccessKeyID)
-	if !ok || sess.RoleARN != prodRole || sess.Op != "AssumeRole" || dl[0].AccessKeyID == ae.Alice.AccessKeyID || dl[0].Region != "eu-west-1" {
-		t.Fatalf("DescribeLogGroups signed by %s (session %+v) in %s: want the prod role's chained key in eu-west-1", dl[0].AccessKeyID, sess, dl[0].Region)
-	}
-	if name := awsname.Session(testIssuer, "alice"); sess.RoleSessionName != name || sess.SourceIdentity != name || dl[0].Owner != name {
-		t.Fatalf("the chained session must name alice: %+v", sess)
-	}
-
-	// Cached: the next call chains no more, even with an explicit region.
-	res = call(t, alice, "describe_log_groups", map[string]any{"account": "prod", "region": "us-east-1"})
-	if res.IsError || ae.Fake.CallCount("AssumeRole") != 1 {
-		t.Fatalf("second call: error=%v, %d AssumeRole calls", res.IsError, ae.Fake.CallCount("AssumeRole"))
-	}
-	if last := ae.Fake.Calls("DescribeLogGroups"); last[len(last)-1].Region != "us-east-1" {
-		t.Fatal("an explicit region must win over the account's")
-	}
-
-	// Without account, alice's own key is used.
-	ae.Fake.ResetCalls()
-	if res = call(t, alice, "describe_log_groups", nil); res.IsError {
-		t.Fatal(res.Text())
-	}
-	if c := ae.Fake.Calls("DescribeLogGroups"); c[0].AccessKeyID != ae.Alice.AccessKeyID {
-		t.Fatal("a call without account must use the caller's own credentials")
-	}
-
-	// Bob may not enter prod: IAM (the fake's trust policy) refuses his
-	// own key, and he learns it in words, not SDK internals.
-	ae.Fake.ResetCalls()
-	res = call(t, identityCtx(ae.bob, "bob"), "describe_log_groups", map[string]any{"account": "prod"})
-	wantReadableError(t, res, `account "prod"`, "not allowed")
-	if ar := ae.Fake.Calls("AssumeRole"); len(ar) != 1 || ar[0].Owner != "bob" {
-		t.Fatalf("bob's AssumeRole must be signed with his own key: %+v", ar)
-	}
-	if ae.Fake.CallCount("DescribeLogGroups") != 0 {
-		t.Fatal("no CloudWatch call may follow a refused chain")
-	}
-	// Nobody may enter dev.
-	wantReadableError(t, call(t, alice, "get_active_alarms", map[string]any{"account": "dev"}), `account "dev"`)
-}
-
-func TestAccountUnknownAndInvalid(t *testing.T) {
-	ae, call := newAccountsEnv(t)
-	alice := identityCtx(ae.Alice, "alice")
-	res := call(t, alice, "describe_log_groups", map[string]any{"account": "staging"})
-	wantReadableError(t, res, `unknown account "staging"`, "prod, dev")
-	wantReadableError(t, call(t, alice, "describe_log_groups", map[string]any{"account": 7}), "account must be a string")
-	if ae.Fake.CallCount("AssumeRole")+ae.Fake.CallCount("DescribeLogGroups") != 0 {
-		t.Fatal("a bad account name must not reach AWS")
-	}
-	// null or "" mean the caller's own account.
-	for _, v := range []any{nil, ""} {
-		if res := call(t, alice, "describe_log_groups", map[string]any{"account": v}); res.IsError {
-			t.Fatalf("account %v: %s", v, res.Text())
-		}
-	}
-
-	// Without configured accounts, naming one is an error too.
-	te := newTestEnv(t)
-	s := servedTools(t, te, DefaultMaxResultBytes)
-	res = callServed(t, s, identityCtx(te.Alice, "alice"), "describe_log_groups", map[string]any{"account": "prod"})
-	wantReadableError(t, res, "no accounts configured")
-	if s.GetTool(ListAccountsTool) != nil {
-		t.Fatal("list_accounts is served only when accounts are configured")
-	}
-}
-
-func TestListAccountsAndSchemas(t *testing.T) {
-	ae, call := newAccountsEnv(t)
-	res := call(t, identityCtx(ae.Alice, "alice"), ListAccountsTool, nil)
-	if res.IsError {
-		t.Fatal(res.Text())
-	}
-	var out struct {
-		Accounts []AccountInfo `json:"accounts"`
-	}
-	if err := json.Unmarshal(res.StructuredContent, &out); err != nil {
+	alice := ts.newClient(t, "alice")
+	list, err := alice.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := []AccountInfo{{"prod", "eu-west-1"}, {"dev", "us-east-1"}}
-	if fmt.Sprint(out.Accounts) != fmt.Sprint(want) || strings.Contains(res.Text(), "arn:") {
-		t.Fatalf("list_accounts = %s", res.Text())
+	var names []string
+	for _, tl := range list.Tools {
+		names = append(names, tl.Name)
+	}
+	if !strings.Contains(strings.Join(names, ","), toolkit.ListAccountsTool) {
+		t.Fatalf("tools/list lacks list_accounts: %v", names)
 	}
 
-	s := servedTools(t, ae.testEnv, DefaultMaxResultBytes)
-	for name, st := range s.ListTools() {
-		var schema struct {
-			Properties map[string]struct {
-				AnyOf []struct {
-					Enum []string `json:"enum"`
-				} `json:"anyOf"`
-			} `json:"properties"`
-			Required []string `json:"required"`
-		}
-		if err := json.Unmarshal(st.Tool.RawInputSchema, &schema); err != nil {
-			t.Fatal(err)
-		}
-		p, has := schema.Properties[AccountArg]
-		_, aws := schema.Properties["profile_name"]
-		switch {
-		case aws && (!has || len(p.AnyOf) == 0 || fmt.Sprint(p.AnyOf[0].Enum) != "[prod dev]"):
-			t.Errorf("%s calls AWS but has no account argument listing the accounts", name)
-		case !aws && has:
-			t.Errorf("%s does not call AWS but takes account", name)
-		}
-		for _, r := range schema.Required {
-			if r == AccountArg {
-				t.Errorf("%s: account must be optional", name)
-			}
-		}
+	req := mcp.CallToolRequest{}
+	req.Params.Name = "describe_log_groups"
+	req.Params.Arguments = map[string]any{"account": "prod"}
+	res, err := alice.CallTool(ctx, req)
+	if err != nil || res.IsError {
+		t.Fatalf("alice: %v %+v", err, res)
 	}
-	if s.GetTool("get_metric_metadata") == nil || s.GetTool(ListAccountsTool) == nil {
-		t.Fatal("tools missing")
+	b, _ := json.Marshal(res.StructuredContent)
+	if len(b) > 2048 || !strings.Contains(string(b), `"truncated"`) || !strings.Contains(string(b), "/prod/service-00") {
+		t.Fatalf("capped result (%d bytes): %.300s", len(b), b)
+	}
+	c := ts.fake.Calls("DescribeLogGroups")[0]
+	if s, _ := ts.fake.Session(c.AccessKeyID); s.RoleARN != prodRole || c.Owner != awsname.Session(mcptest.Issuer, "alice") {
+		t.Fatalf("DescribeLogGroups signed by %+v", c)
+	}
+
+	res, err = ts.newClient(t, "bob").CallTool(ctx, req)
+	if err != nil || !res.IsError {
+		t.Fatalf("bob must be refused: %v %+v", err, res)
+	}
+	msg := res.Content[0].(mcp.TextContent).Text
+	if !strings.Contains(msg, `account "prod"`) || strings.Contains(msg, "arn:") || strings.Contains(msg, "operation error") {
+		t.Fatalf("bob's error: %s", msg)
 	}
 }
 
-func TestAccountChainSingleflightAndRenewal(t *testing.T) {
-	ae, call := newAccountsEnv(t)
-	alice := identityCtx(ae.Alice, "alice")
-
-	// Concurrent first calls share one AssumeRole.
-	var wg sync.WaitGroup
-	errs := make(chan string, 8)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
-				errs <- res.Text()
-			}
-		}()
+func TestAccountsAndMaxResultBytesCaddyfile(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`cloudwatch_mcp {
+		max_result_bytes 64KiB
+		account prod arn:aws:iam::111111111111:role/cloudwatch-readonly eu-west-1
+		account dev {env.DEV_ROLE_ARN}
+	}`)
+	var h Handler
+	if err := h.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Fatal(e)
-	}
-	if n := ae.Fake.CallCount("AssumeRole"); n != 1 {
-		t.Fatalf("%d AssumeRole calls for 8 concurrent first calls, want 1", n)
-	}
-	first := ae.Fake.Calls("DescribeAlarms")[0].AccessKeyID
-
-	// Within the refresh window the cached key still serves the call while
-	// a renewal runs in the background.
-	ae.clock.advance(ChainedDuration - ChainRefreshBefore + time.Minute)
-	if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
-		t.Fatal(res.Text())
-	}
-	key := testIssuer + "\x00alice\x00prod"
-	deadline := time.Now().Add(5 * time.Second)
-	for _, fresh := ae.Accounts.Get(key); !fresh && time.Now().Before(deadline); _, fresh = ae.Accounts.Get(key) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if ae.Fake.CallCount("AssumeRole") != 2 {
-		t.Fatal("credentials in the refresh window must be renewed")
-	}
-	// The renewed key is used from then on.
-	ae.Fake.ResetCalls()
-	if res := call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
-		t.Fatal(res.Text())
-	}
-	if c := ae.Fake.Calls("DescribeAlarms"); c[0].AccessKeyID == first || ae.Fake.CallCount("AssumeRole") != 0 {
-		t.Fatalf("after renewal: key %s (first %s), %d AssumeRole", c[0].AccessKeyID, first, ae.Fake.CallCount("AssumeRole"))
+	want := []toolkit.Account{{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"}, {Name: "dev", RoleARN: "{env.DEV_ROLE_ARN}"}}
+	if h.MaxResultBytes != 64<<10 || fmt.Sprint(h.Accounts) != fmt.Sprint(want) {
+		t.Fatalf("got %d %+v", h.MaxResultBytes, h.Accounts)
 	}
 
-	// Revoked access: once the cached credentials expire, the refusal
-	// shows and the entry is dropped.
-	ae.Fake.AddRole(fakeaws.Role{ARN: prodRole})
-	ae.clock.advance(2 * ChainedDuration)
-	alice = identityCtx(ae.Fake.IssueCredentials("alice", ae.clock.now().Add(time.Hour)), "alice")
-	wantReadableError(t, call(t, alice, "get_active_alarms", map[string]any{"account": "prod"}), `account "prod"`, "not allowed")
-	if ae.Accounts.Len() != 0 {
-		t.Fatalf("%d cached entries after a refusal", ae.Accounts.Len())
-	}
-}
-
-func TestAccountChainCacheIsPerIdentityAndBounded(t *testing.T) {
-	ae, call := newAccountsEnv(t)
-	ae.Fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice", "bob", "carol"}})
-	ae.Accounts.SetMax(2)
-	carol := ae.Fake.IssueCredentials("carol", time.Now().Add(time.Hour))
-	keys := map[string]bool{}
-	for _, u := range []struct {
-		c   aws.Credentials
-		sub string
-	}{{ae.Alice, "alice"}, {ae.bob, "bob"}, {carol, "carol"}} {
-		ae.Fake.ResetCalls()
-		if res := call(t, identityCtx(u.c, u.sub), "get_active_alarms", map[string]any{"account": "prod"}); res.IsError {
-			t.Fatal(res.Text())
+	for _, tc := range []struct{ in, want string }{
+		{"account prod", "wrong argument count"},
+		{"account prod " + prodRole + " eu-west-1 extra", "wrong argument count"},
+		{"account 'bad name' " + prodRole, "account name"},
+		{"account prod arn:aws:s3:::bucket", "is not an IAM role ARN"},
+		{"account prod " + prodRole + " mars", "is not an AWS region"},
+		{"account prod " + prodRole + "\naccount prod " + devRole, "configured twice"},
+		{"max_result_bytes 10", "at least 1024"},
+		{"max_result_bytes lots", "not a size in bytes"},
+		{"max_result_bytes", "wrong argument count"},
+	} {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("cloudwatch_mcp {\n" + tc.in + "\n}"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Testfile:") {
+			t.Errorf("%q: error %v, want %q with file:line", tc.in, err, tc.want)
 		}
-		c := ae.Fake.Calls("DescribeAlarms")[0]
-		if c.Owner != awsname.Session(testIssuer, u.sub) || keys[c.AccessKeyID] {
-			t.Fatalf("%s's call used %s (owner %s): chained credentials must never be shared", u.sub, c.AccessKeyID, c.Owner)
-		}
-		keys[c.AccessKeyID] = true
 	}
-	if ae.Accounts.Len() != 2 {
-		t.Fatalf("cache holds %d entries, bound is 2", ae.Accounts.Len())
-	}
-}
 
-func TestChainSessionName(t *testing.T) {
-	if got := ChainSessionName("", ""); got != "caddy-cloudwatch-mcp" {
-		t.Errorf("anonymous: %q", got)
+	// JSON config is validated as well.
+	if err := (&Handler{MaxResultBytes: 5}).Validate(); err == nil {
+		t.Error("max_result_bytes 5 accepted")
 	}
-	// The name cognito_auth gives the vended session: two issuers' users
-	// with one sub are two names.
-	a, b := ChainSessionName(testIssuer, "alice"), ChainSessionName("https://other.example.com", "alice")
-	if a != awsname.Session(testIssuer, "alice") || a == b || !strings.HasPrefix(a, "alice@") {
-		t.Errorf("names %q and %q", a, b)
+	if err := (&Handler{Accounts: []toolkit.Account{{Name: "x", RoleARN: "nope"}}}).Validate(); err == nil {
+		t.Error("a bad role ARN accepted")
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 // Audit outcomes.
@@ -50,13 +52,13 @@ type auditor struct {
 // record and writes the entry however the call ends, panics included.
 func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-		ctx, rec := WithRecord(ctx)
+		ctx, rec := toolkit.WithRecord(ctx)
 		start := au.now()
 		finished := false
 		defer func() {
 			outcome := auditOK
 			ids, n, denied := rec.Snapshot()
-			var f Failure
+			var f toolkit.Failure
 			switch {
 			case denied != nil:
 				outcome = auditDenied
@@ -66,7 +68,7 @@ func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFun
 			switch {
 			case outcome == auditOK:
 			case !finished:
-				f = Failure{Kind: KindInternal} // a panic
+				f = toolkit.Failure{Kind: toolkit.KindInternal} // a panic
 			default:
 				f = rec.FailureOf(err)
 			}
@@ -96,7 +98,7 @@ func (au *auditor) denied(r *http.Request, msg peekedMessage, d decision) {
 	denial := d.denial()
 	au.write(r.Context(), auditEntry{
 		tool: clip(msg.toolName, 128), session: clip(r.Header.Get(server.HeaderKeySessionID), 128), args: args,
-		start: now, outcome: auditDenied, denied: &denial, failure: Failure{Kind: KindAccessDenied},
+		start: now, outcome: auditDenied, denied: &denial, failure: toolkit.Failure{Kind: toolkit.KindAccessDenied},
 	})
 }
 
@@ -110,8 +112,8 @@ type auditEntry struct {
 	resultBytes int
 	requestIDs  []string
 	requests    int
-	denied      *Denial
-	failure     Failure // set unless the outcome is ok
+	denied      *toolkit.Denial
+	failure     toolkit.Failure // set unless the outcome is ok
 }
 
 func (au *auditor) write(ctx context.Context, e auditEntry) {

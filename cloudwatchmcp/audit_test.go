@@ -19,7 +19,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
 const auditLoggerName = "http.handlers.cloudwatch_mcp.audit"
@@ -111,9 +113,9 @@ func TestAuditTrailOfAScriptedSession(t *testing.T) {
 	// 1. ok: DescribeLogGroups and the saved queries.
 	res := callMCP(t, alice, "describe_log_groups", map[string]any{"region": "us-east-1", "log_group_name_prefix": "/aws/lambda"})
 	if res.IsError {
-		t.Fatalf("describe_log_groups: %s", resultText(t, res))
+		t.Fatalf("describe_log_groups: %s", mcptest.ResultText(t, res))
 	}
-	okText, okCalls := resultText(t, res), awsCalls()
+	okText, okCalls := mcptest.ResultText(t, res), awsCalls()
 
 	// 2. ok: StartQuery plus three polls.
 	query := "fields @timestamp, @message | filter @message like /password=hunter2/ | limit 5"
@@ -122,7 +124,7 @@ func TestAuditTrailOfAScriptedSession(t *testing.T) {
 		"query_string": query, "limit": 5,
 	})
 	if res.IsError {
-		t.Fatalf("insights: %s", resultText(t, res))
+		t.Fatalf("insights: %s", mcptest.ResultText(t, res))
 	}
 	polls := ts.fake.CallCount("GetQueryResults")
 	queryCalls := awsCalls()
@@ -130,16 +132,16 @@ func TestAuditTrailOfAScriptedSession(t *testing.T) {
 	// 3. error: AWS refuses; its request id is in the result and the entry.
 	ts.fake.SetFault("DescribeLogGroups", fakeaws.Fault{Status: 400, Code: "AccessDeniedException", Message: "not allowed", Times: 1})
 	res = callMCP(t, alice, "describe_log_groups", map[string]any{"log_group_name_prefix": "/secret"})
-	wantToolError(t, res, "AccessDeniedException")
-	m := regexp.MustCompile(`\[request id ([0-9a-f]+)\]`).FindStringSubmatch(resultText(t, res))
+	mcptest.WantToolError(t, res, "AccessDeniedException")
+	m := regexp.MustCompile(`\[request id ([0-9a-f]+)\]`).FindStringSubmatch(mcptest.ResultText(t, res))
 	if m == nil {
-		t.Fatalf("no request id in %q", resultText(t, res))
+		t.Fatalf("no request id in %q", mcptest.ResultText(t, res))
 	}
-	errID, errText, errCalls := m[1], resultText(t, res), awsCalls()
+	errID, errText, errCalls := m[1], mcptest.ResultText(t, res), awsCalls()
 
 	// 4. denied by group (tool error), 5. denied by scope (HTTP 403).
 	res = callMCP(t, alice, "test_whoami", map[string]any{})
-	wantToolError(t, res, `group "admins"`)
+	mcptest.WantToolError(t, res, `group "admins"`)
 	resp := ts.rawRequest(t, http.MethodPost, "alice", session,
 		callBody("execute_log_insights_query", `{"log_group_names":["/aws/lambda/checkout"],"query_string":"stats count(*)","region":"eu-west-1"}`),
 		testScopeHeader, "openid")
@@ -170,7 +172,7 @@ func TestAuditTrailOfAScriptedSession(t *testing.T) {
 		if err != nil || at.Before(began.Add(-time.Second)) || at.After(time.Now()) {
 			t.Fatalf("entry %d: time %v", i, e["time"])
 		}
-		if e["sub"] != "alice" || e["username"] != "alice-user" || e["client_id"] != "test-client" || e["issuer"] != testIssuer {
+		if e["sub"] != "alice" || e["username"] != "alice-user" || e["client_id"] != "test-client" || e["issuer"] != mcptest.Issuer {
 			t.Fatalf("entry %d: identity %v %v %v %v", i, e["sub"], e["username"], e["client_id"], e["issuer"])
 		}
 		if e["session_id"] != session {
@@ -253,7 +255,7 @@ func TestAuditQueryTextAndPanics(t *testing.T) {
 		"log_group_names": `["/app"]`, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z", "query_string": query,
 	})
 	if res.IsError {
-		t.Fatal(resultText(t, res))
+		t.Fatal(mcptest.ResultText(t, res))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -282,9 +284,9 @@ func TestAuditDurationUsesClock(t *testing.T) {
 	ticks := 0
 	au := &auditor{logger: zap.New(core), now: func() time.Time { ticks++; return t0.Add(time.Duration(ticks) * 1500 * time.Millisecond) }}
 	handler := au.middleware(func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		RecordFrom(ctx).AddRequestID("a")
-		RecordFrom(ctx).AddRequestID("a") // the SDK and the HTTP client may both report one
-		RecordFrom(ctx).AddRequestID("b")
+		toolkit.RecordFrom(ctx).AddRequestID("a")
+		toolkit.RecordFrom(ctx).AddRequestID("a") // the SDK and the HTTP client may both report one
+		toolkit.RecordFrom(ctx).AddRequestID("b")
 		return mcp.NewToolResultText("12345"), nil
 	})
 	req := mcp.CallToolRequest{}
@@ -302,13 +304,13 @@ func TestAuditDurationUsesClock(t *testing.T) {
 // PromQL is signed outside the SDK's operation stack; its request ids come
 // from the HTTP client, one per attempt.
 func TestAuditRecordsPromQLRequestIDs(t *testing.T) {
-	te := newTestEnv(t)
+	te := mcptest.NewEnv(t)
 	te.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	ctx, rec := WithRecord(userCtx(te.Alice))
+	ctx, rec := toolkit.WithRecord(mcptest.UserCtx(te.Alice))
 	te.Fake.SetFault("PromQLLabels", fakeaws.Fault{Status: 503, Code: "ServiceUnavailable", Message: "busy", Times: 1})
 	res := te.CallTool(t, ctx, "get_promql_labels", map[string]any{})
 	if res.IsError {
-		t.Fatal(resultText(t, res))
+		t.Fatal(mcptest.ResultText(t, res))
 	}
 	ids, requests, _ := rec.Snapshot()
 	if n := te.Fake.CallCount("PromQLLabels"); n != 2 || len(ids) != 2 || requests != 2 ||

@@ -15,6 +15,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 // AuthorizeRule restricts tools to callers whose token carries scopes or
@@ -143,7 +145,7 @@ func checkAuthorizeValues(list []string) error {
 // toolGroupIndex maps every registered tool to its group.
 func toolGroupIndex() map[string]string {
 	idx := map[string]string{}
-	for _, t := range Registered() {
+	for _, t := range toolkit.Registered() {
 		idx[t.Tool.Name] = t.Group
 	}
 	return idx
@@ -234,8 +236,8 @@ type decision struct {
 }
 
 // denial is d as the call's record keeps it for the audit entry.
-func (d decision) denial() Denial {
-	return Denial{MissingScopes: d.missingScopes, MissingGroups: d.missingGroups}
+func (d decision) denial() toolkit.Denial {
+	return toolkit.Denial{MissingScopes: d.missingScopes, MissingGroups: d.missingGroups}
 }
 
 func (a *authorizer) decide(tool string, c caller) decision {
@@ -302,7 +304,7 @@ func (a *authorizer) middleware(next server.ToolHandlerFunc) server.ToolHandlerF
 		if d.allowed {
 			return next(ctx, req)
 		}
-		MarkDenied(ctx, d.denial())
+		toolkit.MarkDenied(ctx, d.denial())
 		if len(d.missingScopes) > 0 {
 			return mcp.NewToolResultError(fmt.Sprintf("%s requires the OAuth scopes %s; authorize again with them",
 				name, strings.Join(d.missingScopes, " "))), nil
@@ -427,7 +429,7 @@ func parseAuthorize(d *caddyfile.Dispenser) (AuthorizeRule, error) {
 	}
 	known := toolGroupIndex()
 	for _, name := range rule.Tools {
-		if _, ok := known[name]; !ok && name != ListAccountsTool && !slices.Contains(authorizableGroups, name) {
+		if _, ok := known[name]; !ok && name != toolkit.ListAccountsTool && !slices.Contains(authorizableGroups, name) {
 			return rule, d.Errf("authorize: unknown tool or group %q (groups: %s; or a tool name)", name, strings.Join(authorizableGroups, ", "))
 		}
 	}

@@ -19,7 +19,9 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"go.uber.org/zap"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
 // headerTransport adds fixed headers (the stand-in's scope and groups) to
@@ -263,13 +265,13 @@ func TestToolCallWithoutGroupIsToolError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantToolError(t, res, `describe_log_groups requires membership in one of the groups "sre", "oncall"`)
+	mcptest.WantToolError(t, res, `describe_log_groups requires membership in one of the groups "sre", "oncall"`)
 	req.Params.Name = "test_whoami"
 	res, err = cl.CallTool(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantToolError(t, res, `test_whoami requires membership in group "admins"`)
+	mcptest.WantToolError(t, res, `test_whoami requires membership in group "admins"`)
 	if n := ts.fake.CallCount("DescribeLogGroups"); n != 0 {
 		t.Fatalf("AWS called %d times", n)
 	}
@@ -279,7 +281,7 @@ func TestToolCallWithoutGroupIsToolError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.IsError || resultText(t, res) != "key:"+ts.creds["alice"].AccessKeyID {
+	if res.IsError || mcptest.ResultText(t, res) != "key:"+ts.creds["alice"].AccessKeyID {
 		t.Fatalf("admin: %+v", res)
 	}
 }
@@ -401,7 +403,7 @@ func BenchmarkToolsListAuthorized(b *testing.B) {
 		},
 	} {
 		b.Run(name, func(b *testing.B) {
-			h := provisionTestHandler(b, &Handler{Tools: Groups(), Authorize: rules}, nil)
+			h := provisionTestHandler(b, &Handler{Tools: toolkit.Groups(), Authorize: rules}, nil)
 			b.Cleanup(func() { _ = h.Cleanup() })
 			tg := toolsListTarget{serve: func(w http.ResponseWriter, r *http.Request) {
 				r.Header.Set(testUserHeader, "alice")

@@ -9,6 +9,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 // toolsListTarget is one way of serving tools/list in process.
@@ -22,14 +24,14 @@ type toolsListTarget struct {
 // the same tools, each with an initialized session.
 func benchTargets(b *testing.B) (handler, bare toolsListTarget) {
 	b.Helper()
-	h := provisionTestHandler(b, &Handler{Tools: Groups()}, nil)
+	h := provisionTestHandler(b, &Handler{Tools: toolkit.Groups()}, nil)
 	b.Cleanup(func() { _ = h.Cleanup() })
 	handler.serve = func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set(testUserHeader, "alice")
 		serveLikeCaddy(h, nil, w, r)
 	}
 
-	tools, err := h.env.Tools(Groups()) // fresh, schemas not precomputed
+	tools, err := h.env.Tools(toolkit.Groups()) // fresh, schemas not precomputed
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
@@ -42,8 +44,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			if !strings.Contains(v, "{") && !IsKnownRegion(v) {
-				return d.Err(UnknownRegionMessage(v))
+			if !strings.Contains(v, "{") && !toolkit.IsKnownRegion(v) {
+				return d.Err(toolkit.UnknownRegionMessage(v))
 			}
 			h.Region = v
 
@@ -52,7 +54,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			if !CredentialMode(v).Valid() {
+			if !toolkit.CredentialMode(v).Valid() {
 				return d.Errf("credentials must be request, default or request_or_default, not %q", v)
 			}
 			h.Credentials = v
@@ -116,7 +118,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 0 {
 				return d.ArgErr()
 			}
-			known := Groups()
+			known := toolkit.Groups()
 			for _, g := range args {
 				if !containsString(known, g) {
 					return d.Errf("unknown tool group %q (known: %s)", g, strings.Join(known, ", "))
@@ -178,17 +180,17 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 }
 
 // parseAccount reads `account <name> <role_arn> [<region>]`.
-func parseAccount(d *caddyfile.Dispenser, have []Account) (Account, error) {
+func parseAccount(d *caddyfile.Dispenser, have []toolkit.Account) (toolkit.Account, error) {
 	args := d.RemainingArgs()
 	if len(args) < 2 || len(args) > 3 {
-		return Account{}, d.ArgErr()
+		return toolkit.Account{}, d.ArgErr()
 	}
-	a := Account{Name: args[0], RoleARN: args[1]}
+	a := toolkit.Account{Name: args[0], RoleARN: args[1]}
 	if len(args) == 3 {
 		a.Region = args[2]
 	}
-	if err := ValidateAccounts(append(append([]Account{}, have...), a)); err != nil {
-		return Account{}, d.Err(err.Error())
+	if err := toolkit.ValidateAccounts(append(append([]toolkit.Account{}, have...), a)); err != nil {
+		return toolkit.Account{}, d.Err(err.Error())
 	}
 	return a, nil
 }
@@ -204,8 +206,8 @@ func parseMaxResultBytes(d *caddyfile.Dispenser) (int, error) {
 	if err != nil {
 		return 0, d.Errf("max_result_bytes: %v", err)
 	}
-	if n < MinMaxResultBytes {
-		return 0, d.Errf("max_result_bytes must be at least %d, not %d", MinMaxResultBytes, n)
+	if n < toolkit.MinMaxResultBytes {
+		return 0, d.Errf("max_result_bytes must be at least %d, not %d", toolkit.MinMaxResultBytes, n)
 	}
 	return n, nil
 }

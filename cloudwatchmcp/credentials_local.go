@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 // The server's own AWS credentials (`credentials default`, and
@@ -31,13 +33,13 @@ func (h *Handler) checkServerCredentials(r *http.Request) error {
 	if h.AllowRemoteDefaultCredentials {
 		return nil
 	}
-	switch CredentialMode(h.Credentials) {
-	case CredDefault:
+	switch toolkit.CredentialMode(h.Credentials) {
+	case toolkit.CredDefault:
 		if !localPeer(r) {
 			return caddyhttp.Error(http.StatusForbidden, errRemoteDefault)
 		}
-	case CredRequestOrDefault:
-		if p, ok := caddyhttp.GetVar(r.Context(), CredentialsVar).(aws.CredentialsProvider); (!ok || p == nil) && !localPeer(r) {
+	case toolkit.CredRequestOrDefault:
+		if p, ok := caddyhttp.GetVar(r.Context(), toolkit.CredentialsVar).(aws.CredentialsProvider); (!ok || p == nil) && !localPeer(r) {
 			return caddyhttp.Error(http.StatusForbidden, errRemoteFallback)
 		}
 	}
@@ -63,12 +65,12 @@ func localPeer(r *http.Request) bool {
 // warnServerCredentials logs, at start-up, who may use the server's
 // credentials.
 func (h *Handler) warnServerCredentials(region string) {
-	mode := CredentialMode(h.Credentials)
+	mode := toolkit.CredentialMode(h.Credentials)
 	switch mode {
-	case CredDefault:
+	case toolkit.CredDefault:
 		h.logger.Warn("credentials default: every MCP caller shares this server's AWS permissions; use it for local development only",
 			zap.String("region", region))
-	case CredRequestOrDefault:
+	case toolkit.CredRequestOrDefault:
 		h.logger.Warn("credentials request_or_default: MCP callers without vended credentials share this server's AWS permissions",
 			zap.String("region", region))
 	default:

@@ -21,6 +21,9 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/mark3labs/mcp-go/server"
 	"go.uber.org/zap"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/catalog"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 func init() {
@@ -111,7 +114,7 @@ type Handler struct {
 	// optional `account` argument naming one; the handler then assumes the
 	// account's role with the caller's own credentials (role chaining), so
 	// IAM decides per user who may enter. The list_accounts tool shows them.
-	Accounts []Account `json:"accounts,omitempty"`
+	Accounts []toolkit.Account `json:"accounts,omitempty"`
 
 	// Per-tool authorization. Each rule names tools or tool groups (logs,
 	// metrics, alarms, promql) and the scopes (all required) and groups (one
@@ -133,7 +136,7 @@ type Handler struct {
 
 	logger    *zap.Logger
 	now       func() time.Time
-	env       *Env
+	env       *toolkit.Env
 	mcp       *server.MCPServer
 	transport *server.StreamableHTTPServer
 	posts     *postTransports  // stateful POSTs (transport_generations.go); nil when stateless
@@ -189,7 +192,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.bodyLimit = maxBodyBytes
 	}
 	if h.Credentials == "" {
-		h.Credentials = string(CredRequest)
+		h.Credentials = string(toolkit.CredRequest)
 	}
 	if h.SessionIdleTimeout == 0 {
 		h.SessionIdleTimeout = caddy.Duration(defaultSessionIdleTimeout)
@@ -212,11 +215,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	repl := caddy.NewReplacer()
 	region := cmp.Or(repl.ReplaceAll(h.Region, ""), os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
-	if !IsKnownRegion(region) {
-		return errors.New(UnknownRegionMessage(region))
+	if !toolkit.IsKnownRegion(region) {
+		return errors.New(toolkit.UnknownRegionMessage(region))
 	}
 
-	catalog, err := Load(repl.ReplaceAll(h.MetricMetadata, ""))
+	catalog, err := catalog.Load(repl.ReplaceAll(h.MetricMetadata, ""))
 	if err != nil {
 		return fmt.Errorf("metric_metadata: %w", err)
 	}
@@ -225,29 +228,29 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	mode := CredentialMode(h.Credentials)
-	if mode == CredRequest {
+	mode := toolkit.CredentialMode(h.Credentials)
+	if mode == toolkit.CredRequest {
 		// Tools must never fall back to the server's identity in this mode;
 		// dropping the chain makes that structural, not just a code path.
 		base.Credentials = nil
 	}
 	h.warnServerCredentials(region)
 
-	h.env = &Env{
+	h.env = &toolkit.Env{
 		DefaultRegion:   region,
 		CredentialMode:  mode,
-		Clients:         NewClients(BoundCalls(base, time.Duration(h.MaxQueryTimeout)), maxClients),
+		Clients:         toolkit.NewClients(toolkit.BoundCalls(base, time.Duration(h.MaxQueryTimeout)), maxClients),
 		MaxQueryTimeout: time.Duration(h.MaxQueryTimeout),
 		Catalog:         catalog,
 		Logger:          h.logger,
 		Now:             h.now,
-		Sleep:           Sleep,
+		Sleep:           toolkit.Sleep,
 	}
 	tools, err := h.env.Tools(h.Tools)
 	if err != nil {
 		return err
 	}
-	if err := Prepare(tools); err != nil {
+	if err := toolkit.Prepare(tools); err != nil {
 		return err
 	}
 	// max_result_bytes and accounts (tools_accounts.go); before the
@@ -301,10 +304,10 @@ func (h *Handler) baseAWSConfig(ctx context.Context, region string) (aws.Config,
 
 // Validate checks the configuration; Provision has filled in the defaults.
 func (h *Handler) Validate() error {
-	if h.Credentials != "" && !CredentialMode(h.Credentials).Valid() {
+	if h.Credentials != "" && !toolkit.CredentialMode(h.Credentials).Valid() {
 		return fmt.Errorf("credentials must be request, default or request_or_default, not %q", h.Credentials)
 	}
-	if h.AllowRemoteDefaultCredentials && CredentialMode(h.Credentials) != CredDefault && CredentialMode(h.Credentials) != CredRequestOrDefault {
+	if h.AllowRemoteDefaultCredentials && toolkit.CredentialMode(h.Credentials) != toolkit.CredDefault && toolkit.CredentialMode(h.Credentials) != toolkit.CredRequestOrDefault {
 		return fmt.Errorf("allow_remote_default_credentials needs credentials default or request_or_default")
 	}
 	if h.SessionIdleTimeout < 0 {
@@ -316,7 +319,7 @@ func (h *Handler) Validate() error {
 	if err := h.validateResultsAndAccounts(); err != nil {
 		return err
 	}
-	known := Groups()
+	known := toolkit.Groups()
 	for _, g := range h.Tools {
 		if !containsString(known, g) {
 			return fmt.Errorf("unknown tool group %q (known: %s)", g, strings.Join(known, ", "))

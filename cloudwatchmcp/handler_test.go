@@ -23,14 +23,17 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
 func callText(t testing.TB, res *mcp.CallToolResult) string {
 	t.Helper()
 	if res.IsError {
-		t.Fatalf("tool error: %s", resultText(t, res))
+		t.Fatalf("tool error: %s", mcptest.ResultText(t, res))
 	}
-	return resultText(t, res)
+	return mcptest.ResultText(t, res)
 }
 
 func TestMCPInitializeListAndCall(t *testing.T) {
@@ -85,12 +88,12 @@ func TestMCPInitializeListAndCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantToolError(t, res, NoCredentialsMessage)
+	mcptest.WantToolError(t, res, toolkit.NoCredentialsMessage)
 
 	// profile_name is refused outside credentials default.
 	req.Params.Arguments = map[string]any{"profile_name": "prod-admin"}
 	res, _ = c.CallTool(ctx, req)
-	wantToolError(t, res, "profile_name is only honoured")
+	mcptest.WantToolError(t, res, "profile_name is only honoured")
 
 	// WithRecovery: a panicking tool is an error, and the session lives on.
 	req = mcp.CallToolRequest{}
@@ -145,7 +148,7 @@ func TestMCPGETStreamDeliversNotifications(t *testing.T) {
 	c.OnNotification(func(n mcp.JSONRPCNotification) { got <- n })
 	// An idle session holds no mcp-go state (sessionrelease.go); the
 	// client's GET stream, opened after initialize, registers it.
-	waitUntil(t, "the GET stream to register the session", func() bool {
+	mcptest.WaitUntil(t, "the GET stream to register the session", func() bool {
 		return ts.h.mcp.SendNotificationToSpecificClient(c.GetSessionId(), "notifications/message",
 			map[string]any{"level": "info", "data": "hello over GET"}) == nil
 	})
@@ -481,7 +484,7 @@ func TestCredentialsDefaultWarnsAndRequestModeDropsServerCredentials(t *testing.
 	if h.env.Clients.Base.Credentials != nil {
 		t.Fatal("credentials request must not keep the server's credential chain")
 	}
-	if _, _, err := h.env.CallerCredentials(context.Background(), ""); err == nil || err.Error() != NoCredentialsMessage {
+	if _, _, err := h.env.CallerCredentials(context.Background(), ""); err == nil || err.Error() != toolkit.NoCredentialsMessage {
 		t.Fatalf("request mode without vended credentials: %v", err)
 	}
 }
@@ -600,7 +603,7 @@ func TestToolsListCacheMatchesMCPGo(t *testing.T) {
 // Every registered tool group can be served: each tool lists with a
 // description and an object input schema.
 func TestAllRegisteredToolsAreListable(t *testing.T) {
-	ts := newTestServer(t, &Handler{Tools: Groups()})
+	ts := newTestServer(t, &Handler{Tools: toolkit.Groups()})
 	c := ts.newClient(t, "alice")
 	list, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
 	if err != nil {
@@ -619,5 +622,5 @@ func TestAllRegisteredToolsAreListable(t *testing.T) {
 			t.Errorf("%s input schema %s", tool.Name, schema)
 		}
 	}
-	t.Logf("%d tools from groups %v", len(list.Tools), Groups())
+	t.Logf("%d tools from groups %v", len(list.Tools), toolkit.Groups())
 }

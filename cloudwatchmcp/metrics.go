@@ -9,6 +9,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/promreg"
 )
 
@@ -81,14 +82,14 @@ type failureLabels struct{ outcome, kind string }
 
 func newToolObservers(name string) *toolObservers {
 	o := &toolObservers{
-		ok:       toolCallsTotal.WithLabelValues(name, outcomeOK, KindNone),
+		ok:       toolCallsTotal.WithLabelValues(name, outcomeOK, toolkit.KindNone),
 		failed:   map[failureLabels]prometheus.Counter{},
 		duration: toolDuration.WithLabelValues(name),
 	}
-	for _, kind := range ErrorKinds {
+	for _, kind := range toolkit.ErrorKinds {
 		o.failed[failureLabels{outcomeError, kind}] = toolCallsTotal.WithLabelValues(name, outcomeError, kind)
 	}
-	o.failed[failureLabels{outcomeDenied, KindAccessDenied}] = toolCallsTotal.WithLabelValues(name, outcomeDenied, KindAccessDenied)
+	o.failed[failureLabels{outcomeDenied, toolkit.KindAccessDenied}] = toolCallsTotal.WithLabelValues(name, outcomeDenied, toolkit.KindAccessDenied)
 	return o
 }
 
@@ -96,11 +97,11 @@ func newToolObservers(name string) *toolObservers {
 // access_denied, and an error any kind of errorKinds.
 func (o *toolObservers) countFailure(outcome, kind string) {
 	if outcome == outcomeDenied {
-		kind = KindAccessDenied
+		kind = toolkit.KindAccessDenied
 	}
 	c, ok := o.failed[failureLabels{outcome, kind}]
 	if !ok {
-		c = o.failed[failureLabels{outcomeError, KindInternal}]
+		c = o.failed[failureLabels{outcomeError, toolkit.KindInternal}]
 	}
 	c.Inc()
 }
@@ -120,7 +121,7 @@ func toolMetrics(tools []server.ServerTool) server.ToolHandlerMiddleware {
 				return next(ctx, req)
 			}
 			// The record the tool (and the audit) note the failure on.
-			ctx, rec := WithRecord(ctx)
+			ctx, rec := toolkit.WithRecord(ctx)
 			start := time.Now()
 			res, err := next(ctx, req)
 			o.duration.Observe(time.Since(start).Seconds())

@@ -12,7 +12,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/promreg"
 )
 
@@ -127,7 +129,7 @@ func TestToolCallMetrics(t *testing.T) {
 		`caddy_cloudwatch_mcp_sessions_active{}`: 6,
 	})
 	for k := range after {
-		if strings.Contains(k, "alice") || strings.Contains(k, "carol") || strings.Contains(k, testIssuer) {
+		if strings.Contains(k, "alice") || strings.Contains(k, "carol") || strings.Contains(k, mcptest.Issuer) {
 			t.Fatalf("series %s names the caller", k)
 		}
 		if i := strings.Index(k, `tool="`); i >= 0 {
@@ -144,8 +146,8 @@ func TestToolCallMetrics(t *testing.T) {
 // builds (series of every test's handlers share the collectors).
 func servedTool(name string) bool {
 	// An account makes list_accounts (outside every group) served too.
-	h := &Handler{Accounts: []Account{{Name: "a", RoleARN: "arn:aws:iam::111111111111:role/r"}}}
-	for _, g := range Groups() {
+	h := &Handler{Accounts: []toolkit.Account{{Name: "a", RoleARN: "arn:aws:iam::111111111111:role/r"}}}
+	for _, g := range toolkit.Groups() {
 		h.Tools = append(h.Tools, g)
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
@@ -166,7 +168,7 @@ func TestToolOutcome(t *testing.T) {
 		{mcp.NewToolResultText("fine"), nil, outcomeOK},
 		{nil, errors.New("protocol"), outcomeError},
 		{nil, nil, outcomeError},
-		{ErrorResult(context.Background(), Errorf("bad argument")), nil, outcomeError},
+		{toolkit.ErrorResult(context.Background(), toolkit.Errorf("bad argument")), nil, outcomeError},
 		{mcp.NewToolResultError("AWS error AccessDeniedException: no (your AWS identity lacks this permission)"), nil, outcomeDenied},
 		{mcp.NewToolResultError("AWS error AccessDenied: no"), nil, outcomeDenied},
 		{mcp.NewToolResultError("AWS error ThrottlingException: slow down"), nil, outcomeError},

@@ -8,7 +8,9 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
 // TestHungAWSCallBoundedByMaxQueryTimeout: a CloudWatch endpoint that
@@ -31,28 +33,28 @@ func TestHungAWSCallBoundedByMaxQueryTimeout(t *testing.T) {
 		}
 		return res
 	}
-	wantToolError(t, call(), "timed out")
+	mcptest.WantToolError(t, call(), "timed out")
 	ts.fake.ClearFaults()
 	if res := call(); res.IsError {
-		t.Fatalf("after the hang: %s", resultText(t, res))
+		t.Fatalf("after the hang: %s", mcptest.ResultText(t, res))
 	}
 }
 
 // TestBoundCallsKeepsShortDeadlines: the cap never extends a caller's own,
 // shorter deadline, and a zero cap changes nothing.
 func TestBoundCallsKeepsShortDeadlines(t *testing.T) {
-	te := newTestEnv(t)
-	te.Clients = NewClients(BoundCalls(fakeaws.TestConfig(te.Fake, nil), time.Hour), 8)
+	te := mcptest.NewEnv(t)
+	te.Clients = toolkit.NewClients(toolkit.BoundCalls(fakeaws.TestConfig(te.Fake, nil), time.Hour), 8)
 	te.Clients.Base.Credentials = nil
 	te.Fake.SetFault("DescribeLogGroups", fakeaws.Fault{Delay: time.Minute})
-	ctx, cancel := context.WithTimeout(userCtx(te.Alice), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(mcptest.UserCtx(te.Alice), 200*time.Millisecond)
 	defer cancel()
 	began := time.Now()
 	res := te.CallTool(t, ctx, "describe_log_groups", map[string]any{})
 	if !res.IsError || time.Since(began) > 10*time.Second {
-		t.Fatalf("the caller's deadline was not honoured: %v %s", time.Since(began), resultText(t, res))
+		t.Fatalf("the caller's deadline was not honoured: %v %s", time.Since(began), mcptest.ResultText(t, res))
 	}
-	if cfg := BoundCalls(fakeaws.TestConfig(te.Fake, nil), 0); len(cfg.APIOptions) != len(fakeaws.TestConfig(te.Fake, nil).APIOptions) {
+	if cfg := toolkit.BoundCalls(fakeaws.TestConfig(te.Fake, nil), 0); len(cfg.APIOptions) != len(fakeaws.TestConfig(te.Fake, nil).APIOptions) {
 		t.Fatal("a zero cap added middleware")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"weak"
 
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 const serverInstructions = "Amazon CloudWatch tools (Logs, Logs Insights, Metrics, Alarms). " +
@@ -14,7 +16,7 @@ const serverInstructions = "Amazon CloudWatch tools (Logs, Logs Insights, Metric
 // and recovery so a panicking tool becomes an error instead of a dead stream.
 // opts (tool filters, middleware) apply inside the recovery middleware.
 func newMCPServer(tools []server.ServerTool, opts ...server.ServerOption) *server.MCPServer {
-	s := server.NewMCPServer("caddy-cloudwatch-mcp", Version,
+	s := server.NewMCPServer("caddy-cloudwatch-mcp", toolkit.Version,
 		server.WithToolCapabilities(false),
 		server.WithLogging(),
 		// Outermost, so recovered panics are counted as errors.

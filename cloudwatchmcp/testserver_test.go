@@ -19,7 +19,9 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"go.uber.org/zap"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
 // Test-only stand-in for cognito_auth: a request carrying testUserHeader is
@@ -39,27 +41,27 @@ const (
 
 func init() {
 	for _, t := range transportTestTools() {
-		Register(t)
+		toolkit.Register(t)
 	}
 }
 
 // transportTestTools are throwaway tools that exercise the transport: they
 // report the caller's credentials identity, emit notifications, and panic.
-func transportTestTools() []Tool {
-	return []Tool{
+func transportTestTools() []toolkit.Tool {
+	return []toolkit.Tool{
 		{
 			Group: testToolGroup,
 			Tool: mcp.NewTool("test_whoami",
 				mcp.WithDescription("Reports the AWS credentials identity this call would use."),
 				mcp.WithString("profile_name", mcp.Description("server profile (credentials default only)"))),
-			Handler: func(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				profile, err := ArgsOf(req).Str("profile_name", "")
+			Handler: func(ctx context.Context, e *toolkit.Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				profile, err := toolkit.ArgsOf(req).Str("profile_name", "")
 				if err != nil {
-					return ErrorResult(ctx, err), nil
+					return toolkit.ErrorResult(ctx, err), nil
 				}
 				_, id, err := e.CallerCredentials(ctx, profile)
 				if err != nil {
-					return ErrorResult(ctx, err), nil
+					return toolkit.ErrorResult(ctx, err), nil
 				}
 				return mcp.NewToolResultText(id), nil
 			},
@@ -69,16 +71,16 @@ func transportTestTools() []Tool {
 			Tool: mcp.NewTool("test_notify",
 				mcp.WithDescription("Sends count logging notifications, then answers."),
 				mcp.WithNumber("count", mcp.Required(), mcp.Description("how many"))),
-			Handler: func(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				n, err := ArgsOf(req).Int("count", 1)
+			Handler: func(ctx context.Context, e *toolkit.Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				n, err := toolkit.ArgsOf(req).Int("count", 1)
 				if err != nil {
-					return ErrorResult(ctx, err), nil
+					return toolkit.ErrorResult(ctx, err), nil
 				}
 				srv := server.ServerFromContext(ctx)
 				for i := range n {
 					if err := srv.SendNotificationToClient(ctx, "notifications/message",
 						map[string]any{"level": "info", "data": fmt.Sprintf("note %d", i)}); err != nil {
-						return ErrorResult(ctx, err), nil
+						return toolkit.ErrorResult(ctx, err), nil
 					}
 				}
 				return mcp.NewToolResultText(fmt.Sprintf("sent %d", n)), nil
@@ -88,7 +90,7 @@ func transportTestTools() []Tool {
 			Group: testToolGroup,
 			Tool: mcp.NewTool("test_notify_later",
 				mcp.WithDescription("Answers, then 100ms later notifies the session (which only its GET stream can carry).")),
-			Handler: func(ctx context.Context, e *Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			Handler: func(ctx context.Context, e *toolkit.Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				srv := server.ServerFromContext(ctx)
 				session := server.ClientSessionFromContext(ctx).SessionID()
 				go func() {
@@ -102,7 +104,7 @@ func transportTestTools() []Tool {
 		{
 			Group: testToolGroup,
 			Tool:  mcp.NewTool("test_panic", mcp.WithDescription("Panics.")),
-			Handler: func(context.Context, *Env, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			Handler: func(context.Context, *toolkit.Env, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				panic("boom")
 			},
 		},
@@ -193,14 +195,14 @@ func serveLikeCaddy(h *Handler, creds map[string]aws.Credentials, w http.Respons
 	r = caddyhttp.PrepareRequest(r, repl, w, nil)
 	if user := r.Header.Get(testUserHeader); user != "" {
 		repl.Set("http.auth.user.id", user)
-		repl.Set("http.auth.user.issuer", testIssuer)
+		repl.Set("http.auth.user.issuer", mcptest.Issuer)
 		repl.Set("http.auth.user.username", user+"-user")
 		repl.Set("http.auth.user.client_id", "test-client")
 		repl.Set("http.auth.user.scope", r.Header.Get(testScopeHeader))
 		repl.Set("http.auth.user.groups", r.Header.Get(testGroupsHeader))
 		caddyhttp.SetVar(r.Context(), resourceMetadataVar, testPRM)
 		if c, ok := creds[user]; ok {
-			caddyhttp.SetVar(r.Context(), CredentialsVar, fakeaws.StaticCredentials(c))
+			caddyhttp.SetVar(r.Context(), toolkit.CredentialsVar, fakeaws.StaticCredentials(c))
 		}
 	}
 	ww := &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 var updateToolList = flag.Bool("update-toollist", false, "rewrite testdata/toollist/*.json from the tools this build serves")
@@ -23,7 +25,7 @@ func TestToolsListGolden(t *testing.T) {
 		h    *Handler
 	}{
 		{"default", &Handler{Tools: []string{"logs", "metrics", "alarms", "promql"}}},
-		{"accounts", &Handler{Tools: []string{"logs", "metrics", "alarms", "promql"}, Accounts: []Account{
+		{"accounts", &Handler{Tools: []string{"logs", "metrics", "alarms", "promql"}, Accounts: []toolkit.Account{
 			{Name: "prod", RoleARN: "arn:aws:iam::111111111111:role/cloudwatch-mcp", Region: "eu-west-1"},
 			{Name: "staging", RoleARN: "arn:aws:iam::222222222222:role/cloudwatch-mcp"},
 		}}},

@@ -3,6 +3,9 @@ package cloudwatchmcp
 import (
 	"slices"
 	"testing"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
 // awslabsTools are the 19 tools of the awslabs CloudWatch MCP server 0.1.8.
@@ -17,7 +20,7 @@ var awslabsTools = []string{
 }
 
 func TestToolListIsAwslabsParity(t *testing.T) {
-	te := newTestEnv(t)
+	te := mcptest.NewEnv(t)
 	tools, err := te.Tools([]string{"logs", "metrics", "alarms", "promql"})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +41,7 @@ func TestToolListIsAwslabsParity(t *testing.T) {
 	// No product group may smuggle in extra tools; only the test-only
 	// groups (registered by testserver_test.go and
 	// transport_generations_test.go) are allowed.
-	for _, g := range Groups() {
+	for _, g := range toolkit.Groups() {
 		if g == testToolGroup || g == logLevelToolGroup {
 			continue
 		}

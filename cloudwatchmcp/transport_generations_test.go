@@ -16,6 +16,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 const logLevelToolGroup = "transport_loglevel_testkit"
@@ -24,25 +26,25 @@ const logLevelToolGroup = "transport_loglevel_testkit"
 var holdRelease = make(chan struct{})
 
 func init() {
-	for _, t := range []Tool{{
+	for _, t := range []toolkit.Tool{{
 		Group: logLevelToolGroup,
 		Tool:  mcp.NewTool("test_log", mcp.WithDescription("Logs one info and one debug message to the client, then answers.")),
-		Handler: func(ctx context.Context, _ *Env, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			ClientLog(ctx, mcp.LoggingLevelInfo, "info-note")
-			ClientLog(ctx, mcp.LoggingLevelDebug, "debug-note")
+		Handler: func(ctx context.Context, _ *toolkit.Env, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			toolkit.ClientLog(ctx, mcp.LoggingLevelInfo, "info-note")
+			toolkit.ClientLog(ctx, mcp.LoggingLevelDebug, "debug-note")
 			return mcp.NewToolResultText("logged"), nil
 		},
 	}, {
 		Group: logLevelToolGroup,
 		Tool:  mcp.NewTool("test_hold", mcp.WithDescription("Notifies, then answers once the test lets it, even if the client went away.")),
-		Handler: func(ctx context.Context, _ *Env, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		Handler: func(ctx context.Context, _ *toolkit.Env, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			srv := server.ServerFromContext(ctx)
 			_ = srv.SendNotificationToClient(ctx, "notifications/message", map[string]any{"level": "info", "data": "holding"})
 			<-holdRelease
 			return mcp.NewToolResultText("released"), nil
 		},
 	}} {
-		Register(t)
+		toolkit.Register(t)
 	}
 }
 

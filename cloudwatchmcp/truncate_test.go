@@ -3,12 +3,15 @@ package cloudwatchmcp
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
 func TestTruncatedInOutputSchemas(t *testing.T) {
-	te := newTestEnv(t)
-	s := servedTools(t, te, DefaultMaxResultBytes)
-	for _, rt := range Registered() {
+	te := mcptest.NewEnv(t)
+	s := mcptest.ServedTools(t, te, toolkit.DefaultMaxResultBytes)
+	for _, rt := range toolkit.Registered() {
 		if rt.Result == nil {
 			continue
 		}
