@@ -28,7 +28,7 @@ func TestAccountsThroughHandler(t *testing.T) {
 	ts := newTestServer(t, &Handler{
 		Tools:          []string{"logs"},
 		MaxResultBytes: 2048,
-		Accounts:       []toolkit.Account{{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"}},
+		Accounts:       []Account{{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"}},
 	})
 	ts.fake.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{"alice"}})
 	for i := range 50 {
@@ -86,7 +86,7 @@ func TestAccountsAndMaxResultBytesCaddyfile(t *testing.T) {
 	if err := h.UnmarshalCaddyfile(d); err != nil {
 		t.Fatal(err)
 	}
-	want := []toolkit.Account{{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"}, {Name: "dev", RoleARN: "{env.DEV_ROLE_ARN}"}}
+	want := []Account{{Name: "prod", RoleARN: prodRole, Region: "eu-west-1"}, {Name: "dev", RoleARN: "{env.DEV_ROLE_ARN}"}}
 	if h.MaxResultBytes != 64<<10 || fmt.Sprint(h.Accounts) != fmt.Sprint(want) {
 		t.Fatalf("got %d %+v", h.MaxResultBytes, h.Accounts)
 	}
@@ -113,7 +113,7 @@ func TestAccountsAndMaxResultBytesCaddyfile(t *testing.T) {
 	if err := (&Handler{MaxResultBytes: 5}).Validate(); err == nil {
 		t.Error("max_result_bytes 5 accepted")
 	}
-	if err := (&Handler{Accounts: []toolkit.Account{{Name: "x", RoleARN: "nope"}}}).Validate(); err == nil {
+	if err := (&Handler{Accounts: []Account{{Name: "x", RoleARN: "nope"}}}).Validate(); err == nil {
 		t.Error("a bad role ARN accepted")
 	}
 }

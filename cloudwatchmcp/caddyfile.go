@@ -180,17 +180,17 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 }
 
 // parseAccount reads `account <name> <role_arn> [<region>]`.
-func parseAccount(d *caddyfile.Dispenser, have []toolkit.Account) (toolkit.Account, error) {
+func parseAccount(d *caddyfile.Dispenser, have []Account) (Account, error) {
 	args := d.RemainingArgs()
 	if len(args) < 2 || len(args) > 3 {
-		return toolkit.Account{}, d.ArgErr()
+		return Account{}, d.ArgErr()
 	}
-	a := toolkit.Account{Name: args[0], RoleARN: args[1]}
+	a := Account{Name: args[0], RoleARN: args[1]}
 	if len(args) == 3 {
 		a.Region = args[2]
 	}
-	if err := toolkit.ValidateAccounts(append(append([]toolkit.Account{}, have...), a)); err != nil {
-		return toolkit.Account{}, d.Err(err.Error())
+	if err := toolkit.ValidateAccounts(append(append([]Account{}, have...), a)); err != nil {
+		return Account{}, d.Err(err.Error())
 	}
 	return a, nil
 }

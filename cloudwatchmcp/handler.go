@@ -114,7 +114,7 @@ type Handler struct {
 	// optional `account` argument naming one; the handler then assumes the
 	// account's role with the caller's own credentials (role chaining), so
 	// IAM decides per user who may enter. The list_accounts tool shows them.
-	Accounts []toolkit.Account `json:"accounts,omitempty"`
+	Accounts []Account `json:"accounts,omitempty"`
 
 	// Per-tool authorization. Each rule names tools or tool groups (logs,
 	// metrics, alarms, promql) and the scopes (all required) and groups (one
@@ -219,7 +219,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return errors.New(toolkit.UnknownRegionMessage(region))
 	}
 
-	catalog, err := catalog.Load(repl.ReplaceAll(h.MetricMetadata, ""))
+	metricCatalog, err := catalog.Load(repl.ReplaceAll(h.MetricMetadata, ""))
 	if err != nil {
 		return fmt.Errorf("metric_metadata: %w", err)
 	}
@@ -241,7 +241,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		CredentialMode:  mode,
 		Clients:         toolkit.NewClients(toolkit.BoundCalls(base, time.Duration(h.MaxQueryTimeout)), maxClients),
 		MaxQueryTimeout: time.Duration(h.MaxQueryTimeout),
-		Catalog:         catalog,
+		Catalog:         metricCatalog,
 		Logger:          h.logger,
 		Now:             h.now,
 		Sleep:           toolkit.Sleep,
@@ -365,6 +365,10 @@ func containsString(list []string, s string) bool {
 	}
 	return false
 }
+
+// Account is an AWS account the tools can act in (the accounts option). It
+// is defined with the role chaining that uses it, in toolkit.
+type Account = toolkit.Account
 
 // Interface guards
 var (

@@ -146,7 +146,7 @@ func TestToolCallMetrics(t *testing.T) {
 // builds (series of every test's handlers share the collectors).
 func servedTool(name string) bool {
 	// An account makes list_accounts (outside every group) served too.
-	h := &Handler{Accounts: []toolkit.Account{{Name: "a", RoleARN: "arn:aws:iam::111111111111:role/r"}}}
+	h := &Handler{Accounts: []Account{{Name: "a", RoleARN: "arn:aws:iam::111111111111:role/r"}}}
 	for _, g := range toolkit.Groups() {
 		h.Tools = append(h.Tools, g)
 	}
