@@ -253,7 +253,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := toolkit.Prepare(tools); err != nil {
 		return err
 	}
-	// max_result_bytes and accounts (tools_accounts.go); before the
+	// max_result_bytes and accounts (tools.go); before the
 	// authorizer, which must know list_accounts.
 	tools, resultOpts, err := h.extendTools(ctx, tools)
 	if err != nil {

@@ -136,7 +136,7 @@ func toolMetrics(tools []server.ServerTool) server.ToolHandlerMiddleware {
 }
 
 // deniedPrefixes start the messages of permission refusals: AWS's (as
-// errorMessage renders them) and the authorize rules' group refusal
+// ErrorMessage renders them) and the authorize rules' group refusal
 // (groupMessage). The scope refusal names the tool first, hence
 // deniedScopes.
 var deniedPrefixes = []string{

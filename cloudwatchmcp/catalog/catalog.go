@@ -23,7 +23,7 @@ import (
 //go:embed *.json
 var embeddedCatalog embed.FS
 
-// metricCatalog is the embedded metric metadata and alarm recommendations,
+// Catalog is the embedded metric metadata and alarm recommendations,
 // optionally merged with a user file in awslabs' metric_metadata.json shape.
 type Catalog struct {
 	entries map[catalogKey]*Metric
@@ -31,7 +31,7 @@ type Catalog struct {
 
 type catalogKey struct{ namespace, metricName string }
 
-// metricMetadata is one (namespace, metric) entry. JSON shape as awslabs'
+// Metric is one (namespace, metric) entry. JSON shape as awslabs'
 // metric_metadata.json entries.
 type Metric struct {
 	MetricID struct {
@@ -44,7 +44,7 @@ type Metric struct {
 	AlarmRecommendations  []AlarmRecommendation `json:"alarmRecommendations,omitempty"`
 }
 
-// alarmRecommendationSpec is one documented alarm recommendation.
+// AlarmRecommendation is one documented alarm recommendation.
 type AlarmRecommendation struct {
 	AlarmDescription   string      `json:"alarmDescription"`
 	ComparisonOperator string      `json:"comparisonOperator"`
@@ -103,7 +103,7 @@ func (c *Catalog) Namespaces() []string {
 	return out
 }
 
-// loadCatalog returns the embedded catalog merged with extraFile ("" =
+// Load returns the embedded catalog merged with extraFile ("" =
 // none). An entry of extraFile replaces the embedded entry for the same
 // (namespace, metricName) as a whole, so a file can also remove
 // recommendations; other embedded entries stay. A file that is unreadable,

@@ -49,7 +49,7 @@ type batchPacer struct {
 	ll    *list.List // of *gateEntry, front = most recent
 	items map[string]*list.Element
 
-	// now and sleep default to the toolEnv's; tests inject a virtual clock.
+	// now and sleep default to the toolkit.Env's; tests inject a virtual clock.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 	// trace, when set, sees every granted StartQuery slot (tests assert the

@@ -57,7 +57,7 @@ func (s insightsSchedule) next(elapsed time.Duration) time.Duration {
 
 // insightsWait configures one wait for an Insights query.
 type insightsWait struct {
-	// Timeout bounds the wait; toolEnv.maxQueryTimeout caps it. Zero polls
+	// Timeout bounds the wait; toolkit.Env.MaxQueryTimeout caps it. Zero polls
 	// once.
 	Timeout time.Duration
 	// StopOnTimeout stops the query when the wait times out. The single-query

@@ -10,7 +10,7 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
-// insightsPollProgress adapts a progressFunc to insightsWait.OnPoll:
+// insightsPollProgress adapts a toolkit.ProgressFunc to insightsWait.OnPoll:
 // progress is seconds waited out of the wait's bound.
 func insightsPollProgress(p toolkit.ProgressFunc, label string, timeout time.Duration) func(*cloudwatchlogs.GetQueryResultsOutput, time.Duration, int) {
 	if p == nil {

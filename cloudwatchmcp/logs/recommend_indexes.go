@@ -26,7 +26,7 @@ func init() {
 	}})
 }
 
-// Schemas of this file and tools_batch.go, shaped like FastMCP's (optional
+// Schemas of this file and execute_cwl_insights_batch.go, shaped like FastMCP's (optional
 // parameters are anyOf [T, null] with a default).
 const (
 	ixRegionProp = `"region":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Region",` +

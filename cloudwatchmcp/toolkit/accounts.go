@@ -41,7 +41,7 @@ type Account struct {
 }
 
 const (
-	// accountArg is the optional input every AWS-calling tool gains.
+	// AccountArg is the optional input every AWS-calling tool gains.
 	AccountArg = "account"
 	// chainedDuration is what AWS allows for a chained role session.
 	chainedDuration = time.Hour
@@ -102,7 +102,7 @@ func accountFromContext(ctx context.Context) *Account {
 	return a
 }
 
-// accountChainer assumes account roles with callers' credentials and
+// Accounts assumes account roles with callers' credentials and
 // caches the results per (issuer, sub, account).
 type Accounts struct {
 	accounts []Account // config order, for list_accounts
@@ -127,7 +127,7 @@ type chainEntry struct {
 	creds aws.Credentials
 }
 
-// newAccountChainer returns nil when no accounts are configured.
+// NewAccounts returns nil when no accounts are configured.
 func NewAccounts(accts []Account, clients *Clients, defaultRegion string, base context.Context, now func() time.Time) *Accounts {
 	if len(accts) == 0 {
 		return nil
@@ -377,7 +377,7 @@ func chainError(account string, err error) error {
 }
 
 // accountMiddleware reads the `account` argument of AWS-calling tools:
-// it checks the name, puts the account in the context (callerCredentials
+// it checks the name, puts the account in the context (CallerCredentials
 // chains into it) and fills in the account's region when the call names
 // none. awsTools are the tools that take the argument.
 func accountMiddleware(c *Accounts, awsTools map[string]bool) server.ToolHandlerMiddleware {

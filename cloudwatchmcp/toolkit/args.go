@@ -12,7 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// toolArgs wraps a call's arguments. Agents written against FastMCP send
+// Args wraps a call's arguments. Agents written against FastMCP send
 // lists and objects either as JSON values or as JSON-encoded strings
 // ("[\"a\"]"); every accessor accepts both.
 type Args map[string]any
@@ -196,7 +196,7 @@ var timeLayouts = []string{
 	"2006-01-02",
 }
 
-// parseTime reads RFC 3339 / ISO 8601 with Z or an offset; no zone = UTC.
+// ParseTime reads RFC 3339 / ISO 8601 with Z or an offset; no zone = UTC.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, l := range timeLayouts {

@@ -21,7 +21,7 @@ import (
 // of every AWS and PromQL request.
 var Version = buildinfo.Version()
 
-// clientCache holds SDK clients per (credentials identity, region, service)
+// Clients holds SDK clients per (credentials identity, region, service)
 // in a bounded LRU. awslabs builds a new session and client on every call;
 // reusing them keeps the connection pool and the resolved endpoints warm.
 // All clients share one HTTP transport.
@@ -58,7 +58,7 @@ func NewClients(base aws.Config, max int) *Clients {
 	return &Clients{Base: base, max: max, ll: list.New(), items: map[string]*list.Element{}, profiles: map[string]aws.CredentialsProvider{}, release: release}
 }
 
-// boundCalls caps every SDK operation (all its retries included) at d. The
+// BoundCalls caps every SDK operation (all its retries included) at d. The
 // SDK's HTTP client has no overall timeout, so a CloudWatch endpoint that
 // accepts the connection and never answers would hold the tool call until
 // the MCP client gave up; with the cap it becomes an isError result ("the
@@ -134,14 +134,14 @@ func (c *Clients) defaultChain(ctx context.Context, profile string) (aws.Credent
 	return cfg.Credentials, nil
 }
 
-// logsClient returns a CloudWatch Logs client for the caller in region.
+// LogsClient returns a CloudWatch Logs client for the caller in region.
 func (e *Env) LogsClient(ctx context.Context, region, profile string) (*cloudwatchlogs.Client, error) {
 	return cachedClient(ctx, e, region, profile, "logs", func(cfg aws.Config) *cloudwatchlogs.Client {
 		return cloudwatchlogs.NewFromConfig(cfg)
 	})
 }
 
-// cloudwatchClient returns a CloudWatch (metrics, alarms) client for the
+// CloudWatchClient returns a CloudWatch (metrics, alarms) client for the
 // caller in region.
 func (e *Env) CloudWatchClient(ctx context.Context, region, profile string) (*cloudwatch.Client, error) {
 	return cachedClient(ctx, e, region, profile, "monitoring", func(cfg aws.Config) *cloudwatch.Client {
@@ -160,7 +160,7 @@ func cachedClient[T any](ctx context.Context, e *Env, region, profile, service s
 	return e.Clients.get(id+"|"+cfg.Region+"|"+service, func() any { return build(cfg) }).(T), nil
 }
 
-// signingConfig returns an aws.Config for the caller in region, for callers
+// SigningConfig returns an aws.Config for the caller in region, for callers
 // that sign requests themselves (PromQL). The cache key names the
 // credentials identity.
 func (e *Env) SigningConfig(ctx context.Context, region, profile string) (aws.Config, string, error) {

@@ -9,17 +9,17 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// credentialsVar is the request var cognito_auth fills with the caller's
+// CredentialsVar is the request var cognito_auth fills with the caller's
 // vended credentials (any aws.CredentialsProvider works).
 const CredentialsVar = "cognito_auth.aws_credentials"
 
-// credentialMode says whose AWS permissions a tool call uses.
+// CredentialMode says whose AWS permissions a tool call uses.
 type CredentialMode string
 
 const (
-	// credRequest uses only the credentials vended for this request.
+	// CredRequest uses only the credentials vended for this request.
 	CredRequest CredentialMode = "request"
-	// credDefault uses the server's default credential chain (local dev).
+	// CredDefault uses the server's default credential chain (local dev).
 	CredDefault CredentialMode = "default"
 	// credRequestOrDefault prefers the request's credentials.
 	CredRequestOrDefault CredentialMode = "request_or_default"
@@ -33,10 +33,10 @@ func (m CredentialMode) Valid() bool {
 	return false
 }
 
-// errNoCredentials is the message agents see when the edge vended nothing.
+// NoCredentialsMessage is the message agents see when the edge vended nothing.
 const NoCredentialsMessage = "no AWS credentials for this request: configure cognito_auth with a vending mode"
 
-// callerCredentials resolves the provider for one tool call. cacheKey names
+// CallerCredentials resolves the provider for one tool call. cacheKey names
 // the credentials identity (the access key ID, or the server profile) so
 // clients are cached per identity and never shared across users.
 // A call that named an account gets the caller's credentials chained into

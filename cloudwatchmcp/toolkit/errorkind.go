@@ -31,7 +31,7 @@ type Failure struct {
 	AWSCode string // the AWS error code, when AWS answered with one
 }
 
-// classifyError names the kind of err and, for an AWS error, its code.
+// ClassifyError names the kind of err and, for an AWS error, its code.
 func ClassifyError(err error) Failure {
 	var te *ToolError
 	if errors.As(err, &te) {
@@ -87,9 +87,9 @@ func awsErrorKind(code string) string {
 	return KindAWSError
 }
 
-// recordFailure notes on the call's record (audit.go) why the call is
+// RecordFailure notes on the call's record (audit.go) why the call is
 // about to fail; the audit entry and the metric read it. Tools call it
-// through errorResult, or directly where they build an isError result of
+// through ErrorResult, or directly where they build an isError result of
 // their own shape.
 func RecordFailure(ctx context.Context, err error) {
 	if rec := RecordFrom(ctx); rec != nil {

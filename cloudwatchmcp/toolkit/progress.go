@@ -9,11 +9,11 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 )
 
-// progressFunc reports progress of a long tool call; nil when the client
+// ProgressFunc reports progress of a long tool call; nil when the client
 // did not ask for progress.
 type ProgressFunc func(progress, total float64, message string)
 
-// progressNotifier returns a progressFunc that sends notifications/progress
+// ProgressNotifier returns a progressFunc that sends notifications/progress
 // for req's progressToken, or nil when the client passed none (the spec
 // forbids progress notifications without a token). Progress is forced to
 // increase strictly, as the spec requires, and sending is best effort.
@@ -46,7 +46,7 @@ func ProgressNotifier(ctx context.Context, req mcp.CallToolRequest) ProgressFunc
 	}
 }
 
-// clientLog sends an MCP log notification (as FastMCP's ctx.warning and
+// ClientLog sends an MCP log notification (as FastMCP's ctx.warning and
 // ctx.error do) when the client enabled logging; best effort.
 func ClientLog(ctx context.Context, level mcp.LoggingLevel, message string) {
 	if srv := server.ServerFromContext(ctx); srv != nil {

@@ -34,13 +34,13 @@ var knownRegionList = func() string {
 	return strings.Join(names, ", ")
 }()
 
-// isKnownRegion reports whether r is a region of the SDK's partitions.
+// IsKnownRegion reports whether r is a region of the SDK's partitions.
 func IsKnownRegion(r string) bool {
 	_, ok := knownRegions[r]
 	return ok
 }
 
-// unknownRegionMessage names the refused region (clipped: it may come
+// UnknownRegionMessage names the refused region (clipped: it may come
 // from a caller) and every region that would do.
 func UnknownRegionMessage(r string) string {
 	return fmt.Sprintf("region %.64q is not an AWS region (known: %s)", r, knownRegionList)

@@ -11,7 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// toolError is a problem the caller can fix; its message is shown to the
+// ToolError is a problem the caller can fix; its message is shown to the
 // agent as-is. Its kind (errorkind.go) is invalid_argument unless set.
 type ToolError struct {
 	msg     string
@@ -25,7 +25,7 @@ func Errorf(format string, args ...any) error {
 	return &ToolError{msg: fmt.Sprintf(format, args...)}
 }
 
-// errorResult turns any error into an isError tool result a person can act
+// ErrorResult turns any error into an isError tool result a person can act
 // on, and records why the call failed (errorkind.go) for the audit entry
 // and the metrics. AWS errors keep their code, message and request id;
 // nothing else (never credentials) is echoed.
@@ -34,7 +34,7 @@ func ErrorResult(ctx context.Context, err error) *mcp.CallToolResult {
 	return mcp.NewToolResultError(ErrorMessage(err))
 }
 
-// encodingFailed is the result of a tool whose result cannot be encoded:
+// EncodingFailed is the result of a tool whose result cannot be encoded:
 // a fault of this server (kind internal).
 func EncodingFailed(err error) *mcp.CallToolResult {
 	return mcp.NewToolResultError(ErrorMessage(fmt.Errorf("encoding the result: %w", err)))
@@ -73,7 +73,7 @@ func ErrorMessage(err error) string {
 	return err.Error()
 }
 
-// jsonResult returns v as structured content with the same JSON as text,
+// JSONResult returns v as structured content with the same JSON as text,
 // which is how FastMCP (and so awslabs) presents pydantic results.
 func JSONResult(v any) *mcp.CallToolResult {
 	b, err := json.Marshal(v)

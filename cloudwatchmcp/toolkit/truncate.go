@@ -13,10 +13,10 @@ import (
 )
 
 const (
-	// defaultMaxResultBytes caps a tool result's JSON. An LLM client's
+	// DefaultMaxResultBytes caps a tool result's JSON. An LLM client's
 	// context window is the scarce resource: 256 KiB is already ~60k tokens.
 	DefaultMaxResultBytes = 256 << 10
-	// minMaxResultBytes keeps the cap above the size of any result's fixed
+	// MinMaxResultBytes keeps the cap above the size of any result's fixed
 	// part (summaries, statistics, the truncated note itself).
 	MinMaxResultBytes = 1024
 )

@@ -1,3 +1,9 @@
+// Package mcptest is the test kit of the cloudwatch_mcp packages: a
+// toolkit.Env wired to the wire-level fake AWS (internal/fakeaws), request
+// contexts as cognito_auth leaves them, the tools served the way the module
+// serves them, and assertions on tool results. Only tests import it
+// (cloudwatchmcp/layout_test.go checks). It never imports the module or a
+// tool group, so the tests inside every package of cloudwatchmcp can use it.
 package mcptest
 
 import (
@@ -20,11 +26,11 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 )
 
-// testIssuer is the issuer of the test users' identities (the stand-in for
-// cognito_auth sets it as {http.auth.user.issuer}).
+// Issuer is the issuer of the test users' identities (the module's test
+// stand-in for cognito_auth sets it as {http.auth.user.issuer}).
 const Issuer = "https://issuer.test/pool"
 
-// testkitCatalog is the embedded catalog, as a provisioned handler has it.
+// Catalog is the embedded catalog, as a provisioned handler has it.
 func Catalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	c, err := catalog.Load("")
@@ -34,7 +40,7 @@ func Catalog(t testing.TB) *catalog.Catalog {
 	return c
 }
 
-// testEnv is a toolEnv wired to a fresh fake AWS, plus one user ("alice")
+// Env is a toolkit.Env wired to a fresh fake AWS, plus one user ("alice")
 // whose vended credentials the fake accepts.
 type Env struct {
 	*toolkit.Env
@@ -42,6 +48,9 @@ type Env struct {
 	Alice aws.Credentials
 }
 
+// NewEnv returns an Env on a fresh fake AWS, closed when the test ends.
+// Its region is us-east-1, its credentials those of the request, its
+// catalog the embedded one; tests swap Now and Sleep as they need.
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
 	f := fakeaws.Start()
@@ -61,7 +70,7 @@ func NewEnv(t testing.TB) *Env {
 	return &Env{Env: e, Fake: f, Alice: f.IssueCredentials("alice", time.Now().Add(time.Hour))}
 }
 
-// userCtx is a request context as cognito_auth leaves it: the caller's
+// UserCtx is a request context as cognito_auth leaves it: the caller's
 // vended credentials in the Caddy vars.
 func UserCtx(creds aws.Credentials) context.Context {
 	vars := map[string]any{}
@@ -100,7 +109,7 @@ func (te *Env) ToolHandler(t testing.TB, name string) server.ToolHandlerFunc {
 	return nil
 }
 
-// resultText returns the first text content.
+// ResultText returns the first text content.
 func ResultText(t testing.TB, res *mcp.CallToolResult) string {
 	t.Helper()
 	for _, c := range res.Content {
@@ -112,7 +121,7 @@ func ResultText(t testing.TB, res *mcp.CallToolResult) string {
 	return ""
 }
 
-// decodeResult decodes a successful JSON result into v.
+// DecodeResult decodes a successful JSON result into v.
 func DecodeResult(t testing.TB, res *mcp.CallToolResult, v any) {
 	t.Helper()
 	if res.IsError {
@@ -123,7 +132,7 @@ func DecodeResult(t testing.TB, res *mcp.CallToolResult, v any) {
 	}
 }
 
-// wantToolError asserts an isError result whose text contains substr.
+// WantToolError asserts an isError result whose text contains substr.
 func WantToolError(t testing.TB, res *mcp.CallToolResult, substr string) {
 	t.Helper()
 	if !res.IsError {
@@ -134,7 +143,7 @@ func WantToolError(t testing.TB, res *mcp.CallToolResult, substr string) {
 	}
 }
 
-// wantToolErr fails unless err is a toolError, which is what reaches the
+// WantToolErr fails unless err is a toolkit.ToolError, which is what reaches the
 // agent verbatim as an isError result.
 func WantToolErr(t *testing.T, what string, err error) {
 	t.Helper()
@@ -147,7 +156,7 @@ func WantToolErr(t *testing.T, what string, err error) {
 	}
 }
 
-// identityCtx is a request context as cognito_auth leaves it: the caller's
+// IdentityCtx is a request context as cognito_auth leaves it: the caller's
 // identity in the replacer and vended credentials in the vars.
 func IdentityCtx(creds aws.Credentials, sub string) context.Context {
 	ctx := UserCtx(creds)
@@ -157,7 +166,7 @@ func IdentityCtx(creds aws.Credentials, sub string) context.Context {
 	return context.WithValue(ctx, caddy.ReplacerCtxKey, repl)
 }
 
-// waitUntil polls cond for up to 5 s.
+// WaitUntil polls cond for up to 5 s.
 func WaitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

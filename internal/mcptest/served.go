@@ -11,7 +11,7 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
-// servedTools builds an MCP server over te's tools the way Provision does
+// ServedTools builds an MCP server over te's tools the way Provision does
 // (schemas encoded, then extended; the result and account middlewares),
 // plus mcp-go's output schema validation, so every result a test gets has
 // been checked against the tool's declared (extended) output schema.
@@ -34,7 +34,7 @@ func ServedTools(t testing.TB, te *Env, maxBytes int) *server.MCPServer {
 	return s
 }
 
-// wireResult is a tools/call result as a client decodes it.
+// WireResult is a tools/call result as a client decodes it.
 type WireResult struct {
 	Content []struct {
 		Type string `json:"type"`
@@ -53,7 +53,7 @@ func (w WireResult) Text() string {
 	return ""
 }
 
-// callServed sends one JSON-RPC tools/call through s.
+// CallServed sends one JSON-RPC tools/call through s.
 func CallServed(t testing.TB, s *server.MCPServer, ctx context.Context, name string, args map[string]any) WireResult {
 	t.Helper()
 	msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -73,13 +73,13 @@ func CallServed(t testing.TB, s *server.MCPServer, ctx context.Context, name str
 	return *out.Result
 }
 
-// capCase runs one tool uncapped and capped and checks the capped answer.
+// CapCase runs one tool uncapped and capped and checks the capped answer.
 type CapCase struct {
 	Tool string
 	Args map[string]any
 }
 
-// checkCapped asserts the contract of a trimmed result and returns its
+// CheckCapped asserts the contract of a trimmed result and returns its
 // value (the tool's JSON, inside "result" for wrapped tools).
 func CheckCapped(t *testing.T, tool string, full, capped WireResult, maxBytes int) map[string]any {
 	t.Helper()
@@ -188,7 +188,7 @@ func arraysAt(v map[string]any, path []string) [][]any {
 	return nil
 }
 
-// runCapCase calls c through an uncapped and a capped server.
+// RunCapCase calls c through an uncapped and a capped server.
 func RunCapCase(t *testing.T, te *Env, maxBytes int, c CapCase) map[string]any {
 	t.Helper()
 	ctx := UserCtx(te.Alice)
