@@ -1,3 +1,11 @@
+// Package alarms is the CloudWatch Alarms tool group ("alarms"):
+// get_active_alarms and get_alarm_history, with the names, parameters and
+// result shapes of awslabs' CloudWatch MCP server 0.1.8 (PARITY.md lists
+// the deliberate differences).
+//
+// Each tool is one file named after it, which registers the tool with
+// toolkit from its init func. alarms.go holds what both share, schemas.go
+// their schemas.
 package alarms
 
 import (
@@ -12,12 +20,6 @@ import (
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
-
-// The alarms tools, get_active_alarms and get_alarm_history, with the
-// names, parameters and result shapes of awslabs' CloudWatch MCP server
-// 0.1.8 (PARITY.md lists the deliberate differences): one file per tool,
-// named after it, which registers the tool from its init func. This file
-// holds what both share.
 
 // alarmTool builds a read-only tool with FastMCP-shaped schemas (optional
 // parameters as anyOf [T, null], as agents written for awslabs expect).

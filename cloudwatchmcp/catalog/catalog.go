@@ -1,3 +1,10 @@
+// Package catalog is the metric catalog behind get_metric_metadata and
+// get_recommended_metric_alarms: descriptions, recommended statistics and
+// units of the common AWS metrics, with the alarms AWS recommends for them
+// (CloudWatch "Recommended alarms"). It is our own data, one JSON file per
+// service embedded from this directory, in awslabs' metric_metadata.json
+// entry shape so their file format also works as an override
+// (metric_metadata).
 package catalog
 
 import (
@@ -12,13 +19,6 @@ import (
 	"sort"
 	"strings"
 )
-
-// The metric catalog behind get_metric_metadata and
-// get_recommended_metric_alarms: descriptions, recommended statistics and
-// units of the common AWS metrics, with the alarms AWS recommends for them
-// (CloudWatch "Recommended alarms"). It is our own data, in awslabs'
-// metric_metadata.json entry shape so their file format also works as an
-// override (metric_metadata).
 
 //go:embed *.json
 var embeddedCatalog embed.FS

@@ -1,3 +1,18 @@
+// Package logs is the CloudWatch Logs tool group ("logs"): describe_log_groups,
+// analyze_log_group, the Logs Insights tools (execute_log_insights_query,
+// get_logs_insight_query_results, cancel_logs_insight_query,
+// execute_cwl_insights_batch) and the field-index recommender
+// (recommend_indexes_loggroup, recommend_indexes_account), with the names,
+// parameters and result shapes of the awslabs CloudWatch MCP server 0.1.8
+// (PARITY.md lists where we deliberately differ).
+//
+// Each tool is one file named after it, which registers the tool with
+// toolkit from its init func. The other files hold what several tools
+// share, by concern: the Insights result dictionary and schema helpers
+// (logs.go), waiting on a query (insights_poll.go, insights_watch.go,
+// insights_progress.go), the batch engine (batch.go, batch_pacer.go), the
+// index recommender (index_recommend.go, queryfields.go) and the group's
+// per-handler state (state.go).
 package logs
 
 import (
@@ -10,12 +25,6 @@ import (
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
-
-// The CloudWatch Logs tools, with the names, parameters and result shapes of
-// the awslabs CloudWatch MCP server 0.1.8 (PARITY.md lists where we
-// deliberately differ): one file per tool, named after it, which registers
-// the tool from its init func. The files of this one hold what several of
-// them share: the Insights result dictionary and the schema helpers.
 
 // insightsQueryResult is the dictionary awslabs returns from its Insights
 // tools: the processed GetQueryResults response, or status "Error" /

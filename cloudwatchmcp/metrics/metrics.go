@@ -1,3 +1,12 @@
+// Package metrics is the CloudWatch Metrics tool group ("metrics"):
+// get_metric_data, get_metric_metadata, get_recommended_metric_alarms and
+// analyze_metric, with the names, parameters and result shapes of awslabs
+// cloudwatch-mcp-server 0.1.8 (PARITY.md lists the deliberate fixes).
+//
+// Each tool is one file named after it, which registers the tool with
+// toolkit from its init func. metrics.go holds the argument helpers and
+// result shapes they share, schemas.go their schemas, metric_analysis.go
+// the analysis behind analyze_metric and the anomaly alarm recommendation.
 package metrics
 
 import (
@@ -16,13 +25,6 @@ import (
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
-
-// The metrics tools of awslabs cloudwatch-mcp-server 0.1.8: get_metric_data,
-// get_metric_metadata, get_recommended_metric_alarms and analyze_metric,
-// with the same names, parameters and result shapes (PARITY.md lists the
-// deliberate fixes): one file per tool, named after it, which registers the
-// tool from its init func. This file holds the argument helpers and result
-// shapes they share.
 
 // --- shared argument helpers ---------------------------------------------
 

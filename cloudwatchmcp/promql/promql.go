@@ -1,3 +1,13 @@
+// Package promql is the PromQL tool group ("promql"): the tools that query
+// CloudWatch's Prometheus-compatible API (OTLP metrics and OTel-enriched
+// vended metrics) with the names, parameters and result shapes of awslabs'
+// CloudWatch MCP server 0.1.8 (PARITY.md lists the deliberate
+// differences).
+//
+// Each tool is one file named after it, which registers the tool with
+// toolkit from its init func. promql.go holds what they share, client.go
+// the SigV4-signed HTTP client, params.go the argument parsing and
+// descriptions.go the tool descriptions.
 package promql
 
 import (
@@ -11,12 +21,6 @@ import (
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
-
-// The PromQL tools query CloudWatch's Prometheus-compatible API (OTLP
-// metrics and OTel-enriched vended metrics) with the names, parameters and
-// result shapes of awslabs' CloudWatch MCP server 0.1.8 (PARITY.md lists the
-// deliberate differences): one file per tool, named after it, which
-// registers the tool from its init func. This file holds what they share.
 
 // --- results (awslabs' pydantic models, plus optional warnings/infos) ---
 
