@@ -147,9 +147,7 @@ func TestToolCallMetrics(t *testing.T) {
 func servedTool(name string) bool {
 	// An account makes list_accounts (outside every group) served too.
 	h := &Handler{Accounts: []Account{{Name: "a", RoleARN: "arn:aws:iam::111111111111:role/r"}}}
-	for _, g := range toolkit.Groups() {
-		h.Tools = append(h.Tools, g)
-	}
+	h.Tools = append(h.Tools, toolkit.Groups()...)
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
 	if err := h.Provision(ctx); err != nil {

@@ -360,7 +360,7 @@ func anomalyAlarmTemplate(s cfnAlarmSpec) *cfnTemplate {
 	key := cfnResourceKey(s.namespace, s.metric, s.dims)
 	dims := make([]cfnDimension, 0, len(s.dims))
 	for _, d := range s.dims {
-		dims = append(dims, cfnDimension{Name: d.Name, Value: d.Value})
+		dims = append(dims, cfnDimension(d))
 	}
 	ms := &cfnMetricStat{Stat: s.stat, Period: s.period}
 	ms.Metric.MetricName, ms.Metric.Namespace, ms.Metric.Dimensions = s.metric, s.namespace, dims
