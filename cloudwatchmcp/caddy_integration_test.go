@@ -3,10 +3,12 @@ package cloudwatchmcp_test
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +20,32 @@ import (
 	_ "github.com/mcpedge/caddy-cloudwatch-mcp/caddyfile"
 )
 
-const (
-	adminPort = 2102
-	httpPort  = 9102
+// caddytest runs one in-process Caddy per test binary, on the admin port
+// of the first test that starts it; every test of the binary uses that
+// port, picked free the first time it is asked for. Fixed ports collide
+// with any other Caddy on the machine, and a test would then load its
+// config into someone else's server.
+var (
+	adminPortOnce sync.Once
+	adminPortNum  int
 )
+
+func adminPort(t *testing.T) int {
+	t.Helper()
+	adminPortOnce.Do(func() { adminPortNum = freePort(t) })
+	return adminPortNum
+}
+
+// freePort returns a TCP port nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
 
 // caddyDirs points Caddy's data and config dirs at a temp dir before the
 // in-process Caddy starts. Not t.TempDir: Caddy outlives the test.
@@ -83,11 +107,12 @@ func TestSSEThroughCaddyWithEncodeAndAccessLog(t *testing.T) {
 	is := testissuer.New()
 	defer is.Close()
 	bearer := is.Mint(is.OIDCAccessClaims("sse-user", "https://mcp.example/mcp"))
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+	httpPort, httpsPort := freePort(t), freePort(t)
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort(t)})
 	tester.InitServer(fmt.Sprintf(`{
 		admin localhost:%d
 		http_port %d
-		https_port 9442
+		https_port %d
 		skip_install_trust
 		persist_config off
 		debug
@@ -106,7 +131,7 @@ func TestSSEThroughCaddyWithEncodeAndAccessLog(t *testing.T) {
 				tools transport_testkit
 			}
 		}
-	}`, adminPort, httpPort, debugLog, httpPort, accessLog), "caddyfile")
+	}`, adminPort(t), httpPort, httpsPort, debugLog, httpPort, accessLog), "caddyfile")
 
 	endpoint := fmt.Sprintf("http://localhost:%d/mcp", httpPort)
 	cl := &http.Client{Transport: scan.Transport(nil)} // no overall timeout: streams stay open

@@ -23,13 +23,8 @@ func TestServerCredentialsRefuseRemotePeersThroughCaddy(t *testing.T) {
 		t.Skip("starts Caddy")
 	}
 	caddyDirs(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+	port := freePort(t)
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort(t)})
 	tester.InitServer(fmt.Sprintf(`{
 		admin localhost:%d
 		http_port %d
@@ -48,7 +43,7 @@ func TestServerCredentialsRefuseRemotePeersThroughCaddy(t *testing.T) {
 			tools transport_testkit
 			credentials default
 		}
-	}`, adminPort, port, port, port), "caddyfile")
+	}`, adminPort(t), port, port, port), "caddyfile")
 
 	initialize := func(srcIP string) (int, string) {
 		t.Helper()
