@@ -91,9 +91,10 @@ var (
 	listErr  error
 )
 
-// goList compiles (from the build cache, usually) and lists cloudwatchmcp,
-// cognitoauth and all their dependencies with their export data, which is
-// what go/types needs to type-check our sources.
+// goList compiles (from the build cache, usually) and lists cloudwatchmcp
+// (the module, its toolkit and its tool groups), cognitoauth and all their
+// dependencies with their export data, which is what go/types needs to
+// type-check our sources.
 func goList() (map[string]*listedPackage, error) {
 	listOnce.Do(func() {
 		goTool, err := exec.LookPath("go")
@@ -102,7 +103,7 @@ func goList() (map[string]*listedPackage, error) {
 		}
 		cmd := exec.Command(goTool, "list", "-e", "-export", "-deps",
 			"-json=ImportPath,Dir,GoFiles,CgoFiles,Imports,Export,DepOnly,Error",
-			"./cloudwatchmcp", "./cognitoauth")
+			"./cloudwatchmcp/...", "./cognitoauth")
 		cmd.Dir = filepath.Join("..", "..")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -125,6 +126,37 @@ func goList() (map[string]*listedPackage, error) {
 		}
 	})
 	return listed, listErr
+}
+
+// analyzeTree analyzes rel and every package of ours below it (the
+// cloudwatch_mcp module, its toolkit and its tool groups) as one.
+func analyzeTree(t *testing.T, rel string) *analysis {
+	t.Helper()
+	pkgs, err := goList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := modulePath + "/" + rel
+	var paths []string
+	for p, lp := range pkgs {
+		if !lp.DepOnly && (p == root || strings.HasPrefix(p, root+"/")) {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	all := &analysis{pkg: root + "/...", services: map[string]bool{}, promqlPaths: map[string][]token.Position{}}
+	for _, p := range paths {
+		a := analyze(t, strings.TrimPrefix(p, modulePath+"/"))
+		for svc := range a.services {
+			all.services[svc] = true
+		}
+		all.calls = append(all.calls, a.calls...)
+		for ep, pos := range a.promqlPaths {
+			all.promqlPaths[ep] = append(all.promqlPaths[ep], pos...)
+		}
+		all.usesPromQL = all.usesPromQL || a.usesPromQL
+	}
+	return all
 }
 
 var (

@@ -151,7 +151,7 @@ func positions(ps []token.Position) string {
 // the SDK operations they call plus the PromQL endpoints they request.
 func requiredToolActions(t *testing.T) map[string][]token.Position {
 	t.Helper()
-	a := analyze(t, "cloudwatchmcp")
+	a := analyzeTree(t, "cloudwatchmcp")
 	for svc := range a.services {
 		if _, ok := iamPrefix[svc]; !ok {
 			t.Errorf("cloudwatchmcp imports %s, which this test cannot map to IAM actions: add it to iamPrefix and the policy", svc)
