@@ -15,10 +15,12 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
-// Fuzz targets for tool argument decoding. CI runs their seeds; the long
-// runs are documented in /work/brief/readme_fuzz.md, e.g.
+// Fuzz targets for tool argument decoding, here because they decode into
+// this group's argument types (toolkit's decoding, the metrics' dimensions
+// and Metrics Insights queries). CI runs their seeds; the long runs are in
+// CONTRIBUTING.md, e.g.
 //
-//	go test ./cloudwatchmcp/ -run '^$' -fuzz '^FuzzParseTime$' -fuzztime 10m
+//	go test ./cloudwatchmcp/metrics/ -run '^$' -fuzz '^FuzzToolArgs$' -fuzztime 10m
 
 // FuzzToolArgs decodes a fuzzed JSON text both as a JSON value and as a
 // JSON-encoded string (how FastMCP agents send lists). Both forms must

@@ -12,6 +12,12 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
+// Fuzz targets for time and PromQL argument decoding, here because they
+// check toolkit's time parsing against this group's wire forms. CI runs
+// their seeds; the long runs are in CONTRIBUTING.md, e.g.
+//
+//	go test ./cloudwatchmcp/promql/ -run '^$' -fuzz '^FuzzParseTime$' -fuzztime 10m
+
 // FuzzParseTime: every accepted time is UTC and survives formatting and
 // re-parsing; the argument accessors agree with parseTime; PromQL times are
 // unix seconds that read back to the same instant.
