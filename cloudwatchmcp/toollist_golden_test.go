@@ -2,11 +2,15 @@ package cloudwatchmcp
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
@@ -53,8 +57,53 @@ func TestToolsListGolden(t *testing.T) {
 				t.Fatalf("%v (run go test ./cloudwatchmcp -run TestToolsListGolden -update-toollist)", err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("tools/list differs from %s (review, then rerun with -update-toollist):\n got  %.2000s\n want %.2000s", file, got, want)
+				t.Errorf("tools/list differs from %s (%s); review, then rerun with -update-toollist", file, toolListDiff(got, want))
 			}
 		})
 	}
+}
+
+// toolListDiff names the tools added, removed or changed between two
+// tools/list answers, or where the bytes first differ.
+func toolListDiff(got, want []byte) string {
+	tools := func(b []byte) map[string]string {
+		var v struct {
+			Result struct {
+				Tools []json.RawMessage `json:"tools"`
+			} `json:"result"`
+		}
+		if json.Unmarshal(b, &v) != nil {
+			return nil
+		}
+		m := map[string]string{}
+		for _, raw := range v.Result.Tools {
+			var named struct{ Name string }
+			_ = json.Unmarshal(raw, &named)
+			m[named.Name] = string(raw)
+		}
+		return m
+	}
+	g, w := tools(got), tools(want)
+	var diffs []string
+	for name, def := range g {
+		if old, ok := w[name]; !ok {
+			diffs = append(diffs, "added "+name)
+		} else if old != def {
+			diffs = append(diffs, "changed "+name)
+		}
+	}
+	for name := range w {
+		if _, ok := g[name]; !ok {
+			diffs = append(diffs, "removed "+name)
+		}
+	}
+	if len(diffs) > 0 {
+		slices.Sort(diffs)
+		return strings.Join(diffs, ", ")
+	}
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	return fmt.Sprintf("bytes differ from offset %d: got %.80q, want %.80q", i, got[i:], want[i:])
 }
