@@ -17,11 +17,7 @@ import (
 const maxInsightsLogGroups = 50
 
 func init() {
-	toolkit.Register(toolkit.Tool{Group: "logs", Tool: executeLogInsightsQueryTool, Handler: executeLogInsightsQuery, Result: &toolkit.ResultShape{
-		Root:  "result",
-		Trims: [][]toolkit.Trim{{toolkit.TrimEnd("results")}},
-		Hint:  insightsHint,
-	}})
+	toolkit.Register(toolkit.Tool{Group: "logs", Tool: executeLogInsightsQueryTool, Handler: executeLogInsightsQuery, Result: insightsResultShape})
 }
 
 var executeLogInsightsQueryTool = mcp.Tool{

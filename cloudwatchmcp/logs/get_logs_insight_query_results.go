@@ -12,11 +12,7 @@ import (
 )
 
 func init() {
-	toolkit.Register(toolkit.Tool{Group: "logs", Tool: getLogsInsightQueryResultsTool, Handler: getLogsInsightQueryResults, Result: &toolkit.ResultShape{
-		Root:  "result",
-		Trims: [][]toolkit.Trim{{toolkit.TrimEnd("results")}},
-		Hint:  insightsHint,
-	}})
+	toolkit.Register(toolkit.Tool{Group: "logs", Tool: getLogsInsightQueryResultsTool, Handler: getLogsInsightQueryResults, Result: insightsResultShape})
 }
 
 var getLogsInsightQueryResultsTool = mcp.Tool{

@@ -105,6 +105,14 @@ func isoFromEpochMillis(ms int64) string {
 	return t.Format("2006-01-02T15:04:05.000000+00:00")
 }
 
+// insightsResultShape is how the result cap trims the Insights dictionary
+// (logsDictResult): rows from the end.
+var insightsResultShape = &toolkit.ResultShape{
+	Root:  "result",
+	Trims: [][]toolkit.Trim{{toolkit.TrimEnd("results")}},
+	Hint:  insightsHint,
+}
+
 // insightsHint names the query so the agent can refer to it.
 func insightsHint(v map[string]any) string {
 	h := "Rows were dropped from the end. Re-run the query with a narrower time range (start_time/end_time), " +
