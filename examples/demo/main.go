@@ -15,7 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 const demoRole = "arn:aws:iam::123456789012:role/demo-cloudwatch-reader"
@@ -74,11 +74,11 @@ func run(caddyBin string, port int, check bool) error {
 	defer os.RemoveAll(state)
 
 	if port == 0 {
-		if port, err = freePort(); err != nil {
+		if port, err = testport.Pick(); err != nil {
 			return err
 		}
 	}
-	adminPort, err := freePort()
+	adminPort, err := testport.Pick()
 	if err != nil {
 		return err
 	}
@@ -238,15 +238,6 @@ func waitReady(endpoint string, exited <-chan error) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return errors.New("caddy did not answer on " + endpoint + " within 30s")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func envInt(name string, def int) int {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakecognito"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 const (
@@ -79,7 +79,7 @@ func startEnv() (*benchEnv, error) {
 	} {
 		os.Setenv(k, v)
 	}
-	ports, err := freePorts(len(sites))
+	ports, err := testport.PickN(len(sites))
 	if err != nil {
 		return nil, err
 	}
@@ -209,27 +209,4 @@ func (e *benchEnv) tokens(n int) []string {
 		e.minted = append(e.minted, more...)
 	}
 	return e.minted[:n]
-}
-
-func freePort() (int, error) {
-	p, err := freePorts(1)
-	if err != nil {
-		return 0, err
-	}
-	return p[0], nil
-}
-
-// freePorts returns n distinct free loopback ports: every listener stays
-// open until all are chosen, so the kernel cannot hand one out twice.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

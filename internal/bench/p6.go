@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 // measureP6: resident memory of a Caddy (child process, cognito_auth with
@@ -103,7 +105,7 @@ type p6Figures struct {
 // figure, idle TTL, after figure.
 func p6Round(e *benchEnv, cfg config, tokens []string, perUser int, name string) (p6Figures, error) {
 	var f p6Figures
-	port, err := freePort()
+	port, err := testport.Pick()
 	if err != nil {
 		return f, err
 	}

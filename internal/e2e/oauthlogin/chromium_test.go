@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 // chromiumPath finds the browser. Without one the test is skipped, except
@@ -118,7 +120,7 @@ func chromiumLogin(t *testing.T, browser context.Context, user, pass string, lan
 func TestChromiumClicksThroughConsentAndHostedUI(t *testing.T) {
 	browser := chromium(t)
 	scan.Begin(t)
-	port := freePort(t)
+	port := testport.Free(t)
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
 	startEdge(t, site{listen: port, resource: endpoint})
 	fake.ResetCalls()

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 // stepRouter is a load balancer that sends each step of the login to a
@@ -49,7 +51,7 @@ func TestLoginAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	endpoint := "http://" + ln.Addr().String() + "/mcp"
-	a, b := freePort(t), freePort(t)
+	a, b := testport.Free(t), testport.Free(t)
 	startEdge(t,
 		site{listen: a, resource: endpoint, mcp: "stateless"},
 		site{listen: b, resource: endpoint, mcp: "stateless"},
@@ -67,7 +69,7 @@ func TestLoginAcrossInstances(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 	fake.ResetCalls()
 
-	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", testport.Free(t))
 	session, _ := goSDKSession(t, endpoint, redirect, scriptedBrowser(t, alice, alicePass, redirect))
 	for range 4 {
 		describeLogGroups(t, session)

@@ -10,6 +10,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 // TestGoSDKClientLogsInWithNothingButTheURL: the official Go SDK client,
@@ -18,14 +20,14 @@ import (
 // AWS with credentials vended for that user; two users, two keys.
 func TestGoSDKClientLogsInWithNothingButTheURL(t *testing.T) {
 	scan.Begin(t)
-	port := freePort(t)
+	port := testport.Free(t)
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
 	startEdge(t, site{listen: port, resource: endpoint})
 	cognito.ResetLogs()
 	fake.ResetCalls()
 
 	for _, u := range []struct{ name, pass string }{{alice, alicePass}, {bob, bobPass}} {
-		redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+		redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", testport.Free(t))
 		session, logins := goSDKSession(t, endpoint, redirect, scriptedBrowser(t, u.name, u.pass, redirect))
 		describeLogGroups(t, session)
 		describeLogGroups(t, session)

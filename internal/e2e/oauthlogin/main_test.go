@@ -3,7 +3,6 @@ package oauthlogin
 import (
 	"cmp"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,13 +11,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/mcpedge/caddy-cloudwatch-mcp"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakecognito"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/secretscan"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testcaddy"
 )
 
 const (
@@ -80,17 +79,6 @@ func TestMain(m *testing.M) {
 	cognito.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// freePort returns a loopback port nothing listens on right now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // site is one cognito_auth + cloudwatch_mcp site of the edge.
@@ -174,21 +162,16 @@ func startEdge(t testing.TB, sites ...site) {
 	}
 }
 
-// loadEdge adapts and loads the config, returning Caddy's error.
+// loadEdge loads the config, returning Caddy's error.
 func loadEdge(t testing.TB, sites ...site) error {
 	t.Helper()
-	cfg := edgeConfig(sites...)
-	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
-	if err != nil {
-		t.Fatalf("adapt: %v\n%s", err, cfg)
-	}
 	var callbacks []string
 	for _, s := range sites {
 		callbacks = append(callbacks, originOf(s.resource)+"/oauth/callback")
 	}
 	cognito.AddClient(fakecognito.AppClient{ID: proxyClient, Secret: proxySecret, CallbackURLs: callbacks})
 	t.Cleanup(func() { _ = caddy.Stop() })
-	return caddy.Load(adapted, true)
+	return testcaddy.Load(edgeConfig(sites...))
 }
 
 func originOf(u string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/loginbrowser"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 // An unreachable issuer cannot keep Caddy from starting: the proxy
@@ -18,9 +19,9 @@ import (
 // and a login attempt gets a clear page instead of a hang.
 func TestUnreachableIssuerDoesNotBlockStartup(t *testing.T) {
 	scan.Begin(t)
-	port := freePort(t)
+	port := testport.Free(t)
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
-	down := fmt.Sprintf("http://127.0.0.1:%d", freePort(t)) // nothing listens there
+	down := fmt.Sprintf("http://127.0.0.1:%d", testport.Free(t)) // nothing listens there
 	start := time.Now()
 	startEdge(t, site{listen: port, resource: endpoint, issuer: down})
 	if el := time.Since(start); el > 10*time.Second {
@@ -36,7 +37,7 @@ func TestUnreachableIssuerDoesNotBlockStartup(t *testing.T) {
 		t.Fatalf("metadata with the issuer down: %d %s", resp.StatusCode, body)
 	}
 
-	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freePort(t))
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", testport.Free(t))
 	b := loginbrowser.New(alice, alicePass, loginbrowser.StopAt(redirect))
 	defer func() {
 		for _, p := range b.Pages {
@@ -57,7 +58,7 @@ func TestUnreachableIssuerDoesNotBlockStartup(t *testing.T) {
 // proxy logins hand out access tokens: caddy adapt (so caddy validate and
 // every start) refuses the config, says why and names the line.
 func TestIdentityPoolWithoutDeveloperProviderIsRefusedAtStartup(t *testing.T) {
-	port := freePort(t)
+	port := testport.Free(t)
 	cfg := edgeConfig(site{listen: port, resource: fmt.Sprintf("http://127.0.0.1:%d/mcp", port),
 		vend: "identity_pool us-east-1:11111111-2222-3333-4444-555555555555"})
 	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
