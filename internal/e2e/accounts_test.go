@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
@@ -101,12 +100,9 @@ func TestAccountsAfterAssumeRole(t *testing.T) {
 	alice := awsname.Session(issuer.Issuer(), aliceSub)
 	f.AddRole(fakeaws.Role{ARN: prodRole, AssumeRoleBy: []string{alice}})
 	fakeaws.LogsOf(f).AddLogGroup(fakeaws.LogGroup{Name: "/prod/app", Region: "eu-west-1"})
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	})
 	scan.Begin(t)
-	tester.InitServer(globalOptions+`
-http://localhost:9103 {
+	loadEdge(t, globalOptions+`
+http://localhost:{$E2E_HTTP_PORT} {
 	cognito_auth {
 		issuer {$E2E_ISSUER}
 		audiences {$E2E_RESOURCE}
@@ -116,7 +112,7 @@ http://localhost:9103 {
 		account prod `+prodRole+` eu-west-1
 	}
 }
-`, "caddyfile")
+`)
 
 	tok := token(aliceSub)
 	r, err := mcpDo(hostileClient, http.MethodPost, tok, initSession(t, tok),

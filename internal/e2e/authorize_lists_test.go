@@ -6,9 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
@@ -19,9 +16,7 @@ import (
 // scp element "openid logs:read" is not "logs:read".
 func TestAuthorizeRulesCannotBeMetBySeparatorsInClaims(t *testing.T) {
 	scan.Begin(t)
-	caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	}).InitServer(authorizeCaddyfile, "caddyfile")
+	loadEdge(t, authorizeCaddyfile)
 
 	// The rules: logs tools need logs:read; describe_log_groups also needs
 	// group sre.

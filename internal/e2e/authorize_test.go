@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
@@ -22,9 +22,9 @@ import (
 // the MCP step-up challenge, and the audit trail routed by Caddy's `log`.
 const authorizeCaddyfile = `
 {
-	admin localhost:2103
-	http_port 9103
-	https_port 9443
+	admin localhost:{$E2E_ADMIN_PORT}
+	http_port {$E2E_HTTP_PORT}
+	https_port {$E2E_HTTPS_PORT}
 	skip_install_trust
 	persist_config off
 	storage file_system {$E2E_STORAGE}
@@ -34,7 +34,7 @@ const authorizeCaddyfile = `
 		include http.handlers.cloudwatch_mcp.audit
 	}
 }
-http://localhost:9103 {
+http://localhost:{$E2E_HTTP_PORT} {
 	cognito_auth {
 		issuer {$E2E_ISSUER}
 		audiences {$E2E_RESOURCE}
@@ -81,10 +81,7 @@ func TestStepUpAndAuditThroughEdge(t *testing.T) {
 	scan.Begin(t)
 	auditLog := os.Getenv("E2E_LOGS") + "/audit.log"
 	scan.WatchFile(auditLog)
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	})
-	tester.InitServer(authorizeCaddyfile, "caddyfile")
+	loadEdge(t, authorizeCaddyfile)
 	var before int64
 	if st, err := os.Stat(auditLog); err == nil {
 		before = st.Size()
@@ -111,7 +108,7 @@ func TestStepUpAndAuditThroughEdge(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	prm := "http://localhost:9103/.well-known/oauth-protected-resource/mcp"
+	prm := fmt.Sprintf("http://localhost:%d/.well-known/oauth-protected-resource/mcp", httpPort)
 	want := `Bearer error="insufficient_scope", scope="logs:read", resource_metadata="` + prm + `"`
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("WWW-Authenticate") != want {
 		t.Fatalf("step-up: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)

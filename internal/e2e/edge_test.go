@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -20,7 +19,7 @@ import (
 )
 
 const edgeCaddyfile = globalOptions + `
-http://localhost:9103 {
+http://localhost:{$E2E_HTTP_PORT} {
 	log {
 		output file {$E2E_LOGS}/access.log
 		format json
@@ -34,14 +33,10 @@ http://localhost:9103 {
 }
 `
 
-func startEdge(t *testing.T) *caddytest.Tester {
+func startEdge(t *testing.T) {
 	t.Helper()
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	})
 	scan.Begin(t)
-	tester.InitServer(edgeCaddyfile, "caddyfile")
-	return tester
+	loadEdge(t, edgeCaddyfile)
 }
 
 func endpoint() string { return fmt.Sprintf("http://localhost:%d/mcp", httpPort) }

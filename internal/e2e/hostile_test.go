@@ -3,23 +3,15 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
-	"net"
 	"net/http"
-	"runtime"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 )
@@ -31,7 +23,7 @@ import (
 // hostileCaddyfile is the edge with short, test-sized timeouts. The %s
 // holes take cloudwatch_mcp options and extra site directives.
 const hostileCaddyfile = globalOptions + `
-http://localhost:9103 {
+http://localhost:{$E2E_HTTP_PORT} {
 	log {
 		output file {$E2E_LOGS}/access.log
 		format json
@@ -64,16 +56,12 @@ func privateFake(t *testing.T) *fakeaws.Fake {
 	return f
 }
 
-func startHostile(t *testing.T, siteExtra, mcpOptions string) *caddytest.Tester {
+func startHostile(t *testing.T, siteExtra, mcpOptions string) {
 	t.Helper()
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	})
 	// Debug logs, access logs and every response read through
 	// hostileClient must be free of issued secrets and JWTs (secretscan).
 	scan.Begin(t)
-	tester.InitServer(fmt.Sprintf(hostileCaddyfile, siteExtra, mcpOptions), "caddyfile")
-	return tester
+	loadEdge(t, fmt.Sprintf(hostileCaddyfile, siteExtra, mcpOptions))
 }
 
 // mcpReply is one answered MCP HTTP request.
@@ -432,226 +420,4 @@ func TestAWSOutageAndThrottling(t *testing.T) {
 		}
 	}
 	t.Logf("%d outage cases, each followed by a successful call", cases)
-}
-
-// TestReloadsUnderLoad reloads the config 50 times while two users keep
-// calling a tool, once with MCP sessions (the default: each user keeps one
-// session through every reload) and once stateless. No request may fail,
-// goroutines and heap must come back to where they were, and the caches
-// must survive: no JWKS fetch and no credential exchange because of a
-// reload.
-func TestReloadsUnderLoad(t *testing.T) {
-	t.Run("sessions", func(t *testing.T) { testReloadsUnderLoad(t, "", false) })
-	t.Run("stateless", func(t *testing.T) { testReloadsUnderLoad(t, "stateless", false) })
-	t.Run("sessions over HTTP/2", func(t *testing.T) { testReloadsUnderLoad(t, "", true) })
-}
-
-func testReloadsUnderLoad(t *testing.T, mcpOptions string, h2 bool) {
-	const reloads = 50
-	f := privateFake(t)
-	tagged := &taggedLogGroups{}
-	tagged.install(f)
-	url := endpoint()
-	load := func(gen int) string {
-		cf := fmt.Sprintf(hostileCaddyfile, fmt.Sprintf("header X-Config-Generation %d", gen), mcpOptions)
-		if h2 {
-			cf = strings.Replace(cf, fmt.Sprintf("http://localhost:%d {", httpPort), fmt.Sprintf("https://localhost:%d {\n\ttls internal", httpsPort), 1)
-		}
-		return cf
-	}
-	if h2 {
-		url = fmt.Sprintf("https://localhost:%d/mcp", httpsPort)
-	}
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	})
-	scan.Begin(t)
-	tester.InitServer(load(0), "caddyfile")
-	adminClient := &http.Client{Timeout: 30 * time.Second}
-	reload := func(gen int) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", adminPort), strings.NewReader(load(gen)))
-		req.Header.Set("Content-Type", "text/caddyfile")
-		resp, err := adminClient.Do(req)
-		if err != nil {
-			t.Fatalf("reload %d: %v", gen, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("reload %d: %d %s", gen, resp.StatusCode, body)
-		}
-	}
-
-	// Responses of the load are not kept for the secret scan (that would
-	// grow the heap being measured); the debug and access logs are scanned.
-	users := []string{fmt.Sprintf("reload-a-%d", time.Now().UnixNano()), fmt.Sprintf("reload-b-%d", time.Now().UnixNano())}
-	toks := []string{token(users[0]), token(users[1])}
-	// With sessions, each user initializes once; every later request of
-	// the run, across all reloads, carries that session.
-	sessions := []string{"", ""}
-	// Keep-alive connections to a retiring server can be closed under a
-	// request in flight; a client that does not retry POSTs would see that
-	// as a failure. Over HTTP/1.1 the load uses a fresh connection per
-	// request. Over HTTP/2 it keeps one connection, as MCP clients do: the
-	// retiring server's GOAWAY tells the client which requests it never
-	// processed, and Go's client retries exactly those.
-	loadClient := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	if h2 {
-		loadClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			ForceAttemptHTTP2: true,
-			// Caddy's internal CA is not in the system pool (skip_install_trust).
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // test only
-		}}
-	}
-	if mcpOptions == "" {
-		for u := range users {
-			r, err := mcpDoAt(loadClient, url, http.MethodPost, toks[u], "", hostileInit)
-			// Caddy issues the internal certificate in the background.
-			for try := 0; err != nil && h2 && try < 50; try++ {
-				time.Sleep(100 * time.Millisecond)
-				r, err = mcpDoAt(loadClient, url, http.MethodPost, toks[u], "", hostileInit)
-			}
-			if err != nil || r.status != http.StatusOK || r.session == "" {
-				t.Fatalf("initialize: %v %d %q %s", err, r.status, r.session, r.body)
-			}
-			sessions[u] = r.session
-		}
-	}
-	var sent, failed, redials, dropped atomic.Int64
-	var firstErr atomic.Value
-	runLoad := func(stop <-chan struct{}, done *sync.WaitGroup) {
-		defer done.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			u := i % 2
-			var r mcpReply
-			var err error
-			for attempt := 0; attempt < 3; attempt++ {
-				prefix := fmt.Sprintf("/tenant/%s/%d/%d", users[u], i, attempt)
-				r, err = mcpDoAt(loadClient, url, http.MethodPost, toks[u], sessions[u], describeCall(i+1, prefix))
-				if err == nil {
-					break
-				}
-				// Caddy hands its listening socket to the new config; a
-				// connection caught in the old server's accept queue is reset
-				// or closed before the request is routed. That is Caddy's
-				// listener handoff, not a request our handlers failed: it is
-				// retried only when the fake AWS proves the tool never ran,
-				// and counted.
-				var oe *net.OpError
-				if errors.As(err, &oe) && oe.Op == "dial" {
-					redials.Add(1)
-					continue
-				}
-				time.Sleep(50 * time.Millisecond)
-				if tagged.saw(prefix) {
-					break // the handler ran and its answer was lost: a failure
-				}
-				dropped.Add(1)
-			}
-			sent.Add(1)
-			if err != nil || r.status != http.StatusOK || r.msg.Result.IsError {
-				failed.Add(1)
-				firstErr.CompareAndSwap(nil, fmt.Sprintf("%v %d %v %s", err, r.status, r.header, r.body))
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	// measure settles first: connections of the retired servers and
-	// clients wind down asynchronously, so it takes the lowest goroutine
-	// count over two seconds (a leak stays; stragglers go).
-	measure := func(target uint64) (int, uint64) {
-		adminClient.CloseIdleConnections()
-		loadClient.CloseIdleConnections()
-		// The edge's AWS and JWKS clients keep idle keep-alive pools whose
-		// size depends on how requests overlapped; they are not leaks.
-		f.CloseClientConnections()
-		issuer.CloseClientConnections()
-		g := runtime.NumGoroutine()
-		for range 20 {
-			time.Sleep(100 * time.Millisecond)
-			g = min(g, runtime.NumGoroutine())
-		}
-		// The same for the heap: the lowest live heap over collections a
-		// quarter second apart, for up to 5 s or until it is at target. A
-		// retiring config (about 600 KiB here) can stay reachable for a
-		// while after its last connection closes; a leak never goes.
-		heap := uint64(math.MaxUint64)
-		for i := 0; i < 20 && (i < 4 || (target > 0 && heap > target)); i++ {
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			heap = min(heap, ms.HeapAlloc)
-			time.Sleep(250 * time.Millisecond)
-		}
-		return g, heap
-	}
-
-	// Warm-up: first use of every path, then a few reloads, so one-time
-	// allocations (module registration, SDK endpoint tables) are in the
-	// baseline.
-	phase := func(from, to int) {
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go runLoad(stop, &wg)
-		for gen := from; gen < to; gen++ {
-			reload(gen)
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(50 * time.Millisecond)
-		close(stop)
-		wg.Wait()
-	}
-	phase(1, 11)
-	if failed.Load() != 0 {
-		t.Fatalf("warm-up: %d of %d requests failed, first: %v", failed.Load(), sent.Load(), firstErr.Load())
-	}
-	// The fake AWS keeps a log of every call (and the strings in it keep
-	// each request's header block alive); empty the test's own records so
-	// the heap figure is the edge's.
-	forget := func() {
-		f.ResetCalls()
-		tagged.mu.Lock()
-		tagged.calls = nil
-		tagged.mu.Unlock()
-	}
-	forget()
-	g0, h0 := measure(0)
-	jwks0 := issuer.JWKSFetches()
-	sent0 := sent.Load()
-
-	phase(11, 11+reloads)
-	exch := f.CallCount("AssumeRoleWithWebIdentity")
-	forget()
-	g1, h1 := measure(h0 + h0/20)
-	jwks1 := issuer.JWKSFetches()
-	t.Logf("%d reloads under load: %d requests, %d failed; retried: %d resets on connect, %d connections closed before routing; goroutines %d -> %d; heap %d KiB -> %d KiB; JWKS fetches +%d; credential exchanges +%d",
-		reloads, sent.Load()-sent0, failed.Load(), redials.Load(), dropped.Load(), g0, g1, h0>>10, h1>>10, jwks1-jwks0, exch)
-	if failed.Load() != 0 {
-		t.Errorf("%d requests failed during reloads, first: %v", failed.Load(), firstErr.Load())
-	}
-	if sent.Load()-sent0 < reloads {
-		t.Errorf("only %d requests were sent during %d reloads", sent.Load()-sent0, reloads)
-	}
-	if d := g1 - g0; d*20 > g0 {
-		t.Errorf("goroutines grew from %d to %d over %d reloads", g0, g1, reloads)
-		var buf bytes.Buffer
-		_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
-		t.Logf("goroutines:\n%.6000s", buf.String())
-	}
-	if h1 > h0+h0/20 {
-		t.Errorf("heap grew from %d KiB to %d KiB (> 5%%) over %d reloads", h0>>10, h1>>10, reloads)
-	}
-	if jwks1 != jwks0 {
-		t.Errorf("reloads caused %d JWKS fetches", jwks1-jwks0)
-	}
-	if exch != 0 {
-		t.Errorf("reloads caused %d credential exchanges (the credential cache did not survive)", exch)
-	}
 }

@@ -7,26 +7,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/secretscan"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testcaddy"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
 
-const (
-	adminPort = 2103
-	httpPort  = 9103
-	httpsPort = 9443
-	roleARN   = "arn:aws:iam::123456789012:role/cloudwatch-readers"
-)
+const roleARN = "arn:aws:iam::123456789012:role/cloudwatch-readers"
 
 // globalOptions is the global block every edge config of this package
-// shares: the test binary's own admin and HTTP ports, throwaway storage, and
-// debug logs to a file the secret scan reads.
+// shares: the config's own admin and HTTP ports (see loadEdge), throwaway
+// storage, and debug logs to a file the secret scan reads.
 const globalOptions = `
 {
-	admin localhost:2103
-	http_port 9103
-	https_port 9443
+	admin localhost:{$E2E_ADMIN_PORT}
+	http_port {$E2E_HTTP_PORT}
+	https_port {$E2E_HTTPS_PORT}
 	skip_install_trust
 	persist_config off
 	storage file_system {$E2E_STORAGE}
@@ -76,15 +74,53 @@ func TestMain(m *testing.M) {
 	os.Setenv("E2E_STORAGE", dir+"/storage")
 	os.Setenv("E2E_ISSUER", issuer.Issuer())
 	os.Setenv("E2E_ROLE", roleARN)
-	os.Setenv("E2E_RESOURCE", fmt.Sprintf("http://localhost:%d/mcp", httpPort))
 	os.Setenv("E2E_LOGS", dir+"/logs")
 	scan.WatchFile(dir + "/logs/caddy.log")
 	scan.WatchFile(dir + "/logs/access.log")
 	http.DefaultClient.Transport = scan.Transport(http.DefaultTransport)
 
 	code := m.Run()
+	_ = caddy.Stop()
 	fake.Close()
 	issuer.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// The ports of the edge config running now. Every loadEdge gets fresh
+// ones, so a test's requests can only reach its own config: a server of
+// the previous test still shutting down on a shared port would close the
+// client's pooled keep-alive connections under the next request (EOF).
+// The tests of this package run one at a time (they set the environment).
+var httpPort, httpsPort, adminPort, secondPort int
+
+// loadEdge runs the Caddyfile in this process on fresh ports, published to
+// it as {$E2E_HTTP_PORT}, {$E2E_HTTPS_PORT}, {$E2E_ADMIN_PORT} and
+// {$E2E_SECOND_PORT} (a second site), with {$E2E_RESOURCE} the MCP URL the
+// tokens of token() are bound to. Caddy stops when t ends.
+func loadEdge(t *testing.T, caddyfile string) {
+	t.Helper()
+	p := testcaddy.Start(t, 4, func(p []int) string {
+		for i, name := range []string{"E2E_HTTP_PORT", "E2E_HTTPS_PORT", "E2E_ADMIN_PORT", "E2E_SECOND_PORT"} {
+			t.Setenv(name, fmt.Sprint(p[i]))
+		}
+		t.Setenv("E2E_RESOURCE", fmt.Sprintf("http://localhost:%d/mcp", p[0]))
+		return caddyfile
+	})
+	httpPort, httpsPort, adminPort, secondPort = p[0], p[1], p[2], p[3]
+}
+
+// waitUntil polls cond until it holds, for what a test cannot be told
+// directly (a certificate issued in the background, a generation that
+// answered). The bound is only there to end a test that would hang: a
+// loaded machine makes things slow, not wrong.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

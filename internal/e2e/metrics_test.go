@@ -16,14 +16,14 @@ import (
 
 // metricsURL is the admin API's metrics endpoint; it serves the same
 // registry as a site's `metrics` handler.
-var metricsURL = fmt.Sprintf("http://localhost:%d/metrics", adminPort)
+func metricsURL() string { return fmt.Sprintf("http://localhost:%d/metrics", adminPort) }
 
 // scrapeMetrics fetches and parses the endpoint (so it must be valid
 // exposition format) and flattens every series to
 // `name{label="value",...}` -> value; histograms appear as _count.
 func scrapeMetrics(t *testing.T) (map[string]float64, map[string]dto.MetricType) {
 	t.Helper()
-	resp, err := http.Get(metricsURL)
+	resp, err := http.Get(metricsURL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
@@ -30,7 +29,7 @@ import (
 // access_token query parameters: a client that misplaces its token there
 // is refused, but Caddy would otherwise log the URI with it.
 const securityCaddyfile = globalOptions + `
-http://localhost:9103 {
+http://localhost:{$E2E_HTTP_PORT} {
 	log {
 		output file {$E2E_LOGS}/access.log
 		format filter {
@@ -98,14 +97,10 @@ func recordingFake(t *testing.T) (*fakeaws.Fake, func() []rawRequest) {
 	}
 }
 
-func startSecurityEdge(t *testing.T) *caddytest.Tester {
+func startSecurityEdge(t *testing.T) {
 	t.Helper()
 	scan.Begin(t)
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	})
-	tester.InitServer(securityCaddyfile, "caddyfile")
-	return tester
+	loadEdge(t, securityCaddyfile)
 }
 
 // TestNoTokenPassthroughToAWS runs a full MCP session through the edge:

@@ -6,16 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // Two independent cloudwatch_mcp instances (separate servers, separate
 // handler state) behind the same identity provider, as two Caddy instances
 // behind a load balancer would be.
 const twoInstances = globalOptions + `
-http://localhost:9106, http://localhost:9107 {
+http://localhost:{$E2E_HTTP_PORT}, http://localhost:{$E2E_SECOND_PORT} {
 	log {
 		output file {$E2E_LOGS}/access.log
 		format json
@@ -34,9 +31,7 @@ http://localhost:9106, http://localhost:9107 {
 func startInstances(t *testing.T, opts string) {
 	t.Helper()
 	scan.Begin(t)
-	caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	}).InitServer(fmt.Sprintf(twoInstances, opts), "caddyfile")
+	loadEdge(t, fmt.Sprintf(twoInstances, opts))
 }
 
 // post sends one JSON-RPC message to an instance and returns status,
@@ -62,13 +57,13 @@ const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"proto
 func TestStatelessAcrossInstances(t *testing.T) {
 	startInstances(t, "stateless")
 	tok := token("alice")
-	code, sid, body := post(t, 9106, tok, "", initBody)
+	code, sid, body := post(t, httpPort, tok, "", initBody)
 	if code != 200 || sid != "" {
 		t.Fatalf("stateless initialize: %d, session %q, %s", code, sid, body)
 	}
 	fake.ResetCalls()
 	for i := range 20 {
-		port := 9106 + i%2
+		port := []int{httpPort, secondPort}[i%2]
 		var msg string
 		if i%2 == 0 {
 			msg = `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
@@ -91,14 +86,14 @@ func TestStatelessAcrossInstances(t *testing.T) {
 func TestSessionsAreLocalToAnInstance(t *testing.T) {
 	startInstances(t, "")
 	tok := token("alice")
-	code, sid, body := post(t, 9106, tok, "", initBody)
+	code, sid, body := post(t, httpPort, tok, "", initBody)
 	if code != 200 || sid == "" {
 		t.Fatalf("initialize: %d, session %q, %s", code, sid, body)
 	}
-	if code, _, _ := post(t, 9106, tok, sid, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); code != 200 {
+	if code, _, _ := post(t, httpPort, tok, sid, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); code != 200 {
 		t.Fatalf("own instance: %d", code)
 	}
-	if code, _, _ := post(t, 9107, tok, sid, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); code != http.StatusNotFound {
+	if code, _, _ := post(t, secondPort, tok, sid, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`); code != http.StatusNotFound {
 		t.Fatalf("other instance should not know the session: %d", code)
 	}
 }

@@ -4,9 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // Issue 18, item 12: a client configured with the endpoint's URL plus a
@@ -14,7 +11,7 @@ import (
 // (`@mcp path /mcp /mcp/` then `handle @mcp`; `handle` takes a single path):
 // the handler itself serves any path routed to it.
 const trailingSlashCaddyfile = globalOptions + `
-http://localhost:9103 {
+http://localhost:{$E2E_HTTP_PORT} {
 	@mcp path /mcp /mcp/
 	handle @mcp {
 		cognito_auth {
@@ -36,9 +33,7 @@ http://localhost:9103 {
 
 func TestEndpointWithTrailingSlash(t *testing.T) {
 	scan.Begin(t)
-	caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
-		AdminPort: adminPort, LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second,
-	}).InitServer(trailingSlashCaddyfile, "caddyfile")
+	loadEdge(t, trailingSlashCaddyfile)
 
 	for _, url := range []string{endpoint(), endpoint() + "/"} {
 		c := connectTo(t, url, scopedToken("slash-alice", "openid logs:read"))
