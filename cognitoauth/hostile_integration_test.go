@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/secretscan"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
@@ -31,27 +29,16 @@ func watchLogs(dir string) {
 	scan.WatchFile(filepath.Join(dir, "access.log"))
 }
 
-// secretScan records tc's responses and checks, when t ends, what t
-// logged and received.
-func secretScan(t *testing.T, tc *caddytest.Tester) *caddytest.Tester {
-	t.Helper()
-	tc.Client.Transport = scan.Transport(tc.Client.Transport)
-	scan.Begin(t)
-	return tc
-}
-
 // limitedSite is one route behind cognito_auth with a rate limit, debug
 // logs on, and optionally handle_errors.
-func limitedSite(jwksURL, limit, tag string, errorRoutes bool) string {
+func limitedSite(jwksURL, limit, tag string, errorRoutes bool) func(base, globals string) string {
 	errs := ""
 	if errorRoutes {
 		errs = "\thandle_errors {\n\t\trespond \"{err.status_code} {http.auth.cognito_auth.error}\"\n\t}\n"
 	}
-	return fmt.Sprintf(`{
-	admin localhost:2101
-	http_port 9101
-	https_port 9441
-	skip_install_trust
+	return func(base, globals string) string {
+		return fmt.Sprintf(`{
+%[7]s	skip_install_trust
 	persist_config off
 	debug
 	log {
@@ -73,7 +60,8 @@ func limitedSite(jwksURL, limit, tag string, errorRoutes bool) string {
 	}
 	respond "ok %[6]s {http.auth.user.id}"
 }
-`, base, pool, jwksURL, limit, errs, tag)
+`, base, pool, jwksURL, limit, errs, tag, globals)
+	}
 }
 
 // TestRateLimitThroughCaddy: per-identity buckets, 429 with Retry-After,
@@ -82,49 +70,50 @@ func limitedSite(jwksURL, limit, tag string, errorRoutes bool) string {
 func TestRateLimitThroughCaddy(t *testing.T) {
 	is := testissuer.New(testissuer.WithIssuer(poolIss))
 	defer is.Close()
-	tc := newTester(t)
+	e := newEdge(t)
 	alice := is.Mint(is.CognitoAccessClaims("alice", "client-a"))
 	bob := is.Mint(is.CognitoAccessClaims("bob", "client-a"))
 	load := func(limit, tag string, errorRoutes bool) {
-		tc.InitServer(limitedSite(is.JWKSURL(), limit, tag, errorRoutes), "caddyfile")
-		tc.Client.CloseIdleConnections()
+		e.load(limitedSite(is.JWKSURL(), limit, tag, errorRoutes))
 	}
 	expect := func(tok string, status int, what string) *http.Response {
 		t.Helper()
-		resp, body := doRetry(t, tc, "/mcp", tok)
+		resp, body := do(t, e, "GET", "/mcp", tok)
 		if resp.StatusCode != status {
 			t.Fatalf("%s: %d %s, want %d", what, resp.StatusCode, body, status)
 		}
 		return resp
 	}
 
-	load("rate_limit 3 1m", "v0", false)
+	// Hour-long windows: no token comes back while the test runs, however
+	// slow the machine (3 a minute would refill one every 20 s).
+	load("rate_limit 3 1h", "v0", false)
 	for i := range 3 {
 		expect(alice, 200, fmt.Sprint("alice ", i+1))
 	}
 	resp := expect(alice, 429, "alice over the limit")
-	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 20 {
-		t.Fatalf("Retry-After %q, want 1..20 (one request per 20s)", resp.Header.Get("Retry-After"))
+	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 1200 {
+		t.Fatalf("Retry-After %q, want 1..1200 (one request per 20 minutes)", resp.Header.Get("Retry-After"))
 	}
 	expect(bob, 200, "bob")
 
 	// Same limits, different config: alice stays limited, bob keeps his
 	// two remaining requests.
-	load("rate_limit 3 1m", "v1", false)
+	load("rate_limit 3 1h", "v1", false)
 	expect(alice, 429, "alice after a reload")
 	expect(bob, 200, "bob after a reload")
 	expect(bob, 200, "bob's third")
 	expect(bob, 429, "bob's fourth")
 
 	// handle_errors renders the 429; Retry-After stays on the response.
-	load("rate_limit 3 1m", "v2", true)
-	resp, body := doRetry(t, tc, "/mcp", alice)
+	load("rate_limit 3 1h", "v2", true)
+	resp, body := do(t, e, "GET", "/mcp", alice)
 	if resp.StatusCode != 429 || body != "429 rate limit exceeded" || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("handle_errors: %d %q Retry-After %q", resp.StatusCode, body, resp.Header.Get("Retry-After"))
 	}
 
 	// New limits: new buckets.
-	load("rate_limit 4 1m burst 2", "v3", false)
+	load("rate_limit 4 1h burst 2", "v3", false)
 	expect(alice, 200, "alice under new limits")
 	expect(alice, 200, "alice's second under new limits")
 	expect(alice, 429, "alice over the new burst")
@@ -135,16 +124,16 @@ func TestRateLimitThroughCaddy(t *testing.T) {
 func TestHeaderLimitsThroughCaddy(t *testing.T) {
 	is := testissuer.New(testissuer.WithIssuer(poolIss))
 	defer is.Close()
-	tc := newTester(t)
-	tc.InitServer(limitedSite(is.JWKSURL(), "", "", false), "caddyfile")
+	e := newEdge(t)
+	e.load(limitedSite(is.JWKSURL(), "", "", false))
 	tok := is.Mint(is.CognitoAccessClaims("alice", "client-a"))
 
 	send := func(values ...string) (*http.Response, string) {
-		req, _ := http.NewRequest("GET", base+"/mcp", nil)
+		req, _ := http.NewRequest("GET", e.base+"/mcp", nil)
 		for _, v := range values {
 			req.Header.Add("Authorization", v)
 		}
-		resp, err := tc.Client.Do(req)
+		resp, err := e.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

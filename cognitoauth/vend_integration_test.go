@@ -17,24 +17,17 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
 )
 
-// This file shares the test binary (and therefore the one in-process Caddy,
-// admin localhost:2101) with integration_test.go: caddytest starts Caddy
-// once per process, so a second admin port here would start a second
-// Caddy inside the same process.
-
 const vendRole = "arn:aws:iam::123456789012:role/mcp-users"
 
 // vendingSite serves one route behind cognito_auth with credential vending,
 // echoing the credentials var and the role-session placeholder, with debug
 // logs and an access log that log_append's the var, all into dir.
-func vendingSite(dir, jwksURL, vending string) string {
+func vendingSite(dir, jwksURL, vending string) func(base, globals string) string {
 	scan.WatchFile(filepath.Join(dir, "caddy.log"))
 	scan.WatchFile(filepath.Join(dir, "access.log"))
-	return fmt.Sprintf(`{
-	admin localhost:2101
-	http_port 9101
-	https_port 9441
-	skip_install_trust
+	return func(base, globals string) string {
+		return fmt.Sprintf(`{
+%[6]s	skip_install_trust
 	persist_config off
 	debug
 	log {
@@ -61,7 +54,8 @@ func vendingSite(dir, jwksURL, vending string) string {
 		respond "creds={http.vars.cognito_auth.aws_credentials} session={http.auth.user.aws_role_session}"
 	}
 }
-`, dir, base, pool, jwksURL, vending)
+`, dir, base, pool, jwksURL, vending, globals)
+	}
 }
 
 // vendingFake is a fake AWS where the server's key may assume vendRole,
@@ -87,11 +81,11 @@ func TestVendingRedactedThroughCaddy(t *testing.T) {
 	defer is.Close()
 	f := vendingFake(t, is)
 	dir := t.TempDir()
-	tc := newTester(t)
-	tc.InitServer(vendingSite(dir, is.JWKSURL(), "token_use any\n\t\t\tassume_role "+vendRole), "caddyfile")
+	e := newEdge(t)
+	e.load(vendingSite(dir, is.JWKSURL(), "token_use any\n\t\t\tassume_role "+vendRole))
 
 	tok := is.Mint(is.CognitoIDClaims("alice-sub", "client-a"))
-	resp, body := do(t, tc, "GET", "/mcp", tok)
+	resp, body := do(t, e, "GET", "/mcp", tok)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -104,14 +98,14 @@ func TestVendingRedactedThroughCaddy(t *testing.T) {
 		t.Fatalf("the fake did not vend %s to alice: %+v", mm[1], sess)
 	}
 	// A second request is served from the cache, still redacted.
-	if resp, body = do(t, tc, "GET", "/mcp", tok); resp.StatusCode != 200 || f.CallCount("AssumeRole") != 1 {
+	if resp, body = do(t, e, "GET", "/mcp", tok); resp.StatusCode != 200 || f.CallCount("AssumeRole") != 1 {
 		t.Fatalf("status %d, %d exchanges", resp.StatusCode, f.CallCount("AssumeRole"))
 	}
 
 	// A refusal by AWS and an outage, through Caddy.
 	f.AddRole(fakeaws.Role{ARN: vendRole})
 	other := is.Mint(is.CognitoIDClaims("bob-sub", "client-a"))
-	resp, body403 := do(t, tc, "GET", "/mcp", other)
+	resp, body403 := do(t, e, "GET", "/mcp", other)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("AccessDenied: status %d: %s", resp.StatusCode, body403)
 	}
@@ -119,7 +113,7 @@ func TestVendingRedactedThroughCaddy(t *testing.T) {
 		t.Errorf("403 without an RFC 6750 challenge: %q", ch)
 	}
 	f.SetFault("AssumeRole", fakeaws.Fault{Status: 400, Code: "Throttling", Message: "Rate exceeded"})
-	resp, body503 := do(t, tc, "GET", "/mcp", is.Mint(is.CognitoIDClaims("carol-sub", "client-a")))
+	resp, body503 := do(t, e, "GET", "/mcp", is.Mint(is.CognitoIDClaims("carol-sub", "client-a")))
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("throttled: status %d: %s", resp.StatusCode, body503)
 	}
@@ -127,10 +121,9 @@ func TestVendingRedactedThroughCaddy(t *testing.T) {
 		t.Errorf("503 without Retry-After")
 	}
 
-	// Logs are written synchronously by the handlers; give the file writer
-	// a moment anyway before reading.
-	time.Sleep(50 * time.Millisecond)
-	accessLog := readFile(t, filepath.Join(dir, "access.log"))
+	// Caddy writes a request's access log entry after the response has
+	// gone out: wait for the four requests' entries.
+	accessLog := readLines(t, filepath.Join(dir, "access.log"), 4)
 	caddyLog := readFile(t, filepath.Join(dir, "caddy.log"))
 	if !strings.Contains(accessLog, `"secret_access_key":"REDACTED"`) || !strings.Contains(accessLog, mm[1]) {
 		t.Fatalf("log_append of the credentials var is missing from the access log:\n%s", accessLog)
@@ -155,15 +148,31 @@ func TestVendingProvisionWarnsAboutAccessTokens(t *testing.T) {
 	defer is.Close()
 	vendingFake(t, is)
 	dir := t.TempDir()
-	tc := newTester(t)
-	tc.InitServer(vendingSite(dir, is.JWKSURL(), "identity_pool us-east-1:0b8e5ba8-7e2f-4d35-a8a2-2e5b0e6a9f11"), "caddyfile")
+	e := newEdge(t)
+	e.load(vendingSite(dir, is.JWKSURL(), "identity_pool us-east-1:0b8e5ba8-7e2f-4d35-a8a2-2e5b0e6a9f11"))
 	log := readFile(t, filepath.Join(dir, "caddy.log"))
 	if !strings.Contains(log, "identity_pool without developer_provider accepts only ID tokens") {
 		t.Fatalf("no provision warning:\n%s", log)
 	}
-	resp, body := do(t, tc, "GET", "/mcp", is.Mint(is.CognitoAccessClaims("alice-sub", "client-a")))
+	resp, body := do(t, e, "GET", "/mcp", is.Mint(is.CognitoAccessClaims("alice-sub", "client-a")))
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body+resp.Header.Get("WWW-Authenticate"), "ID token") {
 		t.Fatalf("want 403 naming the needed token type, got %d %q %q", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
+	}
+}
+
+// readLines reads the file once it has at least n lines.
+func readLines(t *testing.T, path string, n int) string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && strings.Count(string(b), "\n") >= n {
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: fewer than %d lines after a minute (%v):\n%s", path, n, err, b)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cognitoauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -390,7 +391,9 @@ func TestVendTransientFailuresAndRecovery(t *testing.T) {
 	e := newVendEnv(t)
 	m := e.module(t, func(m *CognitoAuth) {
 		m.RoleARN = vendRole
-		m.ExchangeTimeout = caddy.Duration(300 * time.Millisecond)
+		// Long enough for any exchange on a loaded machine (the recovery
+		// after each fault must succeed); the timeout case waits it out.
+		m.ExchangeTimeout = caddy.Duration(3 * time.Second)
 	})
 	faults := []struct {
 		name  string
@@ -399,7 +402,7 @@ func TestVendTransientFailuresAndRecovery(t *testing.T) {
 		{"throttling", fakeaws.Fault{Status: 400, Code: "Throttling", Message: "Rate exceeded"}},
 		{"server error", fakeaws.Fault{Status: 500, Code: "InternalFailure", Message: "boom"}},
 		{"unavailable", fakeaws.Fault{Status: 503, Code: "ServiceUnavailable", Message: "down"}},
-		{"timeout", fakeaws.Fault{Delay: 2 * time.Second}},
+		{"timeout", fakeaws.Fault{Delay: time.Minute}},
 	}
 	for _, tc := range faults {
 		t.Run(tc.name, func(t *testing.T) {
@@ -432,10 +435,22 @@ func TestVendTransientFailuresAndRecovery(t *testing.T) {
 func TestVendWaitBoundedByRequestContext(t *testing.T) {
 	e := newVendEnv(t)
 	m := e.module(t, func(m *CognitoAuth) { m.RoleARN = vendRole })
-	e.fake.SetFault("AssumeRoleWithWebIdentity", fakeaws.Fault{Delay: 300 * time.Millisecond, Times: 1})
+	// The fake holds the exchange until the request has given up, so the
+	// request's deadline always comes first, however slow the machine (a
+	// delay would race it).
+	release := make(chan struct{})
+	var opened sync.Once
+	open := func() { opened.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	e.fake.OnRequest(func(_ *http.Request, body []byte) {
+		if bytes.Contains(body, []byte("Action=AssumeRoleWithWebIdentity")) {
+			<-release
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	res := vendServeCtx(t, m, ctx, e.idToken("alice"))
+	open()
 	wantRefused(t, res, http.StatusServiceUnavailable, "temporarily_unavailable", "")
 	if res.err != nil && (!errors.Is(res.auth.cause, context.DeadlineExceeded) || !errors.Is(res.auth.cause, errExchangeWait)) {
 		t.Fatalf("want the request's deadline, got %v", res.auth.cause)
@@ -550,9 +565,10 @@ func TestVendRenewal(t *testing.T) {
 }
 
 // waitFor polls cond until it holds; background work has no other signal.
+// The deadline only ends a test that would hang; a loaded machine is slow.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
