@@ -57,7 +57,8 @@ func liveClient(f *Fake, owner string, http2 bool) *cloudwatchlogs.Client {
 	return cloudwatchlogs.NewFromConfig(cfg, noEndpointHostPrefix)
 }
 
-// nextEvent reads the next stream event or fails after a generous wait.
+// nextEvent reads the next stream event or fails after a wait that only
+// ends a test that would hang (a loaded machine is slow, not wrong).
 func nextEvent(t *testing.T, st *cloudwatchlogs.StartLiveTailEventStream) types.StartLiveTailResponseStream {
 	t.Helper()
 	select {
@@ -66,8 +67,8 @@ func nextEvent(t *testing.T, st *cloudwatchlogs.StartLiveTailEventStream) types.
 			t.Fatalf("stream ended: %v", st.Err())
 		}
 		return ev
-	case <-time.After(10 * time.Second):
-		t.Fatal("no stream event within 10s")
+	case <-time.After(time.Minute):
+		t.Fatal("no stream event within a minute")
 	}
 	return nil
 }
@@ -174,8 +175,9 @@ func TestLiveTailStreamsNewEventsAndNoticesClose(t *testing.T) {
 			// on the fake's side at once.
 			closed := time.Now()
 			_ = st.Close()
-			s := waitClosed(t, l, sess[0].ID, time.Second)
-			if s.EndReason != "client closed" && s.EndReason != "write failed" || s.Ended.Sub(closed) > time.Second {
+			// "At once": within seconds, not at some session timeout.
+			s := waitClosed(t, l, sess[0].ID, time.Minute)
+			if s.EndReason != "client closed" && s.EndReason != "write failed" || s.Ended.Sub(closed) > 10*time.Second {
 				t.Fatalf("ended %+v", s)
 			}
 		})
@@ -290,7 +292,7 @@ func TestLiveTailEnds(t *testing.T) {
 				if !ok {
 					return st.Err()
 				}
-			case <-time.After(10 * time.Second):
+			case <-time.After(time.Minute):
 				t.Fatal("stream did not end")
 			}
 		}
@@ -303,7 +305,7 @@ func TestLiveTailEnds(t *testing.T) {
 	if err := drain(st); !errors.As(err, &te) {
 		t.Fatalf("want SessionTimeoutException, got %v", err)
 	}
-	if s := waitClosed(t, l, id, 5*time.Second); s.EndReason != "timeout" {
+	if s := waitClosed(t, l, id, time.Minute); s.EndReason != "timeout" {
 		t.Fatalf("ended %+v", s)
 	}
 
@@ -314,13 +316,13 @@ func TestLiveTailEnds(t *testing.T) {
 	if err := drain(st); !errors.As(err, &se) || !strings.Contains(se.ErrorMessage(), "internal streaming error") {
 		t.Fatalf("want SessionStreamingException, got %v", err)
 	}
-	waitClosed(t, l, id, 5*time.Second)
+	waitClosed(t, l, id, time.Minute)
 
 	// Closing the fake ends open sessions instead of hanging.
 	st, id = open()
 	defer st.Close()
 	f.Close()
-	if s := waitClosed(t, l, id, 5*time.Second); s.EndReason != "server closed" {
+	if s := waitClosed(t, l, id, time.Minute); s.EndReason != "server closed" {
 		t.Fatalf("ended %+v", s)
 	}
 }
