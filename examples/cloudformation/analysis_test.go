@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -97,9 +96,11 @@ var (
 // type-check our sources.
 func goList() (map[string]*listedPackage, error) {
 	listOnce.Do(func() {
+		// go test puts the go command that runs it first in PATH.
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			listErr = err
+			return
 		}
 		cmd := exec.Command(goTool, "list", "-e", "-export", "-deps",
 			"-json=ImportPath,Dir,GoFiles,CgoFiles,Imports,Export,DepOnly,Error",

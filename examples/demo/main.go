@@ -45,7 +45,7 @@ func main() {
 
 func run(caddyBin string, port int, check bool) error {
 	if _, err := os.Stat(caddyBin); err != nil {
-		return fmt.Errorf("no Caddy binary at %s: build it first with\n  xcaddy build v2.11.9 --with github.com/mcpedge/caddy-cloudwatch-mcp@v0.0.0-00010101000000-000000000000=.", caddyBin)
+		return fmt.Errorf("no Caddy binary at %s: build it in the repository root with\n  xcaddy build v2.11.9 --with github.com/mcpedge/caddy-cloudwatch-mcp@v0.0.0-00010101000000-000000000000=.\nor pass one with -caddy", caddyBin)
 	}
 	caddyfile, err := filepath.Abs(filepath.Join("examples", "demo", "Caddyfile"))
 	if err != nil {

@@ -315,7 +315,7 @@ func (p *condParser) cond() (*cond, error) {
 		return nil, fmt.Errorf("expected a selector at position %d", start)
 	}
 	if p.json && (c.selector != "$" && !strings.HasPrefix(c.selector, "$.") && !strings.HasPrefix(c.selector, "$[")) {
-		return nil, fmt.Errorf("selector %q must start with $.", c.selector)
+		return nil, fmt.Errorf("selector %q must start with \"$.\"", c.selector)
 	}
 	switch {
 	case p.eatWord("IS"):

@@ -46,14 +46,15 @@ func goSDKSession(t testing.TB, endpoint, redirectURI string, login browse) (*mc
 	return session, logins
 }
 
-// goSDKSessionErr is goSDKSession for a connection expected to fail.
-func goSDKSessionErr(t testing.TB, endpoint, redirectURI string, login browse) (error, *int) {
+// goSDKSessionErr is goSDKSession for a connection expected to fail; it
+// returns how often the browser was sent to log in.
+func goSDKSessionErr(t testing.TB, endpoint, redirectURI string, login browse) *int {
 	t.Helper()
 	_, logins, err := connectGoSDK(t, endpoint, redirectURI, login)
 	if err == nil {
 		t.Fatal("connect succeeded")
 	}
-	return err, logins
+	return logins
 }
 
 func connectGoSDK(t testing.TB, endpoint, redirectURI string, login browse) (*mcp.ClientSession, *int, error) {

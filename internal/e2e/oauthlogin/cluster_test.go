@@ -59,10 +59,10 @@ func TestLoginAcrossInstances(t *testing.T) {
 	lb := &stepRouter{served: map[string][]int{}}
 	for _, port := range []int{a, b} {
 		u, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
-		p := httputil.NewSingleHostReverseProxy(u)
-		director := p.Director
-		p.Director = func(r *http.Request) { host := r.Host; director(r); r.Host = host } // keep the public Host
-		lb.backends = append(lb.backends, p)
+		lb.backends = append(lb.backends, &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Host = r.In.Host // keep the public Host
+		}})
 	}
 	srv := &http.Server{Handler: lb}
 	go func() { _ = srv.Serve(ln) }()
