@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testwait"
 )
 
 // A user idle past cache_idle is forgotten by both caches and pays one
@@ -45,7 +47,7 @@ func TestCacheIdleSweeperRunsAndStops(t *testing.T) {
 		m.now = time.Now // the sweeper keeps real time; the fake's clock is e.clock
 	})
 	wantOK(t, vendServe(t, m, e.idToken("brief")))
-	waitFor(t, "the idle entries to be swept", func() bool { return m.cache.len() == 0 && m.credCache.len() == 0 })
+	testwait.Until(t, "the idle entries to be swept", func() bool { return m.cache.len() == 0 && m.credCache.len() == 0 })
 	if m.sweeper == nil {
 		t.Fatal("no sweeper")
 	}

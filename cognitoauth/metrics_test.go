@@ -16,6 +16,7 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/promreg"
 	ti "github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testwait"
 )
 
 // scrape gathers reg the way the metrics endpoint does and flattens our
@@ -202,7 +203,7 @@ func TestVendMetrics(t *testing.T) {
 	before = after
 	e.clock.advance(56 * time.Minute)
 	wantOK(t, vendServe(t, m, tok))
-	waitFor(t, "renewal", func() bool { return scrape(t, reg)[ok]-before[ok] == 1 })
+	testwait.Until(t, "renewal", func() bool { return scrape(t, reg)[ok]-before[ok] == 1 })
 	wantDeltas(t, before, scrape(t, reg), map[string]float64{ok: 1, latency: 1, refresh: 1, vOK: 1})
 
 	// AWS refuses a new user; then AWS is down for another.

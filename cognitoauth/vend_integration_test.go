@@ -1,6 +1,7 @@
 package cognitoauth_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -8,13 +9,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testwait"
 )
 
 const vendRole = "arn:aws:iam::123456789012:role/mcp-users"
@@ -163,17 +164,12 @@ func TestVendingProvisionWarnsAboutAccessTokens(t *testing.T) {
 // readLines reads the file once it has at least n lines.
 func readLines(t *testing.T, path string, n int) string {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		b, err := os.ReadFile(path)
-		if err == nil && strings.Count(string(b), "\n") >= n {
-			return string(b)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: fewer than %d lines after a minute (%v):\n%s", path, n, err, b)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var b []byte
+	testwait.Until(t, fmt.Sprintf("%d lines in %s", n, path), func() bool {
+		b, _ = os.ReadFile(path)
+		return bytes.Count(b, []byte("\n")) >= n
+	})
+	return string(b)
 }
 
 func readFile(t *testing.T, path string) string {

@@ -24,6 +24,7 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/awsname"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testwait"
 )
 
 const (
@@ -457,7 +458,7 @@ func TestVendWaitBoundedByRequestContext(t *testing.T) {
 	}
 	// The exchange itself was not abandoned: it completes and fills the
 	// cache for the user's next request.
-	waitFor(t, "the abandoned exchange", func() bool { return m.credCache.len() == 1 })
+	testwait.Until(t, "the abandoned exchange", func() bool { return m.credCache.len() == 1 })
 	wantOK(t, vendServe(t, m, e.idToken("alice")))
 	if n := e.fake.CallCount("AssumeRoleWithWebIdentity"); n != 1 {
 		t.Fatalf("%d exchanges, want 1", n)
@@ -527,9 +528,9 @@ func TestVendRenewal(t *testing.T) {
 	if c := wantOK(t, vendServe(t, m, e.idToken("alice"))); c != first {
 		t.Fatal("request waited for the renewal")
 	}
-	waitFor(t, "renewal", func() bool { return exchanges() == 2 && m.credCache.len() == 1 })
+	testwait.Until(t, "renewal", func() bool { return exchanges() == 2 && m.credCache.len() == 1 })
 	var second *Credentials
-	waitFor(t, "renewed credentials", func() bool {
+	testwait.Until(t, "renewed credentials", func() bool {
 		second = wantOK(t, vendServe(t, m, e.idToken("alice")))
 		return second != first
 	})
@@ -546,7 +547,7 @@ func TestVendRenewal(t *testing.T) {
 	if c := wantOK(t, vendServe(t, m, e.idToken("alice"))); c != second {
 		t.Fatal("want the still-valid credentials during an outage")
 	}
-	waitFor(t, "failed renewal", func() bool { return e.logs.FilterMessage("AWS credential exchange failed").Len() == 1 })
+	testwait.Until(t, "failed renewal", func() bool { return e.logs.FilterMessage("AWS credential exchange failed").Len() == 1 })
 	// Once they have expired, never: 503.
 	e.clock.advance(5 * time.Minute)
 	wantRefused(t, vendServe(t, m, e.idToken("alice")), http.StatusServiceUnavailable, "temporarily_unavailable", "")
@@ -557,24 +558,11 @@ func TestVendRenewal(t *testing.T) {
 	e.clock.advance(56 * time.Minute)
 	e.fake.SetFault("GetCredentialsForIdentity", fakeaws.Fault{Status: 400, Code: "NotAuthorizedException", Message: "revoked"})
 	wantOK(t, vendServe(t, m, e.idToken("alice")))
-	waitFor(t, "eviction after refusal", func() bool { return m.credCache.len() == 0 })
+	testwait.Until(t, "eviction after refusal", func() bool { return m.credCache.len() == 0 })
 	if third.Expired() {
 		t.Fatal("clock confusion")
 	}
 	wantRefused(t, vendServe(t, m, e.idToken("alice")), http.StatusForbidden, "invalid_token", "")
-}
-
-// waitFor polls cond until it holds; background work has no other signal.
-// The deadline only ends a test that would hang; a loaded machine is slow.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestVendLRUEviction(t *testing.T) {

@@ -109,18 +109,3 @@ func loadEdge(t *testing.T, caddyfile string) {
 	})
 	httpPort, httpsPort, adminPort, secondPort = p[0], p[1], p[2], p[3]
 }
-
-// waitUntil polls cond until it holds, for what a test cannot be told
-// directly (a certificate issued in the background, a generation that
-// answered). The bound is only there to end a test that would hang: a
-// loaded machine makes things slow, not wrong.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testcaddy"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testwait"
 )
 
 // TestReloadsUnderLoad reloads the config 50 times while two users keep
@@ -84,7 +85,7 @@ func testReloadsUnderLoad(t *testing.T, mcpOptions string, h2 bool) {
 		}}
 		// Caddy issues the internal certificate in the background: the
 		// site answers once a TLS handshake succeeds.
-		waitUntil(t, "Caddy's internal certificate", func() bool {
+		testwait.Until(t, "Caddy's internal certificate", func() bool {
 			resp, err := loadClient.Get(url)
 			if err == nil {
 				resp.Body.Close()
@@ -196,7 +197,7 @@ func testReloadsUnderLoad(t *testing.T, mcpOptions string, h2 bool) {
 		go runLoad(stop, &wg)
 		for gen := from; gen < to; gen++ {
 			reload(gen)
-			waitUntil(t, fmt.Sprintf("generation %d to answer", gen), func() bool {
+			testwait.Until(t, fmt.Sprintf("generation %d to answer", gen), func() bool {
 				return servedBy.Load() >= int64(gen) || failed.Load() > 0
 			})
 		}
