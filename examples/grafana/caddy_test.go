@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
@@ -21,7 +18,9 @@ import (
 
 	_ "github.com/mcpedge/caddy-cloudwatch-mcp"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testcaddy"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testissuer"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testwait"
 )
 
 const roleARN = "arn:aws:iam::123456789012:role/cloudwatch-readers"
@@ -34,16 +33,6 @@ type edge struct {
 	fake    *fakeaws.Fake
 	mcpURL  string
 	metrics string // the admin API's metrics endpoint, at prometheus.yml's metrics_path
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // rateLimit is the per-user burst: enough for one MCP session's requests,
@@ -68,10 +57,12 @@ func startEdge(t *testing.T) *edge {
 		t.Setenv(k, v)
 	}
 
-	adminPort, httpPort := freePort(t), freePort(t)
-	e.mcpURL = fmt.Sprintf("http://localhost:%d/mcp", httpPort)
-	e.metrics = fmt.Sprintf("http://localhost:%d%s", adminPort, loadScrapeJob(t).MetricsPath)
-	cf := fmt.Sprintf(`{
+	scrapeJob := loadScrapeJob(t)
+	testcaddy.Start(t, 2, func(p []int) string {
+		adminPort, httpPort := p[0], p[1]
+		e.mcpURL = fmt.Sprintf("http://localhost:%d/mcp", httpPort)
+		e.metrics = fmt.Sprintf("http://localhost:%d%s", adminPort, scrapeJob.MetricsPath)
+		return fmt.Sprintf(`{
 	admin localhost:%d
 	http_port %d
 	auto_https off
@@ -94,40 +85,8 @@ http://localhost:%d {
 	cloudwatch_mcp
 }
 `, adminPort, httpPort, filepath.Join(dir, "storage"), httpPort, e.issuer.Issuer(), e.mcpURL, roleARN, rateLimit)
-	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), map[string]any{"filename": "Caddyfile"})
-	if err != nil {
-		t.Fatalf("adapt: %v\n%s", err, cf)
-	}
-	if err := caddy.Load(cfg, true); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
-	waitUntil(t, "Caddy answers", func() bool {
-		resp, err := http.Get(e.metrics)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		resp, err = http.Get(e.mcpURL)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
 	})
 	return e
-}
-
-// waitUntil polls cond until it holds or a generous deadline passes.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func (e *edge) token(sub string) string {
@@ -333,24 +292,18 @@ func TestDashboardAgainstCaddy(t *testing.T) {
 	e := startEdge(t)
 	e.drive(t)
 
+	// Caddy counts a request once its response has gone out.
 	var exp *exported
 	var missing []string
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testwait.Until(t, "the metrics to show the traffic", func() bool {
 		exp, missing = e.scrape(t), nil
 		for _, w := range traffic {
 			if exp.total(w.family, w.labels) == 0 {
 				missing = append(missing, fmt.Sprintf("%s%v", w.family, w.labels))
 			}
 		}
-		if len(missing) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the metrics do not show the traffic: no %v", missing)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(missing) == 0
+	})
 
 	errs, used := queryErrors(d, exp)
 	for _, err := range errs {

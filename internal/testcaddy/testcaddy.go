@@ -47,10 +47,7 @@ func Start(t testing.TB, n int, config func(ports []int) string) []int {
 	t.Cleanup(func() { _ = caddy.Stop() })
 	var err error
 	for range attempts {
-		ports := make([]int, n)
-		for i := range ports {
-			ports[i] = testport.Free(t)
-		}
+		ports := testport.FreeN(t, n)
 		cf := config(ports)
 		if err = Load(cf); err == nil {
 			return ports

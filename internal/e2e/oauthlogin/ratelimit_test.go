@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 // The proxy's unauthenticated endpoints are limited per client as Caddy
@@ -15,9 +17,11 @@ import (
 // page.
 func TestRateLimitPerClientBehindATrustedProxy(t *testing.T) {
 	scan.Begin(t)
-	port := freePort(t)
+	port := testport.Free(t)
 	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
-	startEdge(t, site{listen: port, resource: origin + "/mcp", proxy: "rate_limit 2 1m"})
+	// An hour's window: no request comes back while the test runs, however
+	// slow the machine (2 a minute would refill one every 30 s).
+	startEdge(t, site{listen: port, resource: origin + "/mcp", proxy: "rate_limit 2 1h"})
 
 	send := func(method, path, forwardedFor, body string) (*http.Response, string) {
 		t.Helper()
