@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/redistest"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
 // p10Limit never refuses during a run: P10 measures what deciding costs,
@@ -41,14 +42,11 @@ func measureP10(e *benchEnv, cfg config) ([]*result, error) {
 		return nil, fmt.Errorf("P10: %w", err)
 	}
 	defer srv.Close()
-	local, err := freePort()
+	ports, err := testport.PickN(2)
 	if err != nil {
 		return nil, err
 	}
-	shared, err := freePort()
-	if err != nil {
-		return nil, err
-	}
+	local, shared := ports[0], ports[1]
 	cf := globalOptions(e.dir+"/storage-p10") + fmt.Sprintf(`
 http://127.0.0.1:%d {
 %s
