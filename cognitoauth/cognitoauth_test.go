@@ -186,7 +186,7 @@ func TestLeewayAndCacheExpiry(t *testing.T) {
 	m.now = func() time.Time { return clock }
 
 	// Expired 10 s ago: inside the default 30 s leeway, accepted, not cached.
-	stale := is.Mint(is.CognitoAccessClaims("u", testClient).With("exp", clock.Add(-10*time.Second).Unix()))
+	stale := is.Mint(is.CognitoAccessClaims("u", testClient).With("exp", clock.Add(-10*time.Second).Unix()).With("iat", clock.Add(-time.Hour).Unix()))
 	if res := serve(t, m, bearerRequest(stale)); res.rec.Code != 200 {
 		t.Fatalf("within leeway: %d %s", res.rec.Code, res.rec.Body)
 	}
@@ -196,7 +196,9 @@ func TestLeewayAndCacheExpiry(t *testing.T) {
 
 	strict := cognitoModule(t, is, func(m *CognitoAuth) { m.Leeway = caddy.Duration(time.Millisecond) })
 	strict.now = func() time.Time { return clock }
-	tok := is.Mint(is.CognitoAccessClaims("u", testClient).With("exp", clock.Add(2*time.Second).Unix()))
+	// iat comes from the test's clock too: minted from the wall clock, it can
+	// land in the next second, which a 1 ms leeway calls "issued in the future".
+	tok := is.Mint(is.CognitoAccessClaims("u", testClient).With("exp", clock.Add(2*time.Second).Unix()).With("iat", clock.Unix()))
 	if res := serve(t, strict, bearerRequest(tok)); res.rec.Code != 200 || strict.cache.len() != 1 {
 		t.Fatalf("fresh token: %d, cached %d", res.rec.Code, strict.cache.len())
 	}
