@@ -205,10 +205,13 @@ func (f *cimdFetcher) fetch(ctx context.Context, clientID string) (*clientInfo, 
 		return nil, 0, &cimdError{"the client's metadata document is too large"}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.maxBytes+1))
+	// The deadline is checked even when the read ended without an error: a
+	// request cancelled mid-body can end its body early with a plain EOF,
+	// and a cut-off document must be called late, not malformed.
+	if ctx.Err() != nil || (err != nil && strings.Contains(err.Error(), "Timeout")) {
+		return nil, 0, &cimdError{"the client's metadata document did not arrive in time"}
+	}
 	if err != nil {
-		if ctx.Err() != nil || strings.Contains(err.Error(), "Timeout") {
-			return nil, 0, &cimdError{"the client's metadata document did not arrive in time"}
-		}
 		return nil, 0, &cimdError{"the client's metadata document could not be read"}
 	}
 	if int64(len(body)) > f.maxBytes {
