@@ -151,10 +151,12 @@ func TestVendingProvisionWarnsAboutAccessTokens(t *testing.T) {
 	dir := t.TempDir()
 	e := newEdge(t)
 	e.load(vendingSite(dir, is.JWKSURL(), "identity_pool us-east-1:0b8e5ba8-7e2f-4d35-a8a2-2e5b0e6a9f11"))
-	log := readFile(t, filepath.Join(dir, "caddy.log"))
-	if !strings.Contains(log, "identity_pool without developer_provider accepts only ID tokens") {
-		t.Fatalf("no provision warning:\n%s", log)
-	}
+	// The warning is written by the config load; wait for it rather than
+	// assume the log file holds it the moment the load returns.
+	testwait.Until(t, "the provision warning in caddy.log", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "caddy.log"))
+		return strings.Contains(string(b), "identity_pool without developer_provider accepts only ID tokens")
+	})
 	resp, body := do(t, e, "GET", "/mcp", is.Mint(is.CognitoAccessClaims("alice-sub", "client-a")))
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body+resp.Header.Get("WWW-Authenticate"), "ID token") {
 		t.Fatalf("want 403 naming the needed token type, got %d %q %q", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
