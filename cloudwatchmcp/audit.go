@@ -121,13 +121,7 @@ func (au *auditor) write(ctx context.Context, e auditEntry) {
 	if ce == nil {
 		return
 	}
-	var sub, username, clientID, issuer string
-	if repl, ok := ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		sub, _ = repl.GetString("http.auth.user.id")
-		username, _ = repl.GetString("http.auth.user.username")
-		clientID, _ = repl.GetString("http.auth.user.client_id")
-		issuer, _ = repl.GetString("http.auth.user.issuer")
-	}
+	sub, username, clientID, issuer := auditIdentity(ctx)
 	if e.requestIDs == nil {
 		e.requestIDs = []string{}
 	}
@@ -169,6 +163,17 @@ func (au *auditor) write(ctx context.Context, e auditEntry) {
 		}
 	}
 	ce.Write(fields...)
+}
+
+// auditIdentity is who made the request, as cognito_auth published it.
+func auditIdentity(ctx context.Context) (sub, username, clientID, issuer string) {
+	if repl, ok := ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		sub, _ = repl.GetString("http.auth.user.id")
+		username, _ = repl.GetString("http.auth.user.username")
+		clientID, _ = repl.GetString("http.auth.user.client_id")
+		issuer, _ = repl.GetString("http.auth.user.issuer")
+	}
+	return sub, username, clientID, issuer
 }
 
 // resultSize is the size of what the tool returned: its text content plus

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/catalog"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/prompts"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
@@ -266,7 +267,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	hooks := &server.Hooks{}
 	hooks.AddAfterSetLevel(h.rememberLogLevel)
-	h.mcp = newMCPServer(tools, append(append(h.auditOptions(), resultOpts...), server.WithHooks(hooks))...)
+	served := h.servedPrompts()
+	h.mcp = newMCPServer(tools, append(append(append(h.auditOptions(), resultOpts...), h.promptOptions(served)...), server.WithHooks(hooks))...)
+	h.mcp.AddPrompts(prompts.Serve(h.env, served)...)
 	if h.authz != nil {
 		h.authz.mcp = h.mcp
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,6 +68,9 @@ type MetricAlarm struct {
 	// Created is when the alarm was created (its ConfigurationUpdate
 	// history item); default StateUpdated.
 	Created time.Time
+	// Owners, when set, are the only key owners DescribeAlarms shows the
+	// alarm to (an alarm in their own accounts).
+	Owners []string
 }
 
 // CompositeAlarm is a seeded composite alarm.
@@ -685,6 +689,9 @@ func (a *Alarms) describeAlarms(r *Request) (any, error) {
 	var all []entry
 	if types["MetricAlarm"] && parents == "" {
 		for _, m := range a.metric {
+			if len(m.Owners) > 0 && !slices.Contains(m.Owners, r.Owner) {
+				continue
+			}
 			if keep(m.Name, m.Region, m.State, m.AlarmActions, m.OKActions, m.InsufficientDataActions) {
 				all = append(all, entry{m.Name, alarmMetricOut(m, r.Region), false})
 			}

@@ -51,7 +51,8 @@ type Metrics struct {
 	pageSize    int
 	messages    [][2]string
 	expressions []string
-	widgets     []WidgetImage // GetMetricWidgetImage calls answered
+	widgets     []WidgetImage       // GetMetricWidgetImage calls answered
+	owners      map[string][]string // namespace → the key owners ListMetrics shows it to
 }
 
 // MetricsOf returns f's metric store.

@@ -72,6 +72,10 @@ type LogGroup struct {
 	// GetLogRecord and StartLiveTail; anyone else gets
 	// AccessDeniedException, as IAM would refuse them.
 	Readers []string
+	// Owners, when set, are the only key owners who see the group in
+	// DescribeLogGroups: it stands for a group in those users' own
+	// accounts, so two users can be given different resources.
+	Owners []string
 }
 
 // ARN is the log group ARN without the trailing ":*" (logGroupArn).
@@ -530,7 +534,7 @@ func (l *Logs) describeLogGroups(r *Request) (any, error) {
 	}
 	var match []LogGroup
 	for _, g := range l.groups {
-		if g.Region != r.Region {
+		if g.Region != r.Region || len(g.Owners) > 0 && !slices.Contains(g.Owners, r.Owner) {
 			continue
 		}
 		// Source accounts' groups show only in monitoring-account mode, and
