@@ -306,3 +306,29 @@ func metricNames(l []types.MetricAlarm) string {
 	}
 	return strings.Join(n, ",")
 }
+
+// Owners limit who sees a metric alarm in DescribeAlarms.
+func TestDescribeAlarmsOwners(t *testing.T) {
+	f := Start()
+	t.Cleanup(f.Close)
+	a := AlarmsOf(f)
+	for _, m := range []MetricAlarm{{Name: "mine", Namespace: "AWS/EC2", MetricName: "CPUUtilization", Owners: []string{"alice"}}, {Name: "shared", Namespace: "AWS/EC2", MetricName: "CPUUtilization"}} {
+		if err := a.AddMetricAlarm(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for owner, want := range map[string]string{"alice": "mine,shared", "bob": "shared"} {
+		cw := cloudwatch.NewFromConfig(TestConfig(f, StaticCredentials(f.IssueCredentials(owner, time.Now().Add(time.Hour)))))
+		out, err := cw.DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range out.MetricAlarms {
+			got = append(got, aws.ToString(m.AlarmName))
+		}
+		if strings.Join(got, ",") != want {
+			t.Fatalf("%s sees %v, want %s", owner, got, want)
+		}
+	}
+}

@@ -401,3 +401,24 @@ func TestLogsSeedDemo(t *testing.T) {
 		t.Fatalf("demo pattern query: %+v %v", r, err)
 	}
 }
+
+// Owners limit who sees a log group in DescribeLogGroups.
+func TestDescribeLogGroupsOwners(t *testing.T) {
+	f := Start()
+	t.Cleanup(f.Close)
+	LogsOf(f).AddLogGroup(LogGroup{Name: "/a/alice", Owners: []string{"alice"}}, LogGroup{Name: "/a/shared"})
+	for owner, want := range map[string][]string{"alice": {"/a/alice", "/a/shared"}, "bob": {"/a/shared"}} {
+		cl := cloudwatchlogs.NewFromConfig(TestConfig(f, StaticCredentials(f.IssueCredentials(owner, time.Now().Add(time.Hour)))))
+		out, err := cl.DescribeLogGroups(context.Background(), &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/a/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, g := range out.LogGroups {
+			got = append(got, aws.ToString(g.LogGroupName))
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s sees %v, want %v", owner, got, want)
+		}
+	}
+}
