@@ -4,8 +4,10 @@
 #
 #   cognito-local      user pool; InitiateAuth tokens -> validation + vending
 #   oidc-provider      generic OIDC, client_credentials + resource indicator
-#   MCP TypeScript SDK StreamableHTTPClientTransport, two users
-#   MCP Inspector CLI  tools/list and tools/call
+#   MCP TypeScript SDK StreamableHTTPClientTransport, two users; prompts
+#                      and completions
+#   MCP Inspector CLI  tools/list, tools/call, prompts/list and prompts/get
+#                      (its 2.12.0 --cli has no completion method)
 #   MCP conformance    @modelcontextprotocol/conformance 0.1.16, active suite
 #   automatic HTTPS    tls internal, clients trust Caddy's local root CA
 #   OAuth login        no token pasted: the TypeScript SDK (auth()) and
@@ -293,6 +295,7 @@ export FAKE_CONTROL_URL
 run_js cognito-local cognito.mjs 90
 run_js oidc-provider oidc.mjs 90
 run_js mcp-sdk sdk.mjs 180
+run_js mcp-sdk-prompts prompts.mjs 90
 run_js login-sdk login-sdk.mjs 120
 run_js login-oidc login-oidc.mjs 90
 run_js mcp-remote mcp-remote.mjs 240
@@ -331,6 +334,34 @@ process.exit(want.every((w) => tools.some((t) => t.name === w && t.description &
 		tail_log "$out" 5
 		tail_log "$WORK/inspector-call.err" 10
 	fi
+	out=$WORK/inspector-prompts.json
+	timeout -k 5 90 inspector --cli "$PEERS_TLS_URL" --transport http --method prompts/list \
+		--header "Authorization: Bearer $token" --format json -q --stored-auth-only --connect-timeout 15000 \
+		>"$out" 2>"$WORK/inspector-prompts.err" </dev/null
+	rc=$?
+	if [[ $rc -eq 0 ]] && node -e '
+const v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const names = ((v.result || v).prompts || []).map((p) => p.name).sort().join(",");
+process.exit(names === "deploy_watch,investigate_alarm,log_error_spike,slow_requests" ? 0 : 1);' "$out" 2>/dev/null; then
+		pass "inspector: prompts/list (the four investigations)"
+	else
+		fail "inspector: prompts/list exited $rc"
+		tail_log "$out" 5
+		tail_log "$WORK/inspector-prompts.err" 10
+	fi
+	out=$WORK/inspector-prompt-get.json
+	timeout -k 5 90 inspector --cli "$PEERS_TLS_URL" --transport http --method prompts/get \
+		--prompt-name log_error_spike --prompt-args log_group=/ecs/orders-service time_range=30m \
+		--header "Authorization: Bearer $token" --format json -q --stored-auth-only --connect-timeout 15000 \
+		>"$out" 2>"$WORK/inspector-prompt-get.err" </dev/null
+	rc=$?
+	if [[ $rc -eq 0 ]] && grep -q 'list_log_anomalies' "$out" && grep -q '/ecs/orders-service' "$out"; then
+		pass "inspector: prompts/get log_error_spike log_group=/ecs/orders-service"
+	else
+		fail "inspector: prompts/get exited $rc"
+		tail_log "$out" 5
+		tail_log "$WORK/inspector-prompt-get.err" 10
+	fi
 	out=$WORK/inspector-401.json
 	timeout -k 5 60 inspector --cli "$PEERS_TLS_URL" --transport http --method tools/list \
 		--header "Authorization: Bearer not-a-jwt" --format json -q --stored-auth-only --connect-timeout 15000 \
@@ -364,7 +395,7 @@ conformance_checks() {
 		>"$out" 2>&1 </dev/null
 	rc=$?
 	sed -n '/=== SUMMARY ===/,$p' "$out" | sed 's/^/  /'
-	for scenario in server-initialize ping logging-set-level tools-list server-sse-multiple-streams dns-rebinding-protection; do
+	for scenario in server-initialize ping logging-set-level tools-list prompts-list completion-complete server-sse-multiple-streams dns-rebinding-protection; do
 		if grep -Eq "^✓ $scenario: [0-9]+ passed, 0 failed" "$out"; then
 			pass "conformance: $scenario"
 		else
