@@ -249,7 +249,7 @@ func summarizeArgs(args map[string]any, keepText bool) *argSummary {
 	s.start = cmp.Or(str("start_time"), str("start"))
 	s.end = cmp.Or(str("end_time"), str("end"))
 	s.at = str("time")
-	for _, k := range []string{"query_string", "query"} {
+	for _, k := range []string{"query_string", "query", "filter_pattern"} {
 		if q, ok := args[k].(string); ok && q != "" {
 			s.queryTexts = append(s.queryTexts, q)
 		}

@@ -366,3 +366,16 @@ func TestSummarizeArgs(t *testing.T) {
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
 func fmtFields(f map[string]any) string { b, _ := json.Marshal(f); return string(b) }
+
+// A log tool's filter pattern is query text: hashed, kept only on request.
+func TestSummarizeArgsFilterPattern(t *testing.T) {
+	s := summarizeArgs(map[string]any{"log_group_identifier": "/ecs/web", "filter_pattern": `{ $.user = "alice@example.com" }`}, false)
+	enc := zapcore.NewMapObjectEncoder()
+	if err := s.MarshalLogObject(enc); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(`{ $.user = "alice@example.com" }`))
+	if enc.Fields["query_sha256"] != hex.EncodeToString(sum[:]) || strings.Contains(fmtFields(enc.Fields), "alice@example.com") {
+		t.Fatalf("summary %v", enc.Fields)
+	}
+}

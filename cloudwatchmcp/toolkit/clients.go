@@ -58,6 +58,9 @@ func NewClients(base aws.Config, max int) *Clients {
 	return &Clients{Base: base, max: max, ll: list.New(), items: map[string]*list.Element{}, profiles: map[string]aws.CredentialsProvider{}, release: release}
 }
 
+// callTimeoutID names BoundCalls' middleware (Live Tail removes it).
+const callTimeoutID = "cloudwatchmcpCallTimeout"
+
 // BoundCalls caps every SDK operation (all its retries included) at d. The
 // SDK's HTTP client has no overall timeout, so a CloudWatch endpoint that
 // accepts the connection and never answers would hold the tool call until
@@ -69,7 +72,7 @@ func BoundCalls(cfg aws.Config, d time.Duration) aws.Config {
 		return cfg
 	}
 	cfg.APIOptions = append(append([]func(*middleware.Stack) error{}, cfg.APIOptions...), func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("cloudwatchmcpCallTimeout",
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc(callTimeoutID,
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				ctx, cancel := context.WithTimeout(ctx, d)
 				defer cancel()

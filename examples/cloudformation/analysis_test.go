@@ -460,6 +460,7 @@ var promqlActions = map[string][]string{
 var resourceScope = map[string]string{
 	"logs:StartQuery":                 "log-group",
 	"logs:GetQueryResults":            "log-group",
+	"logs:FilterLogEvents":            "log-group",
 	"logs:DescribeAccountPolicies":    "",
 	"logs:DescribeIndexPolicies":      "",
 	"logs:DescribeLogGroups":          "",
