@@ -467,6 +467,7 @@ var resourceScope = map[string]string{
 	"logs:DescribeQueries":            "",
 	"logs:DescribeQueryDefinitions":   "",
 	"logs:StopQuery":                  "",
+	"logs:GetLogRecord":               "", // the pointer names the log group; IAM has no resource for it
 	"logs:ListAnomalies":              "anomaly-detector",
 	"logs:ListLogAnomalyDetectors":    "anomaly-detector",
 	"cloudwatch:GetMetricData":        "",
