@@ -461,6 +461,7 @@ var resourceScope = map[string]string{
 	"logs:StartQuery":                 "log-group",
 	"logs:GetQueryResults":            "log-group",
 	"logs:FilterLogEvents":            "log-group",
+	"logs:StartLiveTail":              "log-group",
 	"logs:DescribeAccountPolicies":    "",
 	"logs:DescribeIndexPolicies":      "",
 	"logs:DescribeLogGroups":          "",
