@@ -27,7 +27,7 @@ var executeLogInsightsQueryTool = mcp.Tool{
 CRITICAL: always bound the output. End the query with "| limit N" (or pass the limit parameter) and keep N small, e.g. 50; an unbounded query can return up to 10,000 rows and flood your context. Prefer "stats" aggregations over raw rows when you look for trends.
 
 Usage:
-- Give exactly one of log_group_names or log_group_identifiers (at most 50 entries). Use identifiers (log group ARNs, without a trailing ":*") for log groups in linked source accounts.
+- Give exactly one of log_group_names or log_group_identifiers (at most 50 entries), or log_group_data_source to select log groups by name prefix, account and class (any number of them; the query gets a SOURCE command), or a query_string that starts with its own SOURCE command. Use identifiers (log group ARNs, without a trailing ":*") for log groups in linked source accounts.
 - start_time and end_time are ISO 8601 (e.g. 2025-04-19T20:00:00Z); a time without an offset is UTC.
 - Find log group names and saved queries with describe_log_groups first.
 
@@ -43,6 +43,7 @@ Returns a dictionary with queryId, status, statistics (records matched and scann
 	RawInputSchema: logsSchema(map[string]any{
 		"log_group_names":       logsOptional(logsArrayOf("string", maxInsightsLogGroups), "Names of the log groups to query (at most 50). Give this or log_group_identifiers, not both."),
 		"log_group_identifiers": logsOptional(logsArrayOf("string", maxInsightsLogGroups), "Names or ARNs of the log groups to query (at most 50); ARNs are required for log groups in linked source accounts. Give this or log_group_names, not both."),
+		"log_group_data_source": logGroupDataSourceProp,
 		"start_time":            map[string]any{"type": "string", "description": "Start of the time range, ISO 8601 (e.g. 2025-04-19T20:00:00Z; no offset means UTC)."},
 		"end_time":              map[string]any{"type": "string", "description": "End of the time range, ISO 8601 (e.g. 2025-04-19T21:00:00Z; no offset means UTC)."},
 		"query_string":          map[string]any{"type": "string", "description": "The Logs Insights QL query. Include a limit."},
@@ -97,8 +98,12 @@ func parseInsightsRunArgs(a toolkit.Args) (run insightsRun, region, profile stri
 	if run.Identifiers, err = a.StrList("log_group_identifiers"); err != nil {
 		return
 	}
-	if (len(run.Names) > 0) == (len(run.Identifiers) > 0) {
-		err = toolkit.Errorf("Exactly one of log_group_names or log_group_identifiers must be provided")
+	source, err := dataSourceArg(a)
+	if err != nil {
+		return
+	}
+	if given := btoi(len(run.Names) > 0) + btoi(len(run.Identifiers) > 0) + btoi(source != ""); given > 1 || given == 0 && !hasSourceCommand(a) {
+		err = toolkit.Errorf("Exactly one of log_group_names or log_group_identifiers must be provided (or log_group_data_source, or a query_string starting with SOURCE)")
 		return
 	}
 	for param, l := range map[string][]string{"log_group_names": run.Names, "log_group_identifiers": run.Identifiers} {
@@ -125,6 +130,9 @@ func parseInsightsRunArgs(a toolkit.Args) (run insightsRun, region, profile stri
 		return
 	}
 	if run.Query, err = a.RequiredStr("query_string"); err != nil {
+		return
+	}
+	if run.Query, err = withSource(source, run.Query); err != nil {
 		return
 	}
 	if a.Has("limit") {
