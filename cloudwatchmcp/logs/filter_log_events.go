@@ -110,17 +110,13 @@ func filterLogEvents(ctx context.Context, e *toolkit.Env, req mcp.CallToolReques
 			return toolkit.ErrorResult(ctx, err), nil
 		}
 		for _, ev := range page.Events {
-			fe := filteredLogEvent{
+			out.Events = append(out.Events, filteredLogEvent{
 				Timestamp:     isoFromEpochMillis(aws.ToInt64(ev.Timestamp)),
+				IngestionTime: optionalISO(ev.IngestionTime),
 				LogStreamName: aws.ToString(ev.LogStreamName),
 				Message:       aws.ToString(ev.Message),
 				EventID:       aws.ToString(ev.EventId),
-			}
-			if ev.IngestionTime != nil {
-				s := isoFromEpochMillis(*ev.IngestionTime)
-				fe.IngestionTime = &s
-			}
-			out.Events = append(out.Events, fe)
+			})
 		}
 		out.NextToken = page.NextToken
 		// The same token twice would loop (boto3's paginator stops there too).
@@ -187,6 +183,16 @@ func parseFilterArgs(e *toolkit.Env, a toolkit.Args) (in *cloudwatchlogs.FilterL
 	}
 	region, profile = regionAndProfile(a, group)
 	return in, limit, region, profile, nil
+}
+
+// optionalISO renders optional epoch milliseconds as isoFromEpochMillis
+// does; nil stays nil.
+func optionalISO(ms *int64) *string {
+	if ms == nil {
+		return nil
+	}
+	s := isoFromEpochMillis(*ms)
+	return &s
 }
 
 // timeWindow reads optional start_time and end_time: end defaults to now,

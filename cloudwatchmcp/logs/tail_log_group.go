@@ -202,17 +202,13 @@ func (r *tailResult) addUpdate(u types.LiveTailSessionUpdate, maxEvents int, pro
 		if len(r.Events) >= maxEvents {
 			break
 		}
-		te := tailEvent{
+		r.Events = append(r.Events, tailEvent{
 			Timestamp:          isoFromEpochMillis(aws.ToInt64(ev.Timestamp)),
 			LogGroupIdentifier: aws.ToString(ev.LogGroupIdentifier),
 			LogStreamName:      aws.ToString(ev.LogStreamName),
 			Message:            aws.ToString(ev.Message),
-		}
-		if ev.IngestionTime != nil {
-			s := isoFromEpochMillis(*ev.IngestionTime)
-			te.IngestionTime = &s
-		}
-		r.Events = append(r.Events, te)
+			IngestionTime:      optionalISO(ev.IngestionTime),
+		})
 	}
 	if progress != nil {
 		progress(elapsed.Seconds(), total.Seconds(), tailProgressMessage(u.SessionResults, sampled, r.EventsReceived))
