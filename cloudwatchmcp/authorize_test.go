@@ -78,7 +78,8 @@ func listToolNames(t *testing.T, c interface {
 func TestToolsListShowsOnlyPermittedTools(t *testing.T) {
 	ts := newTestServer(t, authorizedHandler())
 	logsTools := []string{"analyze_log_group", "cancel_logs_insight_query", "execute_cwl_insights_batch",
-		"execute_log_insights_query", "get_logs_insight_query_results", "recommend_indexes_account", "recommend_indexes_loggroup"}
+		"execute_log_insights_query", "filter_log_events", "get_log_record", "get_logs_insight_query_results",
+		"list_log_anomalies", "recommend_indexes_account", "recommend_indexes_loggroup", "tail_log_group"}
 	open := []string{"test_notify", "test_notify_later", "test_panic"}
 	sorted := func(lists ...[]string) []string {
 		out := slices.Concat(lists...)
