@@ -180,17 +180,13 @@ func TestPromptsFollowServedGroups(t *testing.T) {
 	}
 }
 
-// Every tool a prompt names exists in its group, except the log tools of
-// issue 16 still being added; once one registers, it must leave pending.
+// Every tool a prompt names exists in its group.
 func TestPromptToolsAreRegistered(t *testing.T) {
-	pending := []string{"filter_log_events", "get_log_record", "list_log_anomalies", "tail_log_group"}
 	for _, p := range prompts.All() {
 		for _, ref := range p.Tools {
 			rt, ok := toolkit.Lookup(ref.Name)
 			switch {
-			case ok && slices.Contains(pending, ref.Name):
-				t.Errorf("%s is registered now: remove it from pending", ref.Name)
-			case !ok && !slices.Contains(pending, ref.Name):
+			case !ok:
 				t.Errorf("%s names the unknown tool %s", p.Name, ref.Name)
 			case ok && rt.Group != ref.Group:
 				t.Errorf("%s puts %s in group %s; it is in %s", p.Name, ref.Name, ref.Group, rt.Group)
