@@ -31,6 +31,7 @@ import (
 //			groups <group>...
 //		}
 //		audit_query_text
+//		legacy_sse
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
@@ -160,8 +161,17 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.AuditQueryText = true
 
+		case "legacy_sse":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.LegacySSE = true
+
 		default:
 			return d.Errf("unrecognized cloudwatch_mcp option %q", opt)
+		}
+		if h.LegacySSE && h.Stateless {
+			return d.Err("legacy_sse keeps each session on the instance holding its stream; it cannot be combined with stateless")
 		}
 	}
 	return nil

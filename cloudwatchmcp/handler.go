@@ -135,6 +135,14 @@ type Handler struct {
 	// default: entries carry its SHA-256 only.
 	AuditQueryText bool `json:"audit_query_text,omitempty"`
 
+	// Also serve the HTTP+SSE transport of MCP 2024-11-05 for older
+	// clients, on the same route: GET <route>/sse opens the stream, which
+	// announces <route>/message?sessionId=… for the client's POSTs
+	// (legacysse.go). Sessions are bound to their identity and held on
+	// this instance, so it cannot be combined with stateless. Off by
+	// default.
+	LegacySSE bool `json:"legacy_sse,omitempty"`
+
 	logger    *zap.Logger
 	now       func() time.Time
 	env       *toolkit.Env
@@ -151,6 +159,9 @@ type Handler struct {
 	guard      *rebindingGuard
 	bodyLimit  int64
 	cleaned    bool
+	legacy     *legacySSE // nil unless legacy_sse
+	// legacyTick replaces legacyKeepAlive (tests).
+	legacyTick time.Duration
 
 	// auditLogger is http.handlers.cloudwatch_mcp.audit (tests observe it).
 	auditLogger *zap.Logger
@@ -268,7 +279,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	hooks := &server.Hooks{}
 	hooks.AddAfterSetLevel(h.rememberLogLevel)
 	served := h.servedPrompts()
-	h.mcp = newMCPServer(tools, append(append(append(h.auditOptions(), resultOpts...), h.promptOptions(served)...), server.WithHooks(hooks))...)
+	opts := append(h.auditOptions(), resultOpts...)
+	opts = append(opts, h.promptOptions(served)...)
+	opts = append(opts, server.WithHooks(hooks))
+	opts = append(opts, h.legacyOptions()...)
+	h.mcp = newMCPServer(tools, opts...)
 	h.mcp.AddPrompts(prompts.Serve(h.env, served)...)
 	if h.authz != nil {
 		h.authz.mcp = h.mcp
@@ -283,6 +298,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	h.transport = h.newTransport()
+	if h.LegacySSE {
+		h.legacy = h.newLegacySSE()
+	}
 	if !h.Stateless {
 		h.posts = newPostTransports(h.newPostTransport)
 	}
@@ -316,6 +334,9 @@ func (h *Handler) Validate() error {
 	if h.SessionIdleTimeout < 0 {
 		return fmt.Errorf("session_idle_timeout must not be negative")
 	}
+	if h.LegacySSE && h.Stateless {
+		return fmt.Errorf("legacy_sse keeps each session on the instance holding its stream; it cannot be combined with stateless")
+	}
 	if h.MaxQueryTimeout < 0 {
 		return fmt.Errorf("max_query_timeout must not be negative")
 	}
@@ -342,6 +363,9 @@ func (h *Handler) Cleanup() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := h.transport.Shutdown(ctx)
+	if h.legacy != nil {
+		err = errors.Join(err, h.legacy.close(ctx))
+	}
 	h.releaseSessions()
 	h.env.Close()
 	return err
@@ -353,6 +377,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return err
 	}
 	if err := h.checkServerCredentials(r); err != nil {
+		return err
+	}
+	if handled, err := h.serveLegacySSE(w, r); handled {
 		return err
 	}
 	return h.serveMCP(w, r)
