@@ -6,6 +6,8 @@
 #   oidc-provider      generic OIDC, client_credentials + resource indicator
 #   MCP TypeScript SDK StreamableHTTPClientTransport, two users; prompts
 #                      and completions
+#   legacy HTTP+SSE    the SDK's SSEClientTransport and mcp-remote
+#                      --transport sse-only (cloudwatch_mcp legacy_sse)
 #   MCP Inspector CLI  tools/list, tools/call, prompts/list and prompts/get
 #                      (its 2.12.0 --cli has no completion method)
 #   MCP conformance    @modelcontextprotocol/conformance 0.1.16, active suite
@@ -299,6 +301,7 @@ run_js mcp-sdk-prompts prompts.mjs 90
 run_js login-sdk login-sdk.mjs 120
 run_js login-oidc login-oidc.mjs 90
 run_js mcp-remote mcp-remote.mjs 240
+run_js legacy-sse legacy-sse.mjs 240
 
 # --------------------------------------------------- MCP Inspector CLI
 inspector_checks() {
