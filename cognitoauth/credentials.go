@@ -31,6 +31,7 @@ type Credentials struct {
 	accessKeyID string
 	secrets     func() (secretAccessKey, sessionToken string)
 	expires     time.Time
+	accountID   string // the AWS account the credentials act in, when the exchange said
 	mode        string
 	identityID  string // Cognito identity ID (identity_pool)
 	roleSession string // RoleSessionName (role_arn, assume_role)
@@ -45,6 +46,7 @@ func newCredentials(c aws.Credentials, mode, identityID, roleSession string, now
 		accessKeyID:    c.AccessKeyID,
 		secrets:        func() (string, string) { return c.SecretAccessKey, c.SessionToken },
 		expires:        c.Expires,
+		accountID:      c.AccountID,
 		mode:           mode,
 		identityID:     identityID,
 		roleSession:    roleSession,
@@ -75,6 +77,9 @@ func (c Credentials) Retrieve(context.Context) (aws.Credentials, error) {
 		Source:          "cognito_auth/" + c.mode,
 		CanExpire:       true,
 		Expires:         c.expires,
+		// Lets a consumer that shares something per account (cloudwatch_mcp's
+		// Logs Insights polling budget) skip an STS GetCallerIdentity.
+		AccountID: c.accountID,
 	}, nil
 }
 

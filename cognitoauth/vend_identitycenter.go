@@ -82,5 +82,6 @@ func (c *identityCenterMode) exchange(ctx context.Context, _ *Identity, token st
 		AccessKeyID: *rc.AccessKeyId, SecretAccessKey: *rc.SecretAccessKey, SessionToken: aws.ToString(rc.SessionToken),
 		// The portal reports expiry in epoch milliseconds.
 		CanExpire: true, Expires: time.UnixMilli(rc.Expiration),
+		AccountID: c.cfg.AccountID,
 	}}, nil
 }

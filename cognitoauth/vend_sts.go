@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -53,7 +54,7 @@ func (w *webIdentityMode) exchange(ctx context.Context, id *Identity, token stri
 	if err != nil {
 		return vended{}, &awsCallError{op: "AssumeRoleWithWebIdentity", err: err}
 	}
-	return stsVended("AssumeRoleWithWebIdentity", out.Credentials, name)
+	return stsVended("AssumeRoleWithWebIdentity", out.Credentials, out.AssumedRoleUser, name)
 }
 
 // assumeRoleMode vends with STS AssumeRole (assume_role), signed with the
@@ -95,7 +96,7 @@ func (a *assumeRoleMode) exchange(ctx context.Context, id *Identity, _ string, _
 	if err != nil {
 		return vended{}, &awsCallError{op: "AssumeRole", signed: true, err: err}
 	}
-	return stsVended("AssumeRole", out.Credentials, name)
+	return stsVended("AssumeRole", out.Credentials, out.AssumedRoleUser, name)
 }
 
 // tagValuePattern is what STS accepts in a session tag value.
@@ -116,7 +117,9 @@ func sessionTags(id *Identity) []ststypes.Tag {
 	return tags
 }
 
-func stsVended(op string, c *ststypes.Credentials, session string) (vended, error) {
+// The account is the assumed role's, read from the session's ARN
+// (arn:aws:sts::<account>:assumed-role/<role>/<session>).
+func stsVended(op string, c *ststypes.Credentials, user *ststypes.AssumedRoleUser, session string) (vended, error) {
 	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.Expiration == nil {
 		return vended{}, &awsCallError{op: op, err: errors.New("response without credentials")}
 	}
@@ -124,6 +127,7 @@ func stsVended(op string, c *ststypes.Credentials, session string) (vended, erro
 		creds: aws.Credentials{
 			AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: aws.ToString(c.SessionToken),
 			CanExpire: true, Expires: *c.Expiration,
+			AccountID: accountOfARN(user),
 		},
 		roleSession: session,
 	}, nil
@@ -134,4 +138,17 @@ func stsVended(op string, c *ststypes.Credentials, session string) (vended, erro
 // share a session name or SourceIdentity.
 func roleSessionName(id *Identity) string {
 	return awsname.Session(id.Issuer, id.Subject)
+}
+
+// accountOfARN is the account field of the assumed-role user's ARN, or ""
+// when STS did not send one that looks right.
+func accountOfARN(user *ststypes.AssumedRoleUser) string {
+	if user == nil {
+		return ""
+	}
+	parts := strings.SplitN(aws.ToString(user.Arn), ":", 6)
+	if len(parts) == 6 && accountIDPattern.MatchString(parts[4]) {
+		return parts[4]
+	}
+	return ""
 }

@@ -340,6 +340,11 @@ func TestVendAssumeRole(t *testing.T) {
 	if e.useCreds(t, c) != name {
 		t.Fatal("not attributed to the user")
 	}
+	// The account rides with the credentials (from the session's ARN), so a
+	// consumer sharing something per account needs no GetCallerIdentity.
+	if got, _ := c.Retrieve(context.Background()); got.AccountID != "123456789012" {
+		t.Fatalf("AccountID %q, want the role's account", got.AccountID)
+	}
 	// Values STS would reject are left out instead of failing the exchange.
 	c2 := wantOK(t, vendServe(t, m, e.idToken("bob", "email", "bob<script>@example.com")))
 	if s, _ := e.fake.Session(c2.AccessKeyID()); s.Tags["email"] != "" || s.Tags["sub"] != "bob" {
@@ -368,6 +373,9 @@ func TestVendIdentityCenter(t *testing.T) {
 		m.IdentityCenter = &IdentityCenterVending{ApplicationARN: vendApp, AccountID: vendAcct, RoleName: "ReadOnly"}
 	})
 	c := wantOK(t, vendServe(t, m, e.idToken("alice")))
+	if got, _ := c.Retrieve(context.Background()); got.AccountID != vendAcct {
+		t.Fatalf("AccountID %q, want %s", got.AccountID, vendAcct)
+	}
 	if e.useCreds(t, c) != "alice" {
 		t.Fatal("not attributed to alice")
 	}
