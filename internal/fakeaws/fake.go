@@ -103,8 +103,9 @@ type Fake struct {
 	mu       sync.Mutex
 	clock    func() time.Time
 	keys     map[string]key
-	handlers map[string]OpHandler // service + "." + op
-	faults   map[string]*Fault    // op (or service.op)
+	handlers map[string]OpHandler   // service + "." + op
+	faults   map[string]*Fault      // op (or service.op)
+	rates    map[string]*rateBucket // op (or service.op), see SetRateLimit
 	calls    []Call
 	state    map[string]any  // per-service state, see State
 	answered map[string]bool // SDK invocation IDs answered successfully

@@ -141,7 +141,12 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if inv == "" || !f.answered[inv] {
 		f.calls = append(f.calls, Call{Service: service, Op: op, Region: req.Region, AccessKeyID: req.AccessKeyID, Owner: req.Owner, Signed: req.AccessKeyID != "", Time: f.clock()})
 	}
+	throttled := f.takeRateLocked(service, op, f.clock())
 	f.mu.Unlock()
+	if throttled != nil {
+		writeError(w, proto, throttled)
+		return
+	}
 
 	if fl := f.takeFault(service, op); fl != nil {
 		if fl.Delay > 0 {
