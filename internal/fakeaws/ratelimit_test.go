@@ -68,7 +68,7 @@ func TestGetCallerIdentity(t *testing.T) {
 	for _, c := range []struct {
 		creds aws.Credentials
 		want  string
-	}{{alice, DefaultAccount}, {bob, "210987654321"}} {
+	}{{alice, DefaultAccountID}, {bob, "210987654321"}} {
 		out, err := sts.NewFromConfig(fx.cfg(StaticCredentials(c.creds))).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil || aws.ToString(out.Account) != c.want {
 			t.Fatalf("%s: %+v %v", c.creds.AccessKeyID, out, err)

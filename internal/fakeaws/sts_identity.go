@@ -8,10 +8,7 @@ import (
 // STS GetCallerIdentity (signed): the account, ARN and user id of the
 // signing key. A vended session answers with its role's account and the
 // assumed-role ARN; other keys with the account SetAccount gave their
-// owner, else DefaultAccount.
-
-// DefaultAccount is the account of keys with no role and no SetAccount.
-const DefaultAccount = "123456789012"
+// owner, else DefaultAccountID (the account of the fake's log groups).
 
 func init() {
 	Register(func(f *Fake) { f.Handle("sts", "GetCallerIdentity", stsGetCallerIdentity) })
@@ -55,7 +52,7 @@ func stsGetCallerIdentity(r *Request) (any, error) {
 		acct := a.byOwner[r.Owner]
 		r.Fake().mu.Unlock()
 		if acct == "" {
-			acct = DefaultAccount
+			acct = DefaultAccountID
 		}
 		res = result{Account: acct, Arn: "arn:aws:iam::" + acct + ":user/" + r.Owner, UserID: "AIDA" + strings.ToUpper(randHex(8))}
 	}
