@@ -80,6 +80,7 @@ func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFun
 				tool: req.Params.Name, session: session, args: req.GetArguments(),
 				start: start, duration: au.now().Sub(start), outcome: outcome,
 				resultBytes: resultSize(res), requestIDs: ids, requests: n, denied: denied, failure: f,
+				throttling: rec.Throttling(),
 			})
 		}()
 		res, err = next(ctx, req)
@@ -114,6 +115,7 @@ type auditEntry struct {
 	requests    int
 	denied      *toolkit.Denial
 	failure     toolkit.Failure // set unless the outcome is ok
+	throttling  toolkit.Throttling
 }
 
 func (au *auditor) write(ctx context.Context, e auditEntry) {
@@ -139,6 +141,11 @@ func (au *auditor) write(ctx context.Context, e auditEntry) {
 		zap.Int("aws_requests", e.requests),
 		zap.Float64("duration", e.duration.Seconds()),
 		zap.Int("result_bytes", e.resultBytes),
+	}
+	// AWS throttled the call and it waited instead of failing, or it
+	// waited for the account's Logs Insights polling budget.
+	if th := e.throttling; th.Throttled > 0 || th.Waited > 0 {
+		fields = append(fields, zap.Int("aws_throttled", th.Throttled), zap.Float64("throttle_wait", th.Waited.Seconds()))
 	}
 	if e.failure.Kind != "" {
 		fields = append(fields, zap.String("error_kind", e.failure.Kind))

@@ -37,11 +37,6 @@ const (
 	batchMaxChunks = 100
 )
 
-// batchPollSchedule: awslabs polls every 5 s to keep GetQueryResults under a
-// quarter of its quota. We start sooner (short queries finish in a second or
-// two) and let the shared per-region poll limiter hold the rate down.
-var batchPollSchedule = insightsSchedule{Initial: time.Second, Max: 5 * time.Second, Fraction: 0.25}
-
 type batchSummary struct {
 	TotalLogGroups       int      `json:"total_log_groups"`
 	TotalRegions         int      `json:"total_regions"`
@@ -146,8 +141,11 @@ func (b *batchRun) runQuery(ctx context.Context, c *batchChunk, start, end int64
 	if err != nil {
 		return chunkOutcome{}, err
 	}
-	w, err := waitInsightsQuery(ctx, b.e, pacedInsights{c.cl, b, c.gate}, aws.ToString(out.QueryId), insightsWait{
-		Timeout: b.req.maxTimeout, StopOnTimeout: true, Schedule: batchPollSchedule,
+	// The same schedule, account budget and shared watch as every other
+	// Insights wait (awslabs polls a batch every 5 s): the chunks of one
+	// identity share one DescribeQueries per second while they run.
+	w, err := waitInsightsQuery(ctx, b.e, c.cl, aws.ToString(out.QueryId), insightsWait{
+		Timeout: b.req.maxTimeout, StopOnTimeout: true,
 	})
 	if err != nil {
 		return chunkOutcome{}, err
@@ -168,26 +166,6 @@ func (b *batchRun) runQuery(ctx context.Context, c *batchChunk, start, end int64
 		res.rows = append(res.rows, row)
 	}
 	return res, nil
-}
-
-// pacedInsights puts every GetQueryResults of a batch through the gate's
-// poll limiter, so the colleague-shared poller stays within the quota share
-// however many chunks are waiting.
-type pacedInsights struct {
-	cl   *cloudwatchlogs.Client
-	b    *batchRun
-	gate *batchGate
-}
-
-func (p pacedInsights) GetQueryResults(ctx context.Context, in *cloudwatchlogs.GetQueryResultsInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error) {
-	if _, err := p.b.pacer.wait(ctx, p.b.e, p.gate.poll); err != nil {
-		return nil, err
-	}
-	return p.cl.GetQueryResults(ctx, in, opts...)
-}
-
-func (p pacedInsights) StopQuery(ctx context.Context, in *cloudwatchlogs.StopQueryInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StopQueryOutput, error) {
-	return p.cl.StopQuery(ctx, in, opts...)
 }
 
 // nonRetryable are errors a second attempt cannot fix.

@@ -13,13 +13,12 @@ import (
 
 // Throttles of execute_cwl_insights_batch: about a quarter of the default
 // per-account, per-region Logs Insights quotas (30 concurrent queries, 6 TPS
-// StartQuery, 6 TPS GetQueryResults), so a batch leaves room for everything
-// else the account runs.
+// StartQuery), so a batch leaves room for everything else the account runs.
+// Its polling spends the account's Insights polling budget like every other
+// wait (insights_budget.go).
 const (
 	batchConcurrencyPerRegion = 7
 	batchStartInterval        = 700 * time.Millisecond
-	batchPollRate             = rate.Limit(1.4) // GetQueryResults per second
-	batchPollBurst            = 2
 	batchGateCap              = 512 // (identity, region) and identity gates kept
 
 	// batchConcurrencyPerIdentity bounds one identity's batch chunks in
@@ -36,7 +35,6 @@ const (
 // gate of its own and is never queued behind the first user's.
 type batchGate struct {
 	start *rate.Limiter
-	poll  *rate.Limiter
 	slots chan struct{}
 	users int // calls holding the gate; guarded by batchPacer.mu
 }
@@ -72,7 +70,6 @@ func (p *batchPacer) acquire(key string) (*batchGate, func()) {
 	return p.acquireGate(key, func() *batchGate {
 		return &batchGate{
 			start: rate.NewLimiter(rate.Every(batchStartInterval), 1),
-			poll:  rate.NewLimiter(batchPollRate, batchPollBurst),
 			slots: make(chan struct{}, batchConcurrencyPerRegion),
 		}
 	})

@@ -193,9 +193,6 @@ func runInsightsQuery(ctx context.Context, e *toolkit.Env, cl *cloudwatchlogs.Cl
 	}
 	id := aws.ToString(started.QueryId)
 	w := insightsWait{Timeout: r.Timeout, OnPoll: insightsPollProgress(r.Progress, r.Label+" "+id, r.Timeout)}
-	if watch := stateOf(e).watch; watch != nil {
-		w.Running = watch.forClient(cl)
-	}
 	out, err := waitInsightsQuery(ctx, e, cl, id, w)
 	if ctx.Err() != nil {
 		return insightsQueryResult{}, false, ctx.Err()

@@ -366,10 +366,6 @@ func quoteField(f string) string {
 	return "`" + strings.ReplaceAll(f, "`", "") + "`"
 }
 
-// probeSchedule: awslabs' probes poll from 0.2 s, doubling to 2 s; a gap
-// equal to the time already waited is the same curve.
-var probeSchedule = insightsSchedule{Initial: 200 * time.Millisecond, Max: 2 * time.Second, Fraction: 1}
-
 // probeQuery runs a short Insights query (limit 1) over the last hour of one
 // log group and returns its rows. It gives up after 30 s, stopping the
 // query, as awslabs does.
@@ -386,7 +382,7 @@ func probeQuery(ctx context.Context, e *toolkit.Env, cl *cloudwatchlogs.Client, 
 		return nil, err
 	}
 	id := aws.ToString(out.QueryId)
-	w, err := waitInsightsQuery(ctx, e, cl, id, insightsWait{Timeout: indexProbeBudget, StopOnTimeout: true, Schedule: probeSchedule})
+	w, err := waitInsightsQuery(ctx, e, cl, id, insightsWait{Timeout: indexProbeBudget, StopOnTimeout: true})
 	switch {
 	case err != nil:
 		return nil, err

@@ -18,41 +18,9 @@ import (
 type insightsAPI interface {
 	GetQueryResults(context.Context, *cloudwatchlogs.GetQueryResultsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error)
 	StopQuery(context.Context, *cloudwatchlogs.StopQueryInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StopQueryOutput, error)
-}
-
-// insightsSchedule spaces GetQueryResults calls. The gap after a poll is a
-// fixed fraction of the time already waited, clamped to [Initial, Max]: a
-// query that finishes quickly is noticed within Initial, and a long one
-// costs few calls (GetQueryResults has a low per-account TPS quota), while
-// the detection delay stays a bounded share of the query's own run time.
-// awslabs polls every second, which adds up to a second to every query.
-type insightsSchedule struct {
-	Initial  time.Duration
-	Max      time.Duration
-	Fraction float64
-}
-
-// defaultInsightsSchedule polls every 150 ms for the first 1.2 s, stays at
-// or under 250 ms for the first 2 s, and reaches 1 s after 8 s: most
-// interactive queries finish within a few seconds, and their results then
-// arrive a small fraction of a second after completion, at about 4 calls
-// per second at most (GetQueryResults has a low per-account quota; the SDK's
-// retryer absorbs throttling).
-var defaultInsightsSchedule = insightsSchedule{Initial: 150 * time.Millisecond, Max: time.Second, Fraction: 0.125}
-
-// next returns the gap before the next poll after waiting elapsed.
-func (s insightsSchedule) next(elapsed time.Duration) time.Duration {
-	if s.Initial <= 0 {
-		s = defaultInsightsSchedule
-	}
-	d := time.Duration(float64(elapsed) * s.Fraction)
-	if d < s.Initial {
-		d = s.Initial
-	}
-	if s.Max > 0 && d > s.Max {
-		d = s.Max
-	}
-	return d
+	// Options name the region and credentials, hence the account whose
+	// polling budget the wait spends (insights_budget.go).
+	Options() cloudwatchlogs.Options
 }
 
 // insightsWait configures one wait for an Insights query.
@@ -65,15 +33,8 @@ type insightsWait struct {
 	// get_logs_insight_query_results, as awslabs does; a batch that gives up
 	// on a chunk should stop it to free the account's query concurrency.
 	StopOnTimeout bool
-	// Schedule spaces the polls; zero is defaultInsightsSchedule.
-	Schedule insightsSchedule
 	// OnPoll, if set, sees every poll that did not finish the query.
 	OnPoll func(out *cloudwatchlogs.GetQueryResultsOutput, elapsed time.Duration, polls int)
-	// Running, if set, lists the queries running now (a shared, recent
-	// DescribeQueries: insights_watch.go). After watchAfter, the wait looks
-	// there every watchGap instead of polling the query itself; on an
-	// error it goes back to polling.
-	Running func(ctx context.Context) (map[string]struct{}, error)
 }
 
 // insightsOutcome is how a wait ended when it did not fail.
@@ -86,6 +47,9 @@ type insightsOutcome struct {
 	TimedOut bool
 	// Timeout is the effective bound after capping.
 	Timeout time.Duration
+	// Throttled counts GetQueryResults calls AWS throttled (and the wait
+	// rode out).
+	Throttled int
 }
 
 // insightsTerminal reports whether a status is final. Anything but
@@ -98,10 +62,14 @@ func insightsTerminal(s types.QueryStatus) bool {
 const stopQueryTimeout = 5 * time.Second
 
 // waitInsightsQuery polls queryID until it reaches a final status or the
-// wait times out. On cancellation of ctx (the client cancelled or
-// disconnected) it stops the query, since nobody will read its results and
-// it would otherwise hold one of the account's concurrent-query slots, and
-// returns ctx's error. A GetQueryResults failure is returned as is.
+// wait times out, on the cost-bounded schedule (insights_schedule.go),
+// within the account's polling budget (insights_budget.go), and, while
+// several waits of one identity run in one region, through their shared
+// list of running queries (insights_watch.go). On cancellation of ctx (the
+// client cancelled or disconnected) it stops the query, since nobody will
+// read its results and it would otherwise hold one of the account's
+// concurrent-query slots, and returns ctx's error. Throttling is waited
+// out; any other GetQueryResults failure is returned as is.
 func waitInsightsQuery(ctx context.Context, e *toolkit.Env, api insightsAPI, queryID string, w insightsWait) (insightsOutcome, error) {
 	timeout := w.Timeout
 	if e.MaxQueryTimeout > 0 && timeout > e.MaxQueryTimeout {
@@ -110,91 +78,156 @@ func waitInsightsQuery(ctx context.Context, e *toolkit.Env, api insightsAPI, que
 	if timeout < 0 {
 		timeout = 0
 	}
-	start := e.Now()
-	deadline := start.Add(timeout)
-	res := insightsOutcome{Timeout: timeout}
+	ws := &waitState{e: e, api: api, id: queryID, w: w, start: e.Now(), budget: budgetFor(ctx, e, api)}
+	ws.deadline = ws.start.Add(timeout)
+	ws.res.Timeout = timeout
+	if cl, ok := api.(*cloudwatchlogs.Client); ok && stateOf(e).watch != nil {
+		ws.watch = stateOf(e).watch.join(cl)
+		defer ws.watch.leave()
+	}
+	return ws.run(ctx)
+}
+
+// waitState is one wait in progress.
+type waitState struct {
+	e        *toolkit.Env
+	api      insightsAPI
+	id       string
+	w        insightsWait
+	budget   *pollBudget
+	watch    *watchMember // nil: poll only
+	start    time.Time
+	deadline time.Time
+
+	res      insightsOutcome
+	lastPoll time.Time         // when the last GetQueryResults was sent
+	last     types.QueryStatus // what it said
+}
+
+func (ws *waitState) run(ctx context.Context) (insightsOutcome, error) {
+	e := ws.e
+	// The first poll waits for the schedule too: a query is never done
+	// the instant StartQuery returns.
+	done, err := ws.awaitNextPoll(ctx)
 	for {
-		out, err := api.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(queryID)})
-		if ctx.Err() != nil {
-			stopInsightsQuery(ctx, e, api, queryID, "client cancelled")
-			return res, ctx.Err()
-		}
 		if err != nil {
-			return res, err
+			stopInsightsQuery(ctx, e, ws.api, ws.id, "client cancelled")
+			return ws.res, err
 		}
-		res.Polls++
-		res.Output = out
+		if done {
+			// The query left the running list: fetch it now, whatever
+			// the budget says (it is charged all the same).
+			ws.budget.spend(e.Now())
+		} else {
+			waited, err := ws.budget.wait(ctx, e, ws.deadline)
+			if err != nil {
+				stopInsightsQuery(ctx, e, ws.api, ws.id, "client cancelled")
+				return ws.res, err
+			}
+			toolkit.NoteBudgetWait(ctx, waited)
+		}
+		ws.lastPoll = e.Now()
+		out, err := ws.api.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(ws.id)}, noThrottleRetries)
+		if ctx.Err() != nil {
+			stopInsightsQuery(ctx, e, ws.api, ws.id, "client cancelled")
+			return ws.res, ctx.Err()
+		}
+		ws.res.Polls++
 		now := e.Now()
-		res.Elapsed = now.Sub(start)
-		if insightsTerminal(out.Status) {
-			if out.Status == types.QueryStatusComplete && out.NextToken != nil {
-				if err := insightsRemainingPages(ctx, e, api, queryID, out); err != nil {
-					if ctx.Err() != nil {
-						return res, ctx.Err()
+		ws.res.Elapsed = now.Sub(ws.start)
+		switch {
+		case err != nil && isThrottle(err):
+			// AWS is short of quota for this account: slow everyone in
+			// it down and ask again later; the query may well be done,
+			// and failing it would throw its results away.
+			ws.budget.throttled(now)
+			ws.res.Throttled++
+			toolkit.NoteThrottled(ctx)
+		case err != nil:
+			return ws.res, err
+		default:
+			ws.budget.answered(now)
+			ws.res.Output, ws.last = out, out.Status
+			if insightsTerminal(out.Status) {
+				if out.Status == types.QueryStatusComplete && out.NextToken != nil {
+					if err := insightsRemainingPages(ctx, e, ws.api, ws.id, out); err != nil {
+						if ctx.Err() != nil {
+							return ws.res, ctx.Err()
+						}
+						return ws.res, err
 					}
-					return res, err
 				}
+				return ws.res, nil
 			}
-			return res, nil
 		}
-		if !now.Before(deadline) {
-			res.TimedOut = true
-			if w.StopOnTimeout {
-				stopInsightsQuery(ctx, e, api, queryID, "wait timed out")
+		if !now.Before(ws.deadline) {
+			ws.res.TimedOut = true
+			if ws.res.Output == nil {
+				// Throttled throughout: report the query as still running.
+				ws.res.Output = &cloudwatchlogs.GetQueryResultsOutput{Status: types.QueryStatusRunning}
 			}
-			return res, nil
+			if ws.w.StopOnTimeout {
+				stopInsightsQuery(ctx, e, ws.api, ws.id, "wait timed out")
+			}
+			return ws.res, nil
 		}
-		if w.OnPoll != nil {
-			w.OnPoll(out, res.Elapsed, res.Polls)
+		if ws.w.OnPoll != nil && err == nil {
+			ws.w.OnPoll(out, ws.res.Elapsed, ws.res.Polls)
 		}
-		if err := awaitNextPoll(ctx, e, &w, queryID, out.Status, start, deadline, &res); err != nil {
-			stopInsightsQuery(ctx, e, api, queryID, "client cancelled")
-			return res, err
-		}
+		done, err = ws.awaitNextPoll(ctx)
 	}
 }
 
-// awaitNextPoll sleeps until the query's status is worth asking for again:
-// the schedule's gap, or, once watching, the moment the shared list of
-// running queries no longer shows it (or watchDirectEvery has passed, or
-// the deadline). Only ctx's cancellation is an error.
-func awaitNextPoll(ctx context.Context, e *toolkit.Env, w *insightsWait, queryID string, last types.QueryStatus, start, deadline time.Time, res *insightsOutcome) error {
-	lastPoll := e.Now()
+// awaitNextPoll sleeps until the query's status is worth asking for
+// again: the schedule's next poll or, while the identity's waits share a
+// watch, the moment the watch no longer lists the query as running (then
+// done is true), or watchDirectEvery has passed, or the deadline. Only
+// ctx's cancellation is an error.
+func (ws *waitState) awaitNextPoll(ctx context.Context) (done bool, err error) {
+	e := ws.e
 	for {
 		now := e.Now()
-		watching := w.Running != nil && now.Sub(start) >= watchAfter
-		gap := w.Schedule.next(now.Sub(start))
+		watching := ws.watch != nil && now.Sub(ws.start) >= watchAfter && ws.watch.shared()
+		var at time.Time
 		if watching {
-			gap = watchGap
+			at = ws.watch.nextTick(now)
+		} else {
+			at = ws.start.Add(defaultPollPlan.at(ws.res.Polls+1, ws.lastPoll.Sub(ws.start)))
 		}
-		if left := deadline.Sub(now); gap > left {
-			gap = left
+		if at.After(ws.deadline) {
+			at = ws.deadline
 		}
-		if err := e.Sleep(ctx, gap); err != nil {
-			return err
+		if d := at.Sub(now); d > 0 {
+			if err := e.Sleep(ctx, d); err != nil {
+				return false, err
+			}
 		}
 		now = e.Now()
-		res.Elapsed = now.Sub(start)
-		if !watching || !now.Before(deadline) || now.Sub(lastPoll) >= watchDirectEvery {
-			return nil
+		ws.res.Elapsed = now.Sub(ws.start)
+		if !watching || !now.Before(ws.deadline) || now.Sub(ws.lastPoll) >= watchDirectEvery {
+			return false, nil
 		}
-		ids, err := w.Running(ctx)
+		ids, err := ws.watch.running(ctx, e, ws.budget)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return false, ctx.Err()
 			}
-			// No logs:DescribeQueries permission, throttling, …: this wait
-			// polls the query itself from here on.
-			w.Running = nil
-			return nil
+			// No logs:DescribeQueries permission, …: this wait polls the
+			// query itself from here on.
+			ws.watch.leave()
+			ws.watch = nil
+			return false, nil
 		}
-		if _, running := ids[queryID]; running {
+		if _, running := ids[ws.id]; running {
 			continue
 		}
 		// Not running: done, or still Scheduled (a queued query is not in
 		// the list either, so that one is asked on the schedule's pace).
-		if last != types.QueryStatusScheduled || now.Sub(lastPoll) >= w.Schedule.next(res.Elapsed) {
-			return nil
+		if ws.last != types.QueryStatusScheduled {
+			return true, nil
+		}
+		if !now.Before(ws.start.Add(defaultPollPlan.at(ws.res.Polls+1, ws.lastPoll.Sub(ws.start)))) {
+			return false, nil
 		}
 	}
 }

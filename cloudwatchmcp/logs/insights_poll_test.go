@@ -17,81 +17,6 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/mcptest"
 )
 
-func TestInsightsScheduleNext(t *testing.T) {
-	s := defaultInsightsSchedule
-	for elapsed, want := range map[time.Duration]time.Duration{
-		0:                       150 * time.Millisecond,
-		time.Second:             150 * time.Millisecond,
-		1600 * time.Millisecond: 200 * time.Millisecond,
-		2 * time.Second:         250 * time.Millisecond,
-		4 * time.Second:         500 * time.Millisecond,
-		20 * time.Second:        time.Second,
-	} {
-		if got := s.next(elapsed); got != want {
-			t.Errorf("next(%v) = %v, want %v", elapsed, got, want)
-		}
-	}
-	if got := (insightsSchedule{}).next(0); got != defaultInsightsSchedule.Initial {
-		t.Errorf("zero schedule: %v", got)
-	}
-}
-
-// The wait polls fast while a query is young, so a query that completes
-// within its first 2 s is seen within 250 ms. After that it watches the
-// shared list of running queries every 250 ms (insights_watch.go), so a
-// long query is seen within 250 ms too while its own GetQueryResults is
-// asked only every 5 s. Without the watch (no DescribeQueries permission),
-// it backs off to 1 s: about one call per second (awslabs: always 1 s).
-func TestInsightsAdaptivePolling(t *testing.T) {
-	for _, c := range []struct {
-		runFor             time.Duration
-		watch              bool
-		maxLag, maxPolls   int // lag in ms between completion and the poll that saw it
-		maxDescribeQueries int
-	}{
-		{300 * time.Millisecond, true, 150, 3, 0},
-		{1900 * time.Millisecond, true, 250, 13, 0},
-		{3 * time.Second, true, 250, 15, 4},
-		// The fake keeps a query Scheduled for its first fifth (12 s here);
-		// a Scheduled query is not in the running list, so it is polled on
-		// the backing-off schedule until it runs: 13 + 10 + 12 / 5 s + 1.
-		{60 * time.Second, true, 250, 40, 233},
-		{3 * time.Second, false, 375, 17, 0},
-		{60 * time.Second, false, 1000, 80, 0},
-	} {
-		t.Run(fmt.Sprintf("%v watch %v", c.runFor, c.watch), func(t *testing.T) {
-			te := mcptest.NewEnv(t)
-			if !c.watch {
-				stateOf(te.Env).watch = nil
-			}
-			clk := withInsightsClock(te)
-			d := runCompleteQuery(t, te, c.runFor)
-			q, _ := fakeaws.LogsOf(te.Fake).Query(d.QueryID)
-			lag := q.ReportedDoneAt.Sub(q.CompleteAt)
-			if lag < 0 || lag > time.Duration(c.maxLag)*time.Millisecond || q.Polls > c.maxPolls {
-				t.Fatalf("completion seen %v late after %d polls (want ≤ %dms, ≤ %d polls)", lag, q.Polls, c.maxLag, c.maxPolls)
-			}
-			dq := len(te.Fake.Calls("DescribeQueries"))
-			if dq > c.maxDescribeQueries {
-				t.Fatalf("%d DescribeQueries calls, want ≤ %d", dq, c.maxDescribeQueries)
-			}
-			assertOwner(t, te, "DescribeQueries", dq)
-			t.Logf("seen %v after completion, %d polls, %d DescribeQueries", lag, q.Polls, dq)
-			gaps := clk.gaps()
-			if gaps[0] != 150*time.Millisecond {
-				t.Fatalf("first gap %v", gaps[0])
-			}
-			var elapsed time.Duration
-			for i, g := range gaps {
-				if g > time.Second || (i > 0 && g < gaps[i-1]) || (elapsed < 2*time.Second && g > 250*time.Millisecond) {
-					t.Fatalf("gap %d after %v is %v (gaps %v)", i, elapsed, g, gaps)
-				}
-				elapsed += g
-			}
-		})
-	}
-}
-
 // runCompleteQuery runs execute_log_insights_query as alice on a query the
 // fake completes after runFor, and requires it to complete.
 func runCompleteQuery(t *testing.T, te *mcptest.Env, runFor time.Duration) insightsDictView {
@@ -130,15 +55,14 @@ func TestInsightsWaitStopOnTimeout(t *testing.T) {
 	ctx := context.Background()
 	var seen []int
 	out, err := waitInsightsQuery(ctx, te.Env, cl, id, insightsWait{
-		Timeout: 10 * time.Second, StopOnTimeout: true,
-		Schedule: insightsSchedule{Initial: time.Second, Max: 4 * time.Second, Fraction: 0.5},
-		OnPoll:   func(_ *cloudwatchlogs.GetQueryResultsOutput, _ time.Duration, polls int) { seen = append(seen, polls) },
+		Timeout: 5500 * time.Millisecond, StopOnTimeout: true,
+		OnPoll: func(_ *cloudwatchlogs.GetQueryResultsOutput, _ time.Duration, polls int) { seen = append(seen, polls) },
 	})
-	if err != nil || !out.TimedOut || out.Timeout != 10*time.Second {
+	if err != nil || !out.TimedOut || out.Timeout != 5500*time.Millisecond {
 		t.Fatalf("outcome %+v %v", out, err)
 	}
-	// Custom schedule: 1, 1, 1, 1.5 (elapsed 3 s), 2.25, then cut to the deadline.
-	if got := fmt.Sprint(clk.gaps()); got != "[1s 1s 1s 1.5s 2.25s 3.25s]" {
+	// The plan: 0.4, 0.8, 1.6, 2.4, 3.4, 4.4, 5.4 s, then the deadline.
+	if got := fmt.Sprint(clk.gaps()); got != "[400ms 400ms 800ms 800ms 1s 1s 1s 100ms]" {
 		t.Fatalf("gaps %s", got)
 	}
 	if len(seen) != out.Polls-1 {

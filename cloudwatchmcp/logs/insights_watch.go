@@ -10,17 +10,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
 const (
-	// watchAfter is when a wait switches from its own GetQueryResults
-	// schedule to the shared watch; until then the schedule polls at most
-	// every 250 ms anyway.
+	// watchAfter is when a wait may switch from its own GetQueryResults
+	// schedule to the shared watch; young queries are cheap to poll.
 	watchAfter = 2 * time.Second
-	// watchGap is how often a waiting query looks at the shared list of
-	// running queries, and how old that list may be: a query that
-	// completes is noticed within about this long, however long it ran.
-	watchGap = 250 * time.Millisecond
+	// watchGap spaces the shared DescribeQueries calls, on a grid every
+	// waiter of the identity and region agrees on: a query that completes
+	// is noticed within about this long, however long it ran, as with its
+	// own schedule.
+	watchGap = time.Second
 	// watchDirectEvery still polls a watched query's own status now and
 	// then, in case the list lags behind it.
 	watchDirectEvery = 5 * time.Second
@@ -31,21 +33,22 @@ const (
 	watchFetchTimeout = 5 * time.Second
 )
 
-// runningWatch lets every long Logs Insights wait of one identity in one
-// region share a single DescribeQueries(status Running) call per watchGap.
-// Polling each query's GetQueryResults every 250 ms would cost 4 calls per
-// second per query against a low per-account quota; backing off instead
-// (awslabs polls every second) leaves results waiting up to a second.
-// Shared, the cost is at most 4 calls per second per identity and region,
-// however many queries it waits on, plus one GetQueryResults per query
-// once it is done; and a query is noticed within watchGap of completing.
-// The call is signed with that identity's own credentials (its client).
+// runningWatch lets the Logs Insights waits of one identity in one region
+// share one DescribeQueries(status Running) call per watchGap while two or
+// more of them are waiting (analyze_log_group's two queries, a batch's
+// chunks, one user's parallel calls): n waits then cost one list call per
+// second between them, plus one GetQueryResults each once done, instead of
+// one GetQueryResults each per second. A lone wait polls its own query: a
+// list call would cost as much and say less. The call is signed with that
+// identity's own credentials (its client), and spends the account's
+// polling budget like any poll.
 type runningWatch struct {
 	now     func() time.Time
 	flights singleflight.Group
 
-	mu    sync.Mutex
-	snaps map[*cloudwatchlogs.Client]*runningSnapshot
+	mu      sync.Mutex
+	snaps   map[*cloudwatchlogs.Client]*runningSnapshot
+	waiters map[*cloudwatchlogs.Client]int
 }
 
 // runningSnapshot is the set of queries that were Running at `at`.
@@ -55,20 +58,54 @@ type runningSnapshot struct {
 }
 
 func newRunningWatch(now func() time.Time) *runningWatch {
-	return &runningWatch{now: now, snaps: map[*cloudwatchlogs.Client]*runningSnapshot{}}
+	return &runningWatch{now: now, snaps: map[*cloudwatchlogs.Client]*runningSnapshot{}, waiters: map[*cloudwatchlogs.Client]int{}}
 }
 
-// forClient returns insightsWait.Running for cl.
-func (w *runningWatch) forClient(cl *cloudwatchlogs.Client) func(context.Context) (map[string]struct{}, error) {
-	return func(ctx context.Context) (map[string]struct{}, error) { return w.running(ctx, cl) }
+// watchMember is one wait's membership in the watch of its client.
+type watchMember struct {
+	w    *runningWatch
+	cl   *cloudwatchlogs.Client
+	once sync.Once
 }
 
-// running returns the queries running as of at most watchGap ago.
-func (w *runningWatch) running(ctx context.Context, cl *cloudwatchlogs.Client) (map[string]struct{}, error) {
+// join counts a wait in; it must leave when done.
+func (w *runningWatch) join(cl *cloudwatchlogs.Client) *watchMember {
+	w.mu.Lock()
+	w.waiters[cl]++
+	w.mu.Unlock()
+	return &watchMember{w: w, cl: cl}
+}
+
+func (m *watchMember) leave() {
+	m.once.Do(func() {
+		m.w.mu.Lock()
+		defer m.w.mu.Unlock()
+		if m.w.waiters[m.cl]--; m.w.waiters[m.cl] <= 0 {
+			delete(m.w.waiters, m.cl)
+		}
+	})
+}
+
+// shared reports whether another wait of the same client is waiting too.
+func (m *watchMember) shared() bool {
+	m.w.mu.Lock()
+	defer m.w.mu.Unlock()
+	return m.w.waiters[m.cl] >= 2
+}
+
+// nextTick is the next point of the shared refresh grid after now.
+func (m *watchMember) nextTick(now time.Time) time.Time {
+	return now.Truncate(watchGap).Add(watchGap)
+}
+
+// running returns the queries running as of this grid interval, refreshing
+// the list once per interval for every waiter.
+func (m *watchMember) running(ctx context.Context, e *toolkit.Env, budget *pollBudget) (map[string]struct{}, error) {
+	w, cl := m.w, m.cl
 	w.mu.Lock()
 	s := w.snaps[cl]
 	w.mu.Unlock()
-	if s != nil && w.now().Sub(s.at) < watchGap {
+	if s != nil && !s.at.Before(w.now().Truncate(watchGap)) {
 		return s.ids, nil
 	}
 	// Waiters share the refresh; it runs on its own deadline so that one
@@ -76,7 +113,7 @@ func (w *runningWatch) running(ctx context.Context, cl *cloudwatchlogs.Client) (
 	ch := w.flights.DoChan(fmt.Sprintf("%p", cl), func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), watchFetchTimeout)
 		defer cancel()
-		return w.refresh(fctx, cl)
+		return w.refresh(fctx, e, cl, budget)
 	})
 	select {
 	case r := <-ch:
@@ -89,17 +126,30 @@ func (w *runningWatch) running(ctx context.Context, cl *cloudwatchlogs.Client) (
 	}
 }
 
-func (w *runningWatch) refresh(ctx context.Context, cl *cloudwatchlogs.Client) (map[string]struct{}, error) {
-	at := w.now() // a query listed was running at least until now
+func (w *runningWatch) refresh(ctx context.Context, e *toolkit.Env, cl *cloudwatchlogs.Client, budget *pollBudget) (map[string]struct{}, error) {
 	ids := map[string]struct{}{}
 	var token *string
+	at := w.now()
 	for range watchPages {
-		out, err := cl.DescribeQueries(ctx, &cloudwatchlogs.DescribeQueriesInput{
-			Status: types.QueryStatusRunning, MaxResults: aws.Int32(1000), NextToken: token,
-		})
+		waited, err := budget.wait(ctx, e, at.Add(watchFetchTimeout))
 		if err != nil {
 			return nil, err
 		}
+		toolkit.NoteBudgetWait(ctx, waited)
+		if token == nil {
+			at = w.now() // a query listed was running at least until now
+		}
+		out, err := cl.DescribeQueries(ctx, &cloudwatchlogs.DescribeQueriesInput{
+			Status: types.QueryStatusRunning, MaxResults: aws.Int32(1000), NextToken: token,
+		}, noThrottleRetries)
+		if err != nil {
+			if isThrottle(err) {
+				budget.throttled(w.now())
+				toolkit.NoteThrottled(ctx)
+			}
+			return nil, err
+		}
+		budget.answered(w.now())
 		for _, q := range out.Queries {
 			ids[aws.ToString(q.QueryId)] = struct{}{}
 		}

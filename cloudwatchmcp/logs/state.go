@@ -16,6 +16,9 @@ type groupState struct {
 	// pacer throttles execute_cwl_insights_batch per identity and region
 	// (batch_pacer.go).
 	pacer *batchPacer
+	// budgets bound Insights polling per AWS account and region
+	// (insights_budget.go).
+	budgets *pollBudgets
 }
 
 type stateKey struct{}
@@ -24,8 +27,9 @@ func stateOf(e *toolkit.Env) *groupState {
 	return toolkit.State(e, stateKey{}, func(e *toolkit.Env) *groupState {
 		return &groupState{
 			// The watch reads the Env's clock, which tests may swap.
-			watch: newRunningWatch(func() time.Time { return e.Now() }),
-			pacer: newBatchPacer(batchGateCap),
+			watch:   newRunningWatch(func() time.Time { return e.Now() }),
+			pacer:   newBatchPacer(batchGateCap),
+			budgets: newPollBudgets(e.InsightsPollRate, e.InsightsPollBurst),
 		}
 	})
 }

@@ -311,6 +311,7 @@ func (c *Accounts) assumeRole(ctx context.Context, acct *Account, own aws.Creden
 	return aws.Credentials{
 		AccessKeyID: *cr.AccessKeyId, SecretAccessKey: *cr.SecretAccessKey, SessionToken: aws.ToString(cr.SessionToken),
 		Source: "cloudwatch_mcp/account/" + acct.Name, CanExpire: true, Expires: *cr.Expiration,
+		AccountID: accountOfRoleARN(acct.RoleARN), // per-account quotas (AccountID) need no lookup
 	}, nil
 }
 

@@ -33,6 +33,13 @@ type Env struct {
 	// none are configured.
 	Accounts *Accounts
 
+	// InsightsPollRate bounds the Logs Insights polling (GetQueryResults,
+	// DescribeQueries) of every caller in one AWS account and region, in
+	// requests per second; InsightsPollBurst is its bucket. Zero: 2/s with
+	// a burst of 10 (logs/insights_budget.go).
+	InsightsPollRate  float64
+	InsightsPollBurst int
+
 	// Sleep waits between polls; tests and benchmarks may shorten it. It
 	// returns early with ctx's error.
 	Sleep func(ctx context.Context, d time.Duration) error

@@ -33,6 +33,7 @@ type Record struct {
 	requests   int
 	denied     *Denial
 	failure    *Failure // why the tool failed (errorkind.go)
+	throttling Throttling
 }
 
 // Denial is an authorization refusal of a call, as the audit entry shows

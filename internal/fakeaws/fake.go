@@ -82,6 +82,8 @@ type Call struct {
 	Owner       string
 	Signed      bool
 	Time        time.Time
+	// Throttled: a RateLimit refused the call.
+	Throttled bool
 }
 
 type key struct {

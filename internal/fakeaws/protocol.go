@@ -138,10 +138,14 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	inv := r.Header.Get("Amz-Sdk-Invocation-Id")
 	f.mu.Lock()
 	h := f.handlers[service+"."+op]
-	if inv == "" || !f.answered[inv] {
+	recorded := inv == "" || !f.answered[inv]
+	if recorded {
 		f.calls = append(f.calls, Call{Service: service, Op: op, Region: req.Region, AccessKeyID: req.AccessKeyID, Owner: req.Owner, Signed: req.AccessKeyID != "", Time: f.clock()})
 	}
 	throttled := f.takeRateLocked(service, op, f.clock())
+	if throttled != nil && recorded {
+		f.calls[len(f.calls)-1].Throttled = true
+	}
 	f.mu.Unlock()
 	if throttled != nil {
 		writeError(w, proto, throttled)

@@ -66,10 +66,11 @@ func (f *Fake) takeRateLocked(service, op string, now time.Time) *Error {
 	if b == nil {
 		return nil
 	}
+	// A clock set back (SetClock after SetRateLimit) restarts the refill.
 	if dt := now.Sub(b.last).Seconds(); dt > 0 {
 		b.tokens = math.Min(float64(b.lim.Burst), b.tokens+dt*b.lim.PerSecond)
-		b.last = now
 	}
+	b.last = now
 	if b.tokens >= 1 {
 		b.tokens--
 		return nil
