@@ -25,6 +25,7 @@ import (
 //		metric_metadata <file>
 //		max_query_timeout <duration>
 //		max_result_bytes <bytes>
+//		insights_poll_rate <n>/s [burst <b>]
 //		account <name> <role_arn> [<region>]
 //		authorize <tool|group>... {
 //			scopes <scope>...
@@ -140,6 +141,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.MaxResultBytes = n
+
+		case "insights_poll_rate":
+			r, err := parseInsightsPollRate(d)
+			if err != nil {
+				return err
+			}
+			h.InsightsPollRate = r
 
 		case "account":
 			a, err := parseAccount(d, h.Accounts)

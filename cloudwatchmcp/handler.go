@@ -111,6 +111,11 @@ type Handler struct {
 	// many and how to get the rest. Default: 262144 (256 KiB); minimum 1024.
 	MaxResultBytes int `json:"max_result_bytes,omitempty"`
 
+	// Logs Insights polling budget per AWS account and region, shared by
+	// every caller acting in that account: `insights_poll_rate 2/s burst
+	// 10` (the default). Waits beyond it slow down, never fail.
+	InsightsPollRate *InsightsPollRate `json:"insights_poll_rate,omitempty"`
+
 	// AWS accounts the tools may act in. Every AWS-calling tool gains an
 	// optional `account` argument naming one; the handler then assumes the
 	// account's role with the caller's own credentials (role chaining), so
@@ -258,6 +263,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Now:             h.now,
 		Sleep:           toolkit.Sleep,
 	}
+	h.env.InsightsPollRate, h.env.InsightsPollBurst = h.InsightsPollRate.values()
 	tools, err := h.env.Tools(h.Tools)
 	if err != nil {
 		return err
@@ -339,6 +345,9 @@ func (h *Handler) Validate() error {
 	}
 	if h.MaxQueryTimeout < 0 {
 		return fmt.Errorf("max_query_timeout must not be negative")
+	}
+	if err := h.InsightsPollRate.validate(); err != nil {
+		return err
 	}
 	if err := h.validateResultsAndAccounts(); err != nil {
 		return err
