@@ -117,7 +117,8 @@ func TestAuditTrailOfAScriptedSession(t *testing.T) {
 	}
 	okText, okCalls := mcptest.ResultText(t, res), awsCalls()
 
-	// 2. ok: StartQuery plus three polls.
+	// 2. ok: StartQuery, the caller's account (STS GetCallerIdentity,
+	// once per identity: the polling budget is per account) and three polls.
 	query := "fields @timestamp, @message | filter @message like /password=hunter2/ | limit 5"
 	res = callMCP(t, alice, "execute_log_insights_query", map[string]any{
 		"log_group_names": []any{group.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
@@ -206,7 +207,7 @@ func TestAuditTrailOfAScriptedSession(t *testing.T) {
 	args = e["args"].(map[string]any)
 	sum := sha256.Sum256([]byte(query))
 	ids := strs(e["aws_request_ids"])
-	if e["tool"] != "execute_log_insights_query" || e["outcome"] != "ok" || len(ids) != queryCalls || queryCalls != 1+polls || polls != 3 ||
+	if e["tool"] != "execute_log_insights_query" || e["outcome"] != "ok" || len(ids) != queryCalls || queryCalls != 2+polls || polls != 3 ||
 		!slices.Equal(strs(args["log_groups"]), []string{group.Name}) ||
 		args["start"] != "2025-01-01T00:00:00Z" || args["end"] != "2025-01-01T01:00:00Z" ||
 		args["query_sha256"] != hex.EncodeToString(sum[:]) || args["query_text"] != nil || e["result_bytes"].(float64) <= 0 {
