@@ -77,7 +77,7 @@ type measure struct {
 var measures = []measure{
 	{"P1", one(measureP1)}, {"P2", one(measureP2)}, {"P3", measureP3}, {"P4", one(measureP4)},
 	{"P5", measureP5}, {"P6", measureP6}, {"P7", one(measureP7)}, {"P8", measureP8}, {"P9", measureP9},
-	{"P10", measureP10},
+	{"P10", measureP10}, {"P13", measureP13},
 }
 
 func one(f func(*benchEnv, config) (*result, error)) func(*benchEnv, config) ([]*result, error) {

@@ -26,17 +26,7 @@ var p5Marker = regexp.MustCompile(`p5ms=(\d+)`)
 // arrival of the tool result at the client.
 func measureP5(e *benchEnv, cfg config) ([]*result, error) {
 	logs := fakeaws.LogsOf(e.fake)
-	logs.SetQueryResolver(func(q fakeaws.StartedQuery) (fakeaws.QueryResult, bool) {
-		m := p5Marker.FindStringSubmatch(q.QueryString)
-		if m == nil {
-			return fakeaws.QueryResult{}, false
-		}
-		ms, _ := strconv.Atoi(m[1])
-		return fakeaws.QueryResult{
-			Rows: [][]fakeaws.ResultField{fakeaws.Row("@timestamp", "2026-01-01 00:00:00.000", "@message", "p5")},
-			Plan: &fakeaws.QueryPlan{Duration: time.Duration(ms) * time.Millisecond},
-		}, true
-	})
+	logs.SetQueryResolver(p5Resolver)
 	defer logs.SetQueryResolver(nil)
 
 	client := newClient(len(cfg.p5Durations) * cfg.p5PerDuration)
@@ -104,6 +94,19 @@ func measureP5(e *benchEnv, cfg config) ([]*result, error) {
 		}
 	}
 	return results, nil
+}
+
+// p5Resolver runs queries marked p5ms=N for N ms (P5, P13).
+func p5Resolver(q fakeaws.StartedQuery) (fakeaws.QueryResult, bool) {
+	m := p5Marker.FindStringSubmatch(q.QueryString)
+	if m == nil {
+		return fakeaws.QueryResult{}, false
+	}
+	ms, _ := strconv.Atoi(m[1])
+	return fakeaws.QueryResult{
+		Rows: [][]fakeaws.ResultField{fakeaws.Row("@timestamp", "2026-01-01 00:00:00.000", "@message", "p5")},
+		Plan: &fakeaws.QueryPlan{Duration: time.Duration(ms) * time.Millisecond},
+	}, true
 }
 
 // insightsLatency runs one query that completes after run and returns the
