@@ -47,7 +47,10 @@ func (e *benchEnv) url(site, path string) string {
 // Sites of the in-process Caddy:
 //   - bare: respond (P1 baseline)
 //   - auth: cognito_auth + respond (P1 subject, P7 baseline)
-//   - mcp:  cognito_auth (role_arn vending) + cloudwatch_mcp (P2, P4, P5)
+//   - mcp:  cognito_auth (role_arn vending) + cloudwatch_mcp (P2, P4, P5);
+//     its Insights polling budget is out of the way (P5 measures the
+//     schedule's latency with 35 queries of one account at once)
+//   - insights: the same with the default budget, 2/s burst 10 (P13)
 //   - vend: cognito_auth (role_arn vending) + respond (P7)
 //   - p3:   vending whose credentials turn due for renewal 2–3 s after issue
 //   - p3x:  vending that renews only 1 s before expiry (P3 moves the fake
@@ -59,7 +62,7 @@ func (e *benchEnv) url(site, path string) string {
 //     with oauth_proxy (P9c: the request path with the proxy configured)
 //
 // up1 and up2 are the ports of the P8 children.
-var sites = []string{"bare", "auth", "mcp", "vend", "p3", "p3x", "lb1", "lb2", "up1", "up2", "login", "proxyoff", "proxyon"}
+var sites = []string{"bare", "auth", "mcp", "insights", "vend", "p3", "p3x", "lb1", "lb2", "up1", "up2", "login", "proxyoff", "proxyon"}
 
 func startEnv() (*benchEnv, error) {
 	dir, err := os.MkdirTemp("", "cwmcp-bench")
@@ -98,6 +101,12 @@ http://127.0.0.1:%d {
 }
 http://127.0.0.1:%d {
 %s
+	cloudwatch_mcp {
+		insights_poll_rate 1000/s burst 1000
+	}
+}
+http://127.0.0.1:%d {
+%s
 	cloudwatch_mcp
 }
 http://127.0.0.1:%d {
@@ -120,7 +129,7 @@ http://127.0.0.1:%d {
 		lb_policy round_robin
 	}
 }
-`, e.ports["bare"], e.ports["auth"], auth, e.ports["mcp"], vend, e.ports["vend"], vend,
+`, e.ports["bare"], e.ports["auth"], auth, e.ports["mcp"], vend, e.ports["insights"], vend, e.ports["vend"], vend,
 		e.ports["p3"], e.authBlock("role_arn "+benchRole+"\n\t\tsession_duration 15m\n\t\trefresh_before 14m57s"),
 		e.ports["p3x"], e.authBlock("role_arn "+benchRole+"\n\t\tsession_duration 15m\n\t\trefresh_before 1s"),
 		e.ports["lb1"], e.ports["up1"], e.ports["lb2"], e.ports["up1"], e.ports["up2"])

@@ -38,7 +38,7 @@ func measureP13(e *benchEnv, cfg config) ([]*result, error) {
 		var lats []float64
 		for round := range cfg.rounds {
 			sub := fmt.Sprintf("p13-%s-%d", d, round)
-			s, err := openSession(client, e.url("mcp", "/"), e.token(sub))
+			s, err := openSession(client, e.url("insights", "/"), e.token(sub))
 			if err != nil {
 				return nil, err
 			}
@@ -74,7 +74,7 @@ func measureP13(e *benchEnv, cfg config) ([]*result, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s, err := openSession(client, e.url("mcp", "/"), e.token(fmt.Sprintf("p13-user%02d-%d", i, round)))
+				s, err := openSession(client, e.url("insights", "/"), e.token(fmt.Sprintf("p13-user%02d-%d", i, round)))
 				if err == nil {
 					_, err = insightsLatency(client, s, logs, userRun, end)
 				}

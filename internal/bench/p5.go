@@ -42,9 +42,15 @@ func measureP5(e *benchEnv, cfg config) ([]*result, error) {
 	results := make([]*result, len(cfg.p5Durations))
 	all := make([][]float64, len(cfg.p5Durations)) // every sample, for the notes
 	for i, d := range cfg.p5Durations {
+		// Issue 20's goal: ≤ 250 ms for queries done within 2 s, ≤ 1 s
+		// after that (the cost bound of P13 allows no less; see its note).
+		goal := 250.0
+		if d+time.Second > 2*time.Second {
+			goal = 1000
+		}
 		r := &result{id: "P5", measure: fmt.Sprintf("Logs Insights result latency after Complete, query running %s + 0–1 s", fmtDur(d)),
-			baseline: "—", goal: "≤ 250 ms", unit: "ms", figFmt: func(x float64) string { return fmt.Sprintf("%.0f ms", x) }}
-		r.pass, r.miss = atMost(250, "ms")
+			baseline: "—", goal: fmt.Sprintf("≤ %.0f ms", goal), unit: "ms", figFmt: func(x float64) string { return fmt.Sprintf("%.0f ms", x) }}
+		r.pass, r.miss = atMost(goal, "ms")
 		results[i] = r
 	}
 	end := time.Now().UTC()
@@ -87,10 +93,9 @@ func measureP5(e *benchEnv, cfg config) ([]*result, error) {
 		r.note = fmt.Sprintf("Per round, the median of %d concurrent queries; all %d samples: min %.0f, max %.0f ms",
 			cfg.p5PerDuration, len(all[i]), all[i][0], all[i][len(all[i])-1])
 		if i == len(results)-1 {
-			r.note += ". A young query is polled every 150–250 ms; after 2 s every long wait of the identity shares one " +
-				"DescribeQueries (status Running) per 250 ms and polls its own GetQueryResults when the query leaves that list (or every 5 s), " +
-				"so the cost is at most 4 list calls per second per identity and region however many queries wait " +
-				"(here all " + strconv.Itoa(len(cfg.p5Durations)*cfg.p5PerDuration) + " queries of a round run at once, for one user)"
+			r.note += ". Each query is polled at 0.4, 0.8, 1.6 and 2.4 s, then every second (at most 1.25 requests per query-second + 2, P13); " +
+				"after 2 s the waits of one identity share one DescribeQueries (status Running) per second and fetch a query when it leaves that list " +
+				"(here all " + strconv.Itoa(len(cfg.p5Durations)*cfg.p5PerDuration) + " queries of a round run at once, for one user, on a site whose account budget is out of the way)"
 		}
 	}
 	return results, nil

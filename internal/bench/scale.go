@@ -97,9 +97,10 @@ func scaleOnPaper(results []*result) string {
 		"Roll restarts and keep credential lifetimes long (`session_duration` up to the role's maximum) to keep the rate down.\n")
 	b.WriteString("- **Logs Insights.** Concurrent queries are an account-wide quota (30 per account and Region in the StartQuery reference), shared by all users and dashboards; " +
 		"no cache can help, since every query is a user's own. `StartQuery` beyond it fails with `LimitExceededException`, which the tools report as a tool error. " +
-		"`GetQueryResults` and `DescribeQueries` have low TPS quotas too: a query is polled every 150–250 ms in its first 2 s, then all long waits of one identity and region share " +
-		"one `DescribeQueries` per 250 ms and ask `GetQueryResults` when their query is done (P5), so the steady cost is 4 calls/s per identity and region that has a long query in flight, " +
-		"not per query; 30 queries started together still poll at up to 200 calls/s in their first second. The SDK retries throttled calls, and a wait whose list call fails falls back to polling its own query, backing off to once a second.\n")
+		"`GetQueryResults` and `DescribeQueries` have low TPS quotas too: each wait polls at 0.4, 0.8, 1.6, 2.4 s, then every second, at most 1.25 requests per query-second + 2 (P13); " +
+		"while several waits of one identity and region run, they share one `DescribeQueries` per second. All polling of one account and region on an instance shares a budget " +
+		"(`insights_poll_rate`, default 2/s burst 10), so N users waiting never poll faster than it; AWS throttling halves it and answered requests win it back (AIMD), " +
+		"and a throttled poll is waited out, never failed. With n instances the account sees up to n budgets: set `insights_poll_rate` to the account's share divided by n.\n")
 	b.WriteString("- **CloudWatch and Logs read APIs** (DescribeLogGroups, GetMetricData, …) have their own per-account TPS quotas; every call is the user's own and signed with their credentials, " +
 		"so they scale with what agents ask for, not with the edge.\n")
 	return b.String()
