@@ -18,7 +18,6 @@ import (
 type usersRun struct {
 	te       *mcptest.Env
 	statuses []string
-	errors   int
 	times    []time.Time // every GetQueryResults/DescribeQueries
 	start    time.Time
 	end      time.Time

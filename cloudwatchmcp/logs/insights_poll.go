@@ -108,8 +108,8 @@ func (ws *waitState) run(ctx context.Context) (insightsOutcome, error) {
 	e := ws.e
 	// The first poll waits for the schedule too: a query is never done
 	// the instant StartQuery returns.
-	done, err := ws.awaitNextPoll(ctx)
 	for {
+		done, err := ws.awaitNextPoll(ctx)
 		if err != nil {
 			stopInsightsQuery(ctx, e, ws.api, ws.id, "client cancelled")
 			return ws.res, err
@@ -174,7 +174,6 @@ func (ws *waitState) run(ctx context.Context) (insightsOutcome, error) {
 		if ws.w.OnPoll != nil && err == nil {
 			ws.w.OnPoll(out, ws.res.Elapsed, ws.res.Polls)
 		}
-		done, err = ws.awaitNextPoll(ctx)
 	}
 }
 
