@@ -29,7 +29,7 @@ func TestInsightsToolRequestTable(t *testing.T) {
 			return map[string]any{"log_group_names": []any{g.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
 				"query_string": "fields @message | limit 5"}
 		}},
-		{"analyze_log_group", 14, func(te *mcptest.Env) map[string]any {
+		{"analyze_log_group", 15, func(te *mcptest.Env) map[string]any {
 			seedAnalyze(te, g)
 			return map[string]any{"log_group_arn": g.ARN(), "start_time": "2025-03-01T11:30:00Z", "end_time": "2025-03-01T12:30:00Z"}
 		}},
