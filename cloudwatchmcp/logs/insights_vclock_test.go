@@ -31,7 +31,7 @@ type vsleeper struct {
 	ch chan struct{}
 }
 
-const stallAfter = 20 * time.Millisecond
+const stallAfter = 50 * time.Millisecond
 
 // withVClock makes te and its fake share a virtual clock with n
 // participants; each calls done when it finishes.
