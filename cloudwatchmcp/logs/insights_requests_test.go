@@ -29,7 +29,7 @@ func TestInsightsToolRequestTable(t *testing.T) {
 			return map[string]any{"log_group_names": []any{g.Name}, "start_time": "2025-01-01T00:00:00Z", "end_time": "2025-01-01T01:00:00Z",
 				"query_string": "fields @message | limit 5"}
 		}},
-		{"analyze_log_group", 15, func(te *mcptest.Env) map[string]any {
+		{"analyze_log_group", 16, func(te *mcptest.Env) map[string]any {
 			seedAnalyze(te, g)
 			return map[string]any{"log_group_arn": g.ARN(), "start_time": "2025-03-01T11:30:00Z", "end_time": "2025-03-01T12:30:00Z"}
 		}},
@@ -62,6 +62,14 @@ func TestInsightsToolRequestTable(t *testing.T) {
 			polls := te.Fake.CallCount("GetQueryResults") + te.Fake.CallCount("DescribeQueries")
 			t.Logf("%s: aws_requests %d (%d StartQuery, %d GetQueryResults, %d DescribeQueries, %d GetCallerIdentity)", c.tool, n,
 				te.Fake.CallCount("StartQuery"), te.Fake.CallCount("GetQueryResults"), te.Fake.CallCount("DescribeQueries"), te.Fake.CallCount("GetCallerIdentity"))
+			// The bound per query: polls ≤ 1.25 × its seconds + 2.
+			// analyze_log_group's two queries wait together, and whether
+			// a shared DescribeQueries runs (one for both) depends on
+			// how their waits interleave, so its total is 15 or 16.
+			queries := te.Fake.CallCount("StartQuery")
+			if bound := int(float64(queries) * (1.25*run.Seconds() + 2)); polls > bound {
+				t.Fatalf("%s: %d polls for %d queries of %v, want ≤ %d", c.tool, polls, queries, run, bound)
+			}
 			if n > c.max {
 				t.Fatalf("%s made %d AWS requests (%d polls), want ≤ %d", c.tool, n, polls, c.max)
 			}
