@@ -33,6 +33,9 @@ import (
 //		}
 //		audit_query_text
 //		legacy_sse
+//		redis <url> {
+//			secret <base64>
+//		}
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
@@ -174,6 +177,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.LegacySSE = true
+		case "redis":
+			if err := h.unmarshalRedis(d); err != nil {
+				return err
+			}
 
 		default:
 			return d.Errf("unrecognized cloudwatch_mcp option %q", opt)

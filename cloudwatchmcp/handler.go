@@ -25,6 +25,7 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/catalog"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/prompts"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/sessionstore"
 )
 
 func init() {
@@ -147,6 +148,18 @@ type Handler struct {
 	// this instance, so it cannot be combined with stateless. Off by
 	// default.
 	LegacySSE bool `json:"legacy_sse,omitempty"`
+	// Redis (or Valkey) shared by every instance of a cluster, as
+	// redis://[user:password@]host:port/db or rediss:// (TLS): the session
+	// registry and the resumable events live there, so any instance serves
+	// any request of any session, with no sticky routing. Session ids are
+	// stored hashed, owners as keyed hashes, events sealed (AES-GCM).
+	// While Redis cannot answer, session requests get 503 with Retry-After.
+	Redis string `json:"redis,omitempty"`
+
+	// The secret the cluster's instances share for session owners and
+	// event encryption: base64 of 32 random bytes. Default: one generated
+	// once and kept in Caddy storage, which the instances must then share.
+	RedisSecret string `json:"redis_secret,omitempty"`
 
 	logger    *zap.Logger
 	now       func() time.Time
@@ -158,6 +171,9 @@ type Handler struct {
 	events    *eventStore      // nil when stateless; shared across reloads
 	// sessionKey names this configuration in sessionPools.
 	sessionKey string
+	// store holds the sessions in Redis (redis.go); nil without redis.
+	store        *sessionstore.Store
+	releaseRedis func()
 	toolsList  *cachedToolsList
 	authz      *authorizer // nil without authorize rules
 	audit      *auditor
@@ -297,8 +313,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.toolsList, err = newCachedToolsList(h.mcp); err != nil {
 		return err
 	}
+	redisKey, err := h.provisionRedis(ctx)
+	if err != nil {
+		return err
+	}
 	if !h.Stateless {
-		h.sessionKey = key
+		h.sessionKey = key + redisKey
 		if err := h.loadSessions(); err != nil {
 			return err
 		}
@@ -349,6 +369,9 @@ func (h *Handler) Validate() error {
 	if err := h.InsightsPollRate.validate(); err != nil {
 		return err
 	}
+	if err := h.validateRedis(); err != nil {
+		return err
+	}
 	if err := h.validateResultsAndAccounts(); err != nil {
 		return err
 	}
@@ -365,6 +388,9 @@ func (h *Handler) Validate() error {
 // no goroutines behind. The sessions themselves stay while another loaded
 // config uses the same handler configuration (sessionpool.go).
 func (h *Handler) Cleanup() error {
+	if h.transport == nil {
+		h.cleanupRedis() // a Provision that failed after opening it
+	}
 	if h.transport == nil || h.cleaned {
 		return nil
 	}
@@ -376,6 +402,7 @@ func (h *Handler) Cleanup() error {
 		err = errors.Join(err, h.legacy.close(ctx))
 	}
 	h.releaseSessions()
+	h.cleanupRedis()
 	h.env.Close()
 	return err
 }

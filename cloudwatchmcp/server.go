@@ -67,7 +67,7 @@ func (h *Handler) newTransport() *server.StreamableHTTPServer {
 			server.WithSessionIdManagerResolver(h.sessions),
 			// Without a store, a notification taken off the channel while
 			// the response is being written is dropped (mcp-go PR #969).
-			server.WithEventStore(registeredEvents{eventStore: h.events, reg: h.sessions}),
+			server.WithEventStore(h.eventStoreFor(weak.Pointer[postGeneration]{})),
 			server.WithSessionIdleTTL(time.Duration(h.SessionIdleTimeout)),
 			server.WithHTTPContextFunc(h.sessionContext),
 		)
@@ -81,7 +81,16 @@ func (h *Handler) newTransport() *server.StreamableHTTPServer {
 func (h *Handler) newPostTransport(owner weak.Pointer[postGeneration]) *server.StreamableHTTPServer {
 	return server.NewStreamableHTTPServer(h.mcp, append(h.transportOptions(),
 		server.WithSessionIdManagerResolver(h.sessions),
-		server.WithEventStore(registeredEvents{eventStore: h.events, reg: h.sessions, owner: owner}),
+		server.WithEventStore(h.eventStoreFor(owner)),
 		server.WithHTTPContextFunc(h.sessionContext),
 	)...)
+}
+
+// eventStoreFor is the event store of a transport (owner: its POST
+// generation, zero for the session transport): in Redis with redis.
+func (h *Handler) eventStoreFor(owner weak.Pointer[postGeneration]) server.EventStore {
+	if h.store != nil {
+		return sharedEvents{store: h.store}
+	}
+	return registeredEvents{eventStore: h.events, reg: h.sessions, owner: owner}
 }

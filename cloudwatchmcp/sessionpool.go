@@ -93,6 +93,7 @@ func occurrence(ctx caddy.Context, key string) int {
 func (h *Handler) loadSessions() error {
 	v, _, err := sessionPools.LoadOrNew(h.sessionKey, func() (caddy.Destructor, error) {
 		reg := newSessionRegistry(time.Duration(h.SessionIdleTimeout), h.now)
+		reg.shared = h.store // nil without redis
 		events := newEventStore(maxEventsPerSession, maxEventBytesPerSession)
 		// The registry decides when a session ends (DELETE, idle, evicted);
 		// its events go with it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -14,7 +15,7 @@ import (
 // hands that object back right after initialize, so an idle session costs
 // only its registry entry. A standalone GET stream still gets a persistent
 // object of its own, for as long as it may need to replay.
-func (h *Handler) serveInitialize(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serveInitialize(w http.ResponseWriter, r *http.Request, body []byte) error {
 	// The answer is held back until the state is released, so a client
 	// that opens its GET stream the moment it learns the session ID cannot
 	// have that stream's state released under it. Without a Flusher,
@@ -23,12 +24,21 @@ func (h *Handler) serveInitialize(w http.ResponseWriter, r *http.Request) {
 	h.transport.ServeHTTP(buf, r)
 	if id := w.Header().Get(server.HeaderKeySessionID); id != "" && buf.status == http.StatusOK {
 		h.releaseTransportState(r.Context(), id)
+		if h.store != nil {
+			// Every instance must know the session before its client does.
+			if err := h.sessions.publish(r.Context(), id, identityOf(r), body, buf.body); err != nil {
+				w.Header().Del(server.HeaderKeySessionID)
+				w.Header().Set("Retry-After", redisRetryAfter)
+				return caddyhttp.Error(http.StatusServiceUnavailable, errSessionsUnavailable)
+			}
+		}
 	}
 	if buf.status == 0 {
 		buf.status = http.StatusOK
 	}
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(buf.body)
+	return nil
 }
 
 // releaseTransportState makes mcp-go drop its state for session id the way

@@ -13,6 +13,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/sessionstore"
 )
 
 const (
@@ -31,6 +33,7 @@ const (
 	sessionOK      sessionStatus = iota
 	sessionUnknown               // never issued, ended, idled out or evicted: 404
 	sessionForeign               // issued to another identity: 403
+	sessionUnavailable           // the shared registry (Redis) cannot answer: 503
 )
 
 // sessionRegistry issues session IDs and binds each one to the identity that
@@ -50,6 +53,11 @@ type sessionRegistry struct {
 
 	// onEnd, when set, learns of every session that ends (under mu).
 	onEnd func(id string)
+
+	// shared, when set, holds the sessions of the whole cluster (Redis,
+	// sessions_shared.go); the registry is then this instance's cache of
+	// them, and forgetting an entry here ends nothing.
+	shared *sessionstore.Store
 
 	mu          sync.Mutex
 	lru         *list.List // of *sessionEntry, most recently used first
@@ -72,6 +80,10 @@ type sessionEntry struct {
 	// transportTouched is when a POST last told the session transport
 	// the session is active (transport_generations.go).
 	transportTouched time.Time
+	// With a shared registry: when this instance last gave the session its
+	// full time to live in Redis, and what Redis holds of it.
+	sharedAt time.Time
+	shared   *sharedSession
 }
 
 func newSessionRegistry(ttl time.Duration, now func() time.Time) *sessionRegistry {
@@ -103,6 +115,12 @@ func (s *sessionRegistry) create(owner string) string {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.insertLocked(id, owner, now)
+	return id
+}
+
+// insertLocked adds a session, making room for it.
+func (s *sessionRegistry) insertLocked(id, owner string, now time.Time) *sessionEntry {
 	s.pruneLocked(now)
 	if s.perIdentity[owner] >= s.maxPerIdentity {
 		for el := s.lru.Back(); el != nil; el = el.Prev() {
@@ -115,11 +133,12 @@ func (s *sessionRegistry) create(owner string) string {
 	for s.lru.Len() >= s.maxTotal {
 		s.removeLocked(s.lru.Back())
 	}
-	s.byID[id] = s.lru.PushFront(&sessionEntry{id: id, owner: owner, lastSeen: now})
+	e := &sessionEntry{id: id, owner: owner, lastSeen: now}
+	s.byID[id] = s.lru.PushFront(e)
 	s.perIdentity[owner]++
 	s.peak = max(s.peak, len(s.byID))
 	sessionsActive.Inc()
-	return id
+	return e
 }
 
 // use checks id for owner and, when it is theirs, marks it active.
@@ -152,6 +171,9 @@ func (s *sessionRegistry) lookup(id, owner string, touch bool) sessionStatus {
 
 // end removes id; with owner checking, only the owner may end it.
 func (s *sessionRegistry) end(id, owner string, checkOwner bool) sessionStatus {
+	if s.shared != nil {
+		return s.endShared(id, owner, checkOwner)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	el, ok := s.byID[id]
@@ -178,10 +200,11 @@ func (s *sessionRegistry) endIdle(id string) {
 // setLogLevel records the session's logging/setLevel.
 func (s *sessionRegistry) setLogLevel(id string, level mcp.LoggingLevel) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if el, ok := s.byID[id]; ok {
 		el.Value.(*sessionEntry).logLevel = level
 	}
+	s.mu.Unlock()
+	s.setLogLevelShared(id, level)
 }
 
 // logLevel returns the session's logging/setLevel, "" when never set.
@@ -307,7 +330,13 @@ func (b *boundSessions) Validate(id string) (bool, error) {
 func (b *boundSessions) Terminate(id string) (bool, error) {
 	// Another identity may not end a session (the transport has already
 	// answered 403; this keeps mcp-go's path safe on its own).
-	return b.reg.end(id, b.owner, true) == sessionForeign, nil
+	switch b.reg.end(id, b.owner, true) {
+	case sessionForeign:
+		return true, nil
+	case sessionUnavailable:
+		return false, errSessionsUnavailable
+	}
+	return false, nil
 }
 
 // systemSessions is the registry as seen by mcp-go's background work.

@@ -73,8 +73,10 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	var msg peekedMessage
+	var body []byte
 	if r.Method == http.MethodPost {
-		body, err := readBody(w, r, h.bodyLimit)
+		var err error
+		body, err = readBody(w, r, h.bodyLimit)
 		if err != nil {
 			return err
 		}
@@ -83,7 +85,7 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	if h.sessions != nil && (r.Method == http.MethodPost || r.Method == http.MethodGet || r.Method == http.MethodDelete) {
-		if err := h.checkSession(r, msg, version); err != nil {
+		if err := h.checkSession(w, r, msg, version); err != nil {
 			return err
 		}
 	}
@@ -106,8 +108,7 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	if h.sessions != nil && msg.method == string(mcp.MethodInitialize) {
-		h.serveInitialize(w, r)
-		return nil
+		return h.serveInitialize(w, r, body)
 	}
 	fw := newFlushWriter(w)
 	// mcp-go may keep its view of the writer past the request (a
@@ -136,7 +137,7 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 // checkSession enforces session rules before mcp-go sees the request:
 // mcp-go answers a missing ID with 404 (the spec says 400) and lets a GET
 // attach to any session ID, including someone else's.
-func (h *Handler) checkSession(r *http.Request, msg peekedMessage, headerVersion string) error {
+func (h *Handler) checkSession(w http.ResponseWriter, r *http.Request, msg peekedMessage, headerVersion string) error {
 	// Protocol 2026-07-28 has no sessions; mcp-go ignores the header there.
 	if mcp.IsModernProtocol(headerVersion) || mcp.IsModernProtocol(msg.metaVersion) {
 		return nil
@@ -150,7 +151,10 @@ func (h *Handler) checkSession(r *http.Request, msg peekedMessage, headerVersion
 		return caddyhttp.Error(http.StatusBadRequest,
 			errors.New("missing Mcp-Session-Id header: send initialize first and repeat the session ID it returns"))
 	}
-	switch h.sessions.use(id, identityOf(r)) {
+	switch h.sessions.check(r.Context(), id, identityOf(r)) {
+	case sessionUnavailable:
+		w.Header().Set("Retry-After", redisRetryAfter)
+		return caddyhttp.Error(http.StatusServiceUnavailable, errSessionsUnavailable)
 	case sessionUnknown:
 		return caddyhttp.Error(http.StatusNotFound, errors.New("unknown or ended MCP session: initialize a new one"))
 	case sessionForeign:

@@ -110,6 +110,9 @@ func (h *Handler) sessionContext(ctx context.Context, _ *http.Request) context.C
 	if level := h.sessions.logLevel(s.SessionID()); level != "" && s.GetLogLevel() != level {
 		s.SetLogLevel(level)
 	}
+	if h.store != nil {
+		h.sessions.applyShared(s)
+	}
 	return ctx
 }
 

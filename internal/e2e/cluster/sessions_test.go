@@ -1,0 +1,331 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/caddyproc"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/fakeaws"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/redistest"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/secretscan"
+)
+
+// markerGroup is a log group whose name stands for tool results: it must
+// reach the client and never be readable in Redis.
+const markerGroup = "/plaintext/result-marker-7f3a"
+
+// mcpSite is a site whose MCP sessions live in {env.REDIS_URL}; its tools
+// use the server's credentials (the fake AWS, from the environment).
+func mcpSite(port int) string {
+	return fmt.Sprintf(`
+http://127.0.0.1:%d {
+	cognito_auth {
+		issuer %s
+		audiences %s
+	}
+	cloudwatch_mcp {
+		credentials default
+		session_idle_timeout 10m
+		redis {env.REDIS_URL}
+	}
+}
+`, port, issuer.Issuer(), audience)
+}
+
+// sessionCluster is n instances sharing Redis and Caddy storage (for the
+// session secret), with the fake AWS behind them.
+type sessionCluster struct {
+	nodes []*node
+	redis *redistest.Server
+	aws   *fakeaws.Fake
+	env   []string
+	globs string
+}
+
+func startSessionCluster(t *testing.T, n int) *sessionCluster {
+	t.Helper()
+	srv := redistest.New(t)
+	f := fakeaws.Start()
+	t.Cleanup(f.Close)
+	fakeaws.LogsOf(f).AddLogGroup(fakeaws.LogGroup{Name: markerGroup}).
+		SetQueryResults("quick", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("@message", markerGroup)},
+			Plan: &fakeaws.QueryPlan{Polls: 3}}).
+		SetQueryResults("slow", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("@message", markerGroup)},
+			Plan: &fakeaws.QueryPlan{Polls: 40}})
+	creds := f.IssueCredentials("server", time.Now().Add(24*time.Hour))
+	c := &sessionCluster{redis: srv, aws: f,
+		globs: "\tstorage file_system " + filepath.Join(t.TempDir(), "shared-storage"),
+		env: []string{"REDIS_URL=" + srv.URL(), "AWS_ENDPOINT_URL=" + f.URL, "AWS_REGION=us-east-1",
+			"AWS_ACCESS_KEY_ID=" + creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey,
+			"AWS_SESSION_TOKEN=" + creds.SessionToken, "AWS_EC2_METADATA_DISABLED=true"}}
+	for i := range n {
+		c.start(t, string(rune('a'+i)))
+	}
+	return c
+}
+
+func (c *sessionCluster) start(t *testing.T, name string) *node {
+	t.Helper()
+	port := caddyproc.FreePort(t)
+	inst := caddyproc.Start(t, name, c.globs, mcpSite(port), c.env...)
+	nd := &node{Instance: inst, url: fmt.Sprintf("http://127.0.0.1:%d/", port), port: port}
+	caddyproc.WaitHTTP(t, nd.url)
+	c.nodes = append(c.nodes, nd)
+	return nd
+}
+
+// reply is one MCP HTTP answer.
+type reply struct {
+	status     int
+	session    string
+	retryAfter string
+	body       string
+}
+
+// mcpDo sends an MCP request (body "" for GET and DELETE) to url as tok.
+func mcpDo(t *testing.T, method, url, tok, sid, body string) reply {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Content-Type", "application/json")
+	if sid != "" {
+		req.Header.Set("Mcp-Session-Id", sid)
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{status: resp.StatusCode, session: resp.Header.Get("Mcp-Session-Id"), retryAfter: resp.Header.Get("Retry-After"), body: string(b)}
+}
+
+const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cluster-test","version":"1"}}}`
+
+// initialize opens a session on n as tok and returns its id.
+func initialize(t *testing.T, n *node, tok string) string {
+	t.Helper()
+	r := mcpDo(t, http.MethodPost, n.url, tok, "", initBody)
+	if r.status != 200 || r.session == "" {
+		t.Fatalf("initialize on %s: %d %q %s", n.Name, r.status, r.session, r.body)
+	}
+	if r := mcpDo(t, http.MethodPost, n.url, tok, r.session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); r.status != 202 {
+		t.Fatalf("initialized on %s: %d %s", n.Name, r.status, r.body)
+	}
+	return r.session
+}
+
+// queryCall is a Logs Insights query (its text containing which) that
+// reports progress.
+func queryCall(which string, id int) string {
+	now := time.Now().UTC()
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"execute_log_insights_query","_meta":{"progressToken":"p%d"},`+
+		`"arguments":{"log_group_names":[%q],"query_string":"fields @message | filter @message like /%s/","start_time":%q,"end_time":%q,"max_timeout":120}}}`,
+		id, id, markerGroup, which, now.Add(-time.Hour).Format(time.RFC3339), now.Format(time.RFC3339))
+}
+
+func callDescribe(t *testing.T, n *node, tok, sid string) reply {
+	t.Helper()
+	return mcpDo(t, http.MethodPost, n.url, tok, sid,
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"describe_log_groups","arguments":{"log_group_name_prefix":"/plaintext"}}}`)
+}
+
+// openStream opens the standalone GET stream on n and returns its status;
+// the stream is closed when t ends.
+func openStream(t *testing.T, n *node, tok, sid string) int {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", sid)
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET on %s: %v", n.Name, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode == 200 && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("GET on %s: %s", n.Name, resp.Header.Get("Content-Type"))
+	}
+	return resp.StatusCode
+}
+
+// Issue 14, proof 2: initialize on A, tools/call on B, GET stream on C,
+// DELETE on B → A answers 404; another user's token with the session id
+// → 403 on every instance.
+func TestSessionServedByEveryInstance(t *testing.T) {
+	c := startSessionCluster(t, 3)
+	a, b, cc := c.nodes[0], c.nodes[1], c.nodes[2]
+	alice, bob := token(aliceSub), token(bobSub)
+
+	sid := initialize(t, a, alice)
+	r := callDescribe(t, b, alice, sid)
+	if r.status != 200 || !strings.Contains(r.body, markerGroup) || strings.Contains(r.body, `"isError":true`) {
+		t.Fatalf("tools/call on b: %d %s", r.status, r.body)
+	}
+	// A query with progress: its events (the result among them) are
+	// recorded, sealed, in Redis.
+	r = mcpDo(t, http.MethodPost, cc.url, alice, sid, queryCall("quick", 9))
+	if r.status != 200 || !strings.Contains(r.body, "notifications/progress") || !strings.Contains(r.body, markerGroup) {
+		t.Fatalf("query on c: %d %s", r.status, r.body)
+	}
+	if s := openStream(t, cc, alice, sid); s != 200 {
+		t.Fatalf("GET stream on c: %d", s)
+	}
+	// logging/setLevel on C holds on A.
+	if r := mcpDo(t, http.MethodPost, cc.url, alice, sid, `{"jsonrpc":"2.0","id":3,"method":"logging/setLevel","params":{"level":"debug"}}`); r.status != 200 {
+		t.Fatalf("setLevel on c: %d %s", r.status, r.body)
+	}
+
+	for _, n := range c.nodes {
+		for _, m := range []string{http.MethodPost, http.MethodDelete} {
+			body := ""
+			if m == http.MethodPost {
+				body = `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
+			}
+			if r := mcpDo(t, m, n.url, bob, sid, body); r.status != 403 {
+				t.Fatalf("bob's %s on %s: %d %s", m, n.Name, r.status, r.body)
+			}
+		}
+		if s := openStream(t, n, bob, sid); s != 403 {
+			t.Fatalf("bob's GET on %s: %d", n.Name, s)
+		}
+	}
+	checkSessionSecrets(t, c, sid)
+
+	if r := mcpDo(t, http.MethodDelete, b.url, alice, sid, ""); r.status != 200 {
+		t.Fatalf("DELETE on b: %d %s", r.status, r.body)
+	}
+	for _, n := range c.nodes {
+		if r := callDescribe(t, n, alice, sid); r.status != 404 {
+			t.Fatalf("after DELETE, %s: %d %s", n.Name, r.status, r.body)
+		}
+	}
+	// A new session works, wherever it starts.
+	sid2 := initialize(t, cc, alice)
+	if r := callDescribe(t, a, alice, sid2); r.status != 200 {
+		t.Fatalf("new session on a: %d %s", r.status, r.body)
+	}
+}
+
+// Issue 14, proof 4: Redis restarted without persistence → sessions
+// answer 404 and clients re-initialize; Redis down → session requests get
+// 503 with Retry-After, quickly; every instance recovers by itself.
+func TestSessionsAcrossRedisOutage(t *testing.T) {
+	c := startSessionCluster(t, 2)
+	a, b := c.nodes[0], c.nodes[1]
+	alice := token(aliceSub)
+	sid := initialize(t, a, alice)
+
+	c.redis.Stop()
+	for _, n := range c.nodes {
+		start := time.Now()
+		r := callDescribe(t, n, alice, sid)
+		if r.status != 503 || r.retryAfter == "" {
+			t.Fatalf("Redis down, %s: %d %q %s", n.Name, r.status, r.retryAfter, r.body)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("Redis down, %s answered after %s", n.Name, took)
+		}
+		if r := mcpDo(t, http.MethodPost, n.url, alice, "", initBody); r.status != 503 {
+			t.Fatalf("initialize with Redis down, %s: %d %s", n.Name, r.status, r.body)
+		}
+	}
+	if err := c.redis.Restart(false); err != nil {
+		t.Fatal(err)
+	}
+	// Back by itself (the client's breaker probes again within seconds):
+	// the old session is gone with Redis's data, a new one works anywhere.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := callDescribe(t, b, alice, sid)
+		if r.status == 404 {
+			break
+		}
+		if r.status != 503 || time.Now().After(deadline) {
+			t.Fatalf("after the restart: %d %s", r.status, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var sid2 string
+	for {
+		r := mcpDo(t, http.MethodPost, a.url, alice, "", initBody)
+		if r.status == 200 {
+			sid2 = r.session
+			break
+		}
+		if r.status != 503 || time.Now().After(deadline) {
+			t.Fatalf("re-initialize: %d %s", r.status, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r := callDescribe(t, b, alice, sid2); r.status != 200 {
+		t.Fatalf("new session on b: %d %s", r.status, r.body)
+	}
+}
+
+// checkSessionSecrets reads back Redis: no raw session id, no tool result,
+// no token or AWS secret; and nothing outside the project's prefix.
+func checkSessionSecrets(t *testing.T, c *sessionCluster, sids ...string) {
+	t.Helper()
+	d := c.redis.Dump(t)
+	text := string(d.Text())
+	var kinds []string
+	for _, e := range d {
+		if !strings.HasPrefix(e.Key, "cwmcp:") {
+			t.Errorf("key %q outside the cwmcp: prefix", e.Key)
+		}
+		kinds = append(kinds, e.Type)
+	}
+	if !strings.Contains(strings.Join(kinds, " "), "stream") || !strings.Contains(strings.Join(kinds, " "), "hash") {
+		t.Fatalf("expected session hashes and event streams in Redis, got %v", d.Keys())
+	}
+	for _, s := range append(sids, markerGroup, aliceSub, bobSub, issuer.Issuer()) {
+		if strings.Contains(text, s) {
+			t.Errorf("Redis holds %q in the clear", s)
+		}
+	}
+	scan := secretscan.New() // every JWT minted, every AWS secret issued
+	scan.TrackFake(c.aws)
+	scan.Add("session id", sids...)
+	scan.Capture("redis dump", d.Text())
+	scan.Check(t)
+	logs := secretscan.New()
+	logs.TrackFake(c.aws)
+	for _, n := range c.nodes {
+		logs.Capture("caddy log of "+n.Name, []byte(n.Log()))
+	}
+	logs.Check(t)
+}
+
+// sseEvents reads SSE events (id and data) from r until it ends.
+func sseEvents(r io.Reader, each func(id, data string) bool) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var id, data string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "id: "):
+			id = line[4:]
+		case strings.HasPrefix(line, "data: "):
+			data = line[6:]
+		case line == "":
+			if data != "" && !each(id, data) {
+				return
+			}
+			id, data = "", ""
+		}
+	}
+}
