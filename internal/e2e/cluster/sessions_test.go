@@ -329,3 +329,92 @@ func sseEvents(r io.Reader, each func(id, data string) bool) {
 		}
 	}
 }
+
+type sseEvent struct{ id, data string }
+
+// Issue 14, proof 3: a long Logs Insights query with progress on A; A is
+// killed (-9) mid-stream; the client resumes on B with Last-Event-ID and
+// gets the events it missed, with no gap and no duplicate (replayed from
+// Redis: the stream's live tail died with A), and its next call in the
+// same session works.
+func TestResumeOnAnotherInstanceAfterKill(t *testing.T) {
+	c := startSessionCluster(t, 2)
+	a, b := c.nodes[0], c.nodes[1]
+	alice := token(aliceSub)
+	sid := initialize(t, a, alice)
+
+	req, _ := http.NewRequest(http.MethodPost, a.url, strings.NewReader(queryCall("slow", 11)))
+	req.Header.Set("Authorization", "Bearer "+alice)
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Mcp-Session-Id", sid)
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("query on a: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var live []sseEvent
+	sseEvents(resp.Body, func(id, data string) bool {
+		live = append(live, sseEvent{id, data})
+		return len(live) < 3
+	})
+	if len(live) < 3 || live[0].id == "" {
+		t.Fatalf("live events before the kill: %v", live)
+	}
+	a.Kill()
+
+	// The client saw only the first event; it resumes on B.
+	get, _ := http.NewRequest(http.MethodGet, b.url, nil)
+	get.Header.Set("Authorization", "Bearer "+alice)
+	get.Header.Set("Accept", "text/event-stream")
+	get.Header.Set("Mcp-Session-Id", sid)
+	get.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	get.Header.Set("Last-Event-ID", live[0].id)
+	res, err := client.Do(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("resume on b: %d %s", res.StatusCode, b)
+	}
+	var replayed []sseEvent
+	sseEvents(res.Body, func(id, data string) bool {
+		replayed = append(replayed, sseEvent{id, data})
+		return true
+	})
+	// Everything A recorded after the first event, in order, each once:
+	// what the client had seen live, then what A stored before dying.
+	if len(replayed) < len(live)-1 {
+		t.Fatalf("replayed %d events, want at least %d: %v", len(replayed), len(live)-1, replayed)
+	}
+	for i, ev := range live[1:] {
+		if replayed[i] != ev {
+			t.Fatalf("replayed event %d = %v, live was %v", i, replayed[i], ev)
+		}
+	}
+	seen := map[string]bool{live[0].id: true}
+	for _, ev := range replayed {
+		if seen[ev.id] || ev.id == "" {
+			t.Fatalf("duplicate or unnumbered event %q in %v", ev.id, replayed)
+		}
+		seen[ev.id] = true
+	}
+	// The stream in Redis holds the first event and exactly those replayed
+	// (the session also has no other stream yet).
+	for _, e := range c.redis.Dump(t) {
+		if e.Type == "stream" {
+			if n := len(e.Values) / 5; n != len(replayed)+1 {
+				t.Fatalf("Redis holds %d events, the client got 1 + %d", n, len(replayed))
+			}
+		}
+	}
+	if r := callDescribe(t, b, alice, sid); r.status != 200 || !strings.Contains(r.body, markerGroup) {
+		t.Fatalf("next call on b: %d %s", r.status, r.body)
+	}
+}
