@@ -418,3 +418,57 @@ func TestResumeOnAnotherInstanceAfterKill(t *testing.T) {
 		t.Fatalf("next call on b: %d %s", r.status, r.body)
 	}
 }
+
+// Issue 14, proof 5 for cloudwatch_mcp: 50 config reloads with redis →
+// goroutines and Redis connections flat, and the session opened before
+// them still served (it lives in Redis, not in a config).
+func TestSessionReloadsFlat(t *testing.T) {
+	c := startSessionCluster(t, 1)
+	n := c.nodes[0]
+	alice := token(aliceSub)
+	sid := initialize(t, n, alice)
+	configs := []string{mcpSite(n.port), strings.Replace(mcpSite(n.port), "10m", "11m", 1)}
+	reload := func(i int) {
+		n.Load(t, configs[i%2])
+		for try := 0; ; try++ {
+			req, _ := http.NewRequest(http.MethodPost, n.url, strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+			req.Header.Set("Authorization", "Bearer "+alice)
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Mcp-Session-Id", sid)
+			resp, err := fresh.Do(req)
+			if err != nil && try < 5 { // a connection the old server reset
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			if err != nil {
+				t.Fatalf("reload %d: %v", i, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("reload %d: session answered %d", i, resp.StatusCode)
+			}
+			return
+		}
+	}
+	for i := range 4 {
+		reload(i)
+	}
+	before := n.Goroutines(t)
+	conns := connectionIDs(t, c.redis)
+	for i := range 50 {
+		reload(i)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	after := n.Goroutines(t)
+	for after > before+2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		after = n.Goroutines(t)
+	}
+	if after > before+2 {
+		t.Fatalf("goroutines %d → %d over 50 reloads:\n%s", before, after, n.GoroutineDump())
+	}
+	if now := connectionIDs(t, c.redis); len(now) > len(conns) {
+		t.Fatalf("Redis connections %v → %v over 50 reloads", conns, now)
+	}
+}
