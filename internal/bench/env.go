@@ -30,7 +30,7 @@ const (
 type benchEnv struct {
 	issuer  *testissuer.Issuer
 	fake    *fakeaws.Fake
-	cognito *fakecognito.Fake // the login proxy's upstream (P9)
+	cognito *fakecognito.Fake // the login proxy's upstream (P11)
 	ports   map[string]int
 	dir     string
 
@@ -57,9 +57,9 @@ func (e *benchEnv) url(site, path string) string {
 //     AWS clock so that credentials expire 3 s after issue)
 //   - lb1, lb2: reverse_proxy to one / two stateless child instances (P8)
 //   - login: cognito_auth with oauth_proxy in front of the fake Cognito +
-//     respond (P9a, P9b)
+//     respond (P11a, P11b)
 //   - proxyoff, proxyon: cognito_auth with resource + respond, without and
-//     with oauth_proxy (P9c: the request path with the proxy configured)
+//     with oauth_proxy (P11c: the request path with the proxy configured)
 //
 // up1 and up2 are the ports of the P8 children.
 var sites = []string{"bare", "auth", "mcp", "insights", "vend", "p3", "p3x", "lb1", "lb2", "up1", "up2", "login", "proxyoff", "proxyon"}

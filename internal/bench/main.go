@@ -9,11 +9,11 @@
 //	go run ./internal/bench -only P1,P7 -cpuprofile cpu.out -memprofile mem.out
 //
 // The load generator is this Go program (net/http with keep-alive), sharing
-// the machine's cores with the servers it measures. P6, P8 and P10 run Caddy
-// in child processes: this binary re-executed with -serve <Caddyfile>. P9
+// the machine's cores with the servers it measures. P6, P8, P9 and P10 run
+// Caddy in child processes: this binary re-executed with -serve <Caddyfile>. P11
 // logs in through cognito_auth's oauth_proxy in front of a fake Cognito
-// hosted UI with a scripted browser (internal/loginbrowser). P10 starts its
-// own redis-server (skipped without one, unless CI or CI_REQUIRE_REDIS=1 is
+// hosted UI with a scripted browser (internal/loginbrowser). P9 and P10 start
+// their own redis-server (skipped without one, unless CI or CI_REQUIRE_REDIS=1 is
 // set).
 package main
 
@@ -77,7 +77,7 @@ type measure struct {
 var measures = []measure{
 	{"P1", one(measureP1)}, {"P2", one(measureP2)}, {"P3", measureP3}, {"P4", one(measureP4)},
 	{"P5", measureP5}, {"P6", measureP6}, {"P7", one(measureP7)}, {"P8", measureP8}, {"P9", measureP9},
-	{"P10", measureP10}, {"P13", measureP13},
+	{"P10", measureP10}, {"P11", measureP11}, {"P13", measureP13},
 }
 
 func one(f func(*benchEnv, config) (*result, error)) func(*benchEnv, config) ([]*result, error) {

@@ -3,26 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/redistest"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
-// p10Limit never refuses during a run: P10 measures what deciding costs,
-// not refusals (every non-2xx answer fails a measure).
-const p10Limit = "rate_limit 1000000000 1s"
-
-// measureP10: requests/s of a rate-limited route (cognito_auth with
-// rate_limit + respond, one user) with the budget in Redis (cluster mode:
-// one EVALSHA per request) against the same route with the per-instance
-// limiter, both served by one child Caddy, with a redis-server of the
-// run's own on loopback.
+// measureP10: p50 latency that Redis-backed sessions (cloudwatch_mcp
+// redis: one script run per session request, the registry's owner check
+// and TTL refresh) add to tools/call describe_log_groups, over the same
+// site with in-memory sessions; both sites in one child Caddy, with a
+// redis-server of the run's own on loopback.
 func measureP10(e *benchEnv, cfg config) ([]*result, error) {
 	if _, err := redistest.Binary(); err != nil {
 		if redistest.Required() {
@@ -32,11 +24,11 @@ func measureP10(e *benchEnv, cfg config) ([]*result, error) {
 		return nil, nil
 	}
 	r := &result{
-		id: "P10", measure: "rps, rate-limited route (`rate_limit` + `redis`, one user), `cognito_auth` + `respond`",
-		baseline: "the same route with the per-instance limiter (no `redis`)", goal: "≥ 0.85", unit: "req/s",
-		ratio: func(s, b float64) float64 { return s / b },
+		id: "P10", measure: "p50 added latency (ms), `tools/call describe_log_groups` with sessions in Redis (`cloudwatch_mcp { redis }`)",
+		baseline: "the same site with in-memory sessions", goal: "≤ 0.3 ms", unit: "ms",
+		ratio: func(s, b float64) float64 { return s - b },
 	}
-	r.pass, r.miss = atLeast(0.85)
+	r.pass, r.miss = atMost(0.3, "ms")
 	srv, err := redistest.Start(redistest.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("P10: %w", err)
@@ -47,58 +39,55 @@ func measureP10(e *benchEnv, cfg config) ([]*result, error) {
 		return nil, err
 	}
 	local, shared := ports[0], ports[1]
-	cf := globalOptions(e.dir+"/storage-p10") + fmt.Sprintf(`
+	site := func(port int, extra string) string {
+		return fmt.Sprintf(`
 http://127.0.0.1:%d {
 %s
-	respond "hello"
-}
-http://127.0.0.1:%d {
+	cloudwatch_mcp {
+		credentials default
 %s
-	respond "hello"
+	}
 }
-`, local, e.authBlock(p10Limit), shared, e.authBlock(p10Limit+"\n\t\tredis "+srv.URL()))
-	c, err := e.startChild("p10", cf)
+`, port, e.authBlock(""), extra)
+	}
+	cf := globalOptions(e.dir+"/storage-p10") + site(local, "") +
+		site(shared, "\t\tredis "+srv.URL()+" {\n\t\t\tsecret MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n\t\t}")
+	creds := e.fake.IssueCredentials("p10-server", time.Now().Add(12*time.Hour))
+	c, err := e.startChild("p10", cf, "AWS_ENDPOINT_URL="+e.fake.URL, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey,
+		"AWS_SESSION_TOKEN="+creds.SessionToken, "AWS_EC2_METADATA_DISABLED=true")
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop()
 
+	client := newClient(1)
 	token := e.token("p10-user")
-	mk := func(port int) func(int) *http.Request {
-		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-		return func(int) *http.Request {
-			req, _ := http.NewRequest("GET", url, nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			return req
-		}
-	}
-	client := newClient(cfg.concurrency)
+	sessions := map[int]*mcpSession{}
 	for _, port := range []int{local, shared} {
-		if _, err := rps(client, cfg.concurrency, cfg.duration/3, mk(port)); err != nil {
-			return nil, fmt.Errorf("P10 warm-up: %w", err)
+		s, err := openSession(client, fmt.Sprintf("http://127.0.0.1:%d/", port), token)
+		if err != nil {
+			return nil, fmt.Errorf("P10: %w", err)
+		}
+		sessions[port] = s
+	}
+	call := func(port int) func() error {
+		return func() error {
+			_, err := sessions[port].call(client, "tools/call", `{"name":"describe_log_groups","arguments":{}}`)
+			return err
 		}
 	}
-	// Script runs per request, over a known number of requests.
-	before, err := redisScriptCalls(srv)
-	if err != nil {
-		return nil, err
+	for range 50 { // warm both: credentials, clients, connections, scripts
+		for _, port := range []int{local, shared} {
+			if err := call(port)(); err != nil {
+				return nil, fmt.Errorf("P10 warm-up: %w", err)
+			}
+		}
 	}
-	const counted = 1000
-	if ok, err := burstN(cfg.concurrency, counted, mk(shared)); err != nil {
-		return nil, fmt.Errorf("P10 count: %d ok: %w", ok, err)
+	// The session is in Redis, as the subject says.
+	if n, err := srv.Admin().DBSize(context.Background()).Result(); err != nil || n == 0 {
+		return nil, fmt.Errorf("P10: no session in Redis (%d keys, %v)", n, err)
 	}
-	after, err := redisScriptCalls(srv)
-	if err != nil {
-		return nil, err
-	}
-	perRequest := float64(after-before) / counted
-	if perRequest <= 0 || perRequest > 1 {
-		return nil, fmt.Errorf("P10: %.2f script runs per request: want one run per request or fewer (batched)", perRequest)
-	}
-
-	// CPU per request of the child and of Redis, which (unlike req/s)
-	// says what Redis costs even on a machine busy with other work.
-	var cpuS, cpuB, cpuR []float64
 	for i := range cfg.rounds {
 		order := []int{shared, local}
 		if i%2 == 1 {
@@ -106,66 +95,19 @@ http://127.0.0.1:%d {
 		}
 		var s, b float64
 		for _, port := range order {
-			c0, r0 := procCPU(c.cmd.Process.Pid), procCPU(srv.Pid())
-			start := time.Now()
-			v, err := rps(client, cfg.concurrency, cfg.duration, mk(port))
+			v, err := timedP50(cfg.latencyN, call(port))
 			if err != nil {
 				return nil, fmt.Errorf("P10: %w", err)
 			}
-			n := v * time.Since(start).Seconds()
-			child, red := (procCPU(c.cmd.Process.Pid)-c0).Seconds()*1e6/n, (procCPU(srv.Pid())-r0).Seconds()*1e6/n
 			if port == shared {
 				s = v
-				cpuS, cpuR = append(cpuS, child+red), append(cpuR, red)
 			} else {
 				b = v
-				cpuB = append(cpuB, child+red)
 			}
 		}
 		r.subject, r.base = append(r.subject, s), append(r.base, b)
 	}
-	_, ms, _ := mmm(cpuS)
-	_, mr, _ := mmm(cpuR)
-	_, mb, _ := mmm(cpuB)
-	r.note = fmt.Sprintf("Both sites in one child Caddy (this binary re-executed with `-serve`), `%s`, which never refuses, so the figure is the cost of deciding; "+
-		"redis-server 7 on loopback with no persistence, on the same %s as Caddy and the load generator. "+
-		"Script runs (EVALSHA, each deciding the requests that arrived together) per request: %.2f, i.e. %.1f requests per run (%d requests at %d connections, counted with INFO commandstats). "+
-		"CPU per request (child Caddy + redis-server, median): subject %.0f µs of which Redis %.0f µs, baseline %.0f µs",
-		p10Limit, cpuWord(), perRequest, 1/perRequest, counted, cfg.concurrency, ms, mr, mb)
+	r.note = fmt.Sprintf("Both sites in one child Caddy (`credentials default` on the fake AWS), one session each, sequential calls; "+
+		"redis-server 7 on loopback with no persistence, on the same %s as Caddy and the load generator", cpuWord())
 	return []*result{r}, nil
-}
-
-// procCPU is a process's user and system CPU time so far
-// (/proc/<pid>/stat, clock ticks of 10 ms).
-func procCPU(pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // after "pid (comm) "
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
-}
-
-var scriptCalls = regexp.MustCompile(`(?m)^cmdstat_(?:evalsha|eval):calls=(\d+)`)
-
-// redisScriptCalls is how many EVALSHA and EVAL Redis has run: the
-// requests' round trips (the commands inside the script are counted
-// apart, as TIME, GET and SET).
-func redisScriptCalls(srv *redistest.Server) (int64, error) {
-	info, err := srv.Admin().Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, m := range scriptCalls.FindAllStringSubmatch(info, -1) {
-		v, _ := strconv.ParseInt(m[1], 10, 64)
-		n += v
-	}
-	return n, nil
 }

@@ -122,7 +122,7 @@ func report(cfg config, results []*result, elapsed time.Duration) string {
 	fmt.Fprintf(&b, "- Machine: %s, %d CPUs (%s/%s), host %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, host)
 	fmt.Fprintf(&b, "- Go %s, Caddy %s, mcp-go v1.2.1, in-process fakes (AWS, OIDC issuer, a Cognito hosted UI) on loopback\n", runtime.Version(), caddyVersion())
 	fmt.Fprintf(&b, "- Load generator: this Go program (net/http keep-alive, %d connections unless a measure says otherwise), on the same cores as the servers\n", cfg.concurrency)
-	b.WriteString("- Servers: one in-process Caddy for P1–P5, P7 and P9; P6, P8 and P10 run Caddy in child processes (this binary re-executed with `-serve`), so their memory and CPU are their own; P10 adds a redis-server 7 process on loopback\n\n")
+	b.WriteString("- Servers: one in-process Caddy for P1–P5, P7 and P11; P6, P8, P9 and P10 run Caddy in child processes (this binary re-executed with `-serve`), so their memory and CPU are their own; P10 adds a redis-server 7 process on loopback\n\n")
 	b.WriteString("Each round measures the subject and its baseline back to back (alternating which goes first); the figure is taken per round, " +
 		"and the verdict is on the median of the rounds (on every round where the goal is an exact count). " +
 		"Absolute numbers depend on the machine and its load; the ratios within a run are what the goals are about.\n\n")
