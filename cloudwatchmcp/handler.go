@@ -173,14 +173,15 @@ type Handler struct {
 	sessionKey string
 	// store holds the sessions in Redis (redis.go); nil without redis.
 	store        *sessionstore.Store
+	routes       *streamRoutes // with store: this instance's POST streams
 	releaseRedis func()
-	toolsList  *cachedToolsList
-	authz      *authorizer // nil without authorize rules
-	audit      *auditor
-	guard      *rebindingGuard
-	bodyLimit  int64
-	cleaned    bool
-	legacy     *legacySSE // nil unless legacy_sse
+	toolsList    *cachedToolsList
+	authz        *authorizer // nil without authorize rules
+	audit        *auditor
+	guard        *rebindingGuard
+	bodyLimit    int64
+	cleaned      bool
+	legacy       *legacySSE // nil unless legacy_sse
 	// legacyTick replaces legacyKeepAlive (tests).
 	legacyTick time.Duration
 

@@ -62,7 +62,7 @@ func (h *Handler) provisionRedis(ctx caddy.Context) (string, error) {
 	store.MaxPerOwner = maxSessionsPerIdentity
 	store.MaxEvents = maxEventsPerSession
 	store.MaxEventBytes = maxEventBytesPerSession
-	h.store, h.releaseRedis = store, release
+	h.store, h.routes, h.releaseRedis = store, &streamRoutes{}, release
 	h.logger.Info("MCP sessions in Redis", zap.String("redis", c.String()))
 	sum := sha256.Sum256(append([]byte(raw+"\x00"), secret...))
 	return " redis=" + base64.RawURLEncoding.EncodeToString(sum[:]), nil

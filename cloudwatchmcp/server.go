@@ -90,7 +90,7 @@ func (h *Handler) newPostTransport(owner weak.Pointer[postGeneration]) *server.S
 // generation, zero for the session transport): in Redis with redis.
 func (h *Handler) eventStoreFor(owner weak.Pointer[postGeneration]) server.EventStore {
 	if h.store != nil {
-		return sharedEvents{store: h.store}
+		return sharedEvents{store: h.store, owner: owner, routes: h.routes}
 	}
 	return registeredEvents{eventStore: h.events, reg: h.sessions, owner: owner}
 }

@@ -30,10 +30,10 @@ const (
 type sessionStatus int
 
 const (
-	sessionOK      sessionStatus = iota
-	sessionUnknown               // never issued, ended, idled out or evicted: 404
-	sessionForeign               // issued to another identity: 403
-	sessionUnavailable           // the shared registry (Redis) cannot answer: 503
+	sessionOK          sessionStatus = iota
+	sessionUnknown                   // never issued, ended, idled out or evicted: 404
+	sessionForeign                   // issued to another identity: 403
+	sessionUnavailable               // the shared registry (Redis) cannot answer: 503
 )
 
 // sessionRegistry issues session IDs and binds each one to the identity that

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
+	"weak"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -199,10 +201,18 @@ func (s *sessionRegistry) applyShared(session server.ClientSession) {
 	}
 }
 
-// sharedEvents is the event store in Redis, as mcp-go's transports see it.
-type sharedEvents struct{ store *sessionstore.Store }
+// sharedEvents is the event store in Redis, as one of mcp-go's transports
+// sees it (owner: its POST generation, zero for the session transport).
+type sharedEvents struct {
+	store  *sessionstore.Store
+	owner  weak.Pointer[postGeneration]
+	routes *streamRoutes
+}
 
 func (e sharedEvents) StoreEvent(ctx context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
+	if e.owner != (weak.Pointer[postGeneration]{}) {
+		e.routes.note(streamID, e.owner)
+	}
 	return e.store.StoreEvent(ctx, sessionID, streamID, message)
 }
 
@@ -214,6 +224,53 @@ func (e sharedEvents) ReplayEventsAfter(ctx context.Context, sessionID, lastEven
 // reasons of its own (after initialize, idle here, shutdown) while the
 // session lives on elsewhere. DELETE (End) and Redis's TTL remove events.
 func (sharedEvents) PurgeSession(context.Context, string) error { return nil }
+
+// streamRoutes remembers which of this instance's POST generations
+// produces each stream, so a resuming GET that lands here continues the
+// stream live (as without redis); elsewhere it is replayed from Redis.
+// Entries of freed generations are pruned as the map grows.
+type streamRoutes struct {
+	mu    sync.Mutex
+	m     map[string]weak.Pointer[postGeneration]
+	prune int
+}
+
+func (r *streamRoutes) note(stream string, g weak.Pointer[postGeneration]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.m[stream]; ok {
+		return
+	}
+	if r.m == nil || len(r.m) >= r.prune {
+		kept := map[string]weak.Pointer[postGeneration]{}
+		for k, v := range r.m {
+			if v.Value() != nil {
+				kept[k] = v
+			}
+		}
+		r.m, r.prune = kept, max(1024, 2*len(kept))
+	}
+	r.m[stream] = g
+}
+
+func (r *streamRoutes) get(stream string) *postGeneration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.m[stream].Value()
+}
+
+// resumeOwner is the generation of this instance that produces the
+// stream lastEventID belongs to, nil if none does (any more).
+func (h *Handler) resumeOwner(ctx context.Context, sessionID, lastEventID string) *postGeneration {
+	if h.store == nil {
+		return h.events.ownerOf(sessionID, lastEventID)
+	}
+	stream, err := h.store.StreamOf(ctx, sessionID, lastEventID)
+	if err != nil || stream == "" {
+		return nil
+	}
+	return h.routes.get(stream)
+}
 
 // Interface guards
 var _ server.EventStore = sharedEvents{}

@@ -123,7 +123,7 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 		h.posts.serve(fw, r)
 	case h.posts != nil && r.Method == http.MethodGet && r.Header.Get("Last-Event-ID") != "":
 		// Resume on the generation holding the stream, while it lives.
-		if g := h.events.ownerOf(r.Header.Get(server.HeaderKeySessionID), r.Header.Get("Last-Event-ID")); g != nil {
+		if g := h.resumeOwner(r.Context(), r.Header.Get(server.HeaderKeySessionID), r.Header.Get("Last-Event-ID")); g != nil {
 			g.t.ServeHTTP(fw, r)
 			return nil
 		}

@@ -17,6 +17,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/redistest"
+
 	"github.com/mcpedge/caddy-cloudwatch-mcp/cloudwatchmcp/toolkit"
 )
 
@@ -165,7 +167,19 @@ func TestLogLevelSurvivesGenerations(t *testing.T) {
 // and receives the rest live: the GET reaches the generation that holds
 // the stream.
 func TestBrokenPOSTStreamResumesLive(t *testing.T) {
-	ts := newTestServer(t, &Handler{Tools: []string{testToolGroup, logLevelToolGroup}})
+	brokenPOSTStreamResumesLive(t, &Handler{Tools: []string{testToolGroup, logLevelToolGroup}})
+}
+
+// The same with the sessions and events in Redis (redis.go): the GET
+// reaching the instance that produces the stream continues it live.
+func TestBrokenPOSTStreamResumesLiveWithRedis(t *testing.T) {
+	srv := redistest.New(t)
+	brokenPOSTStreamResumesLive(t, &Handler{Tools: []string{testToolGroup, logLevelToolGroup},
+		Redis: srv.URL(), RedisSecret: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
+}
+
+func brokenPOSTStreamResumesLive(t *testing.T, h *Handler) {
+	ts := newTestServer(t, h)
 	session := ts.rawInit(t, "alice")
 	release := make(chan struct{})
 	holdRelease = release

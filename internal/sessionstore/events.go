@@ -121,3 +121,17 @@ func (s *Store) open(key, streamID, sealed string) ([]byte, error) {
 func associated(key, streamID string) []byte {
 	return []byte(key + "\x00" + streamID)
 }
+
+// StreamOf is the stream that lastEventID of session id was recorded on,
+// "" when the session holds no such event.
+func (s *Store) StreamOf(ctx context.Context, id, lastEventID string) (string, error) {
+	if !eventID.MatchString(lastEventID) {
+		return "", nil
+	}
+	xs, err := s.c.Redis().XRange(ctx, eventsKey(id), lastEventID, lastEventID).Result()
+	if err != nil || len(xs) != 1 {
+		return "", err
+	}
+	st, _ := xs[0].Values["s"].(string)
+	return st, nil
+}
