@@ -23,7 +23,10 @@ const markerGroup = "/plaintext/result-marker-7f3a"
 
 // mcpSite is a site whose MCP sessions live in {env.REDIS_URL}; its tools
 // use the server's credentials (the fake AWS, from the environment).
-func mcpSite(port int) string {
+func mcpSite(port int) string { return mcpSiteIdle(port, "10m") }
+
+// mcpSiteIdle is mcpSite with session_idle_timeout idle.
+func mcpSiteIdle(port int, idle string) string {
 	return fmt.Sprintf(`
 http://127.0.0.1:%d {
 	cognito_auth {
@@ -32,16 +35,17 @@ http://127.0.0.1:%d {
 	}
 	cloudwatch_mcp {
 		credentials default
-		session_idle_timeout 10m
+		session_idle_timeout %s
 		redis {env.REDIS_URL}
 	}
 }
-`, port, issuer.Issuer(), audience)
+`, port, issuer.Issuer(), audience, idle)
 }
 
 // sessionCluster is n instances sharing Redis and Caddy storage (for the
 // session secret), with the fake AWS behind them.
 type sessionCluster struct {
+	idle  string // session_idle_timeout; default 10m
 	nodes []*node
 	redis *redistest.Server
 	aws   *fakeaws.Fake
@@ -50,6 +54,10 @@ type sessionCluster struct {
 }
 
 func startSessionCluster(t *testing.T, n int) *sessionCluster {
+	return startSessionClusterIdle(t, n, "10m")
+}
+
+func startSessionClusterIdle(t *testing.T, n int, idle string) *sessionCluster {
 	t.Helper()
 	srv := redistest.New(t)
 	f := fakeaws.Start()
@@ -60,7 +68,7 @@ func startSessionCluster(t *testing.T, n int) *sessionCluster {
 		SetQueryResults("slow", fakeaws.QueryResult{Rows: [][]fakeaws.ResultField{fakeaws.Row("@message", markerGroup)},
 			Plan: &fakeaws.QueryPlan{Polls: 40}})
 	creds := f.IssueCredentials("server", time.Now().Add(24*time.Hour))
-	c := &sessionCluster{redis: srv, aws: f,
+	c := &sessionCluster{redis: srv, aws: f, idle: idle,
 		globs: "\tstorage file_system " + filepath.Join(t.TempDir(), "shared-storage"),
 		env: []string{"REDIS_URL=" + srv.URL(), "AWS_ENDPOINT_URL=" + f.URL, "AWS_REGION=us-east-1",
 			"AWS_ACCESS_KEY_ID=" + creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey,
@@ -74,7 +82,7 @@ func startSessionCluster(t *testing.T, n int) *sessionCluster {
 func (c *sessionCluster) start(t *testing.T, name string) *node {
 	t.Helper()
 	port := caddyproc.FreePort(t)
-	inst := caddyproc.Start(t, name, c.globs, mcpSite(port), c.env...)
+	inst := caddyproc.Start(t, name, c.globs, mcpSiteIdle(port, c.idle), c.env...)
 	nd := &node{Instance: inst, url: fmt.Sprintf("http://127.0.0.1:%d/", port), port: port}
 	caddyproc.WaitHTTP(t, nd.url)
 	c.nodes = append(c.nodes, nd)
@@ -470,5 +478,40 @@ func TestSessionReloadsFlat(t *testing.T) {
 	}
 	if now := connectionIDs(t, c.redis); len(now) > len(conns) {
 		t.Fatalf("Redis connections %v → %v over 50 reloads", conns, now)
+	}
+}
+
+// No instance's idle sweep ends a session that is busy on another: A
+// opens the session and sees it no more; B uses it for longer than the
+// idle timeout; A still serves it. Left alone, it idles out everywhere.
+func TestIdleSweepSparesSessionBusyElsewhere(t *testing.T) {
+	c := startSessionClusterIdle(t, 2, "2s")
+	a, b := c.nodes[0], c.nodes[1]
+	alice := token(aliceSub)
+	sid := initialize(t, a, alice)
+	list := `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if r := mcpDo(t, http.MethodPost, b.url, alice, sid, list); r.status != 200 {
+			t.Fatalf("busy on b: %d %s", r.status, r.body)
+		}
+	}
+	if r := mcpDo(t, http.MethodPost, a.url, alice, sid, list); r.status != 200 {
+		t.Fatalf("a, after 5s of use on b only: %d %s", r.status, r.body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		time.Sleep(500 * time.Millisecond)
+		ra := mcpDo(t, http.MethodPost, a.url, alice, sid, list)
+		if ra.status == 404 {
+			if rb := mcpDo(t, http.MethodPost, b.url, alice, sid, list); rb.status != 404 {
+				t.Fatalf("idled out on a but b answers %d", rb.status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session never idled out: %d", ra.status)
+		}
+		// Only the first probe may touch it: wait out the whole timeout.
+		time.Sleep(2500 * time.Millisecond)
 	}
 }
