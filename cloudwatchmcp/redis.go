@@ -1,13 +1,10 @@
 package cloudwatchmcp
 
 import (
-	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -18,11 +15,6 @@ import (
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/redisclient"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/sessionstore"
 )
-
-// secretStorageKey is where, in Caddy storage, the cluster's session
-// secret is kept when none is configured. Instances share it only if they
-// share storage (as they do to share certificates).
-const secretStorageKey = "cloudwatch_mcp/session_secret"
 
 // redisRetryAfter is the Retry-After of a session request refused while
 // Redis cannot answer: about the time the client's breaker needs to probe
@@ -78,28 +70,9 @@ func (h *Handler) sessionSecret(ctx caddy.Context, configured string) ([]byte, e
 		}
 		return b, nil
 	}
-	st := ctx.Storage()
-	if st == nil {
-		return nil, errors.New("redis: no Caddy storage for the session secret; configure one (secret)")
-	}
-	c, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	// Under the storage lock, so instances starting together agree.
-	if err := st.Lock(c, secretStorageKey); err != nil {
-		return nil, fmt.Errorf("redis: locking the session secret in storage: %v", err)
-	}
-	defer func() { _ = st.Unlock(context.Background(), secretStorageKey) }()
-	b, err := st.Load(c, secretStorageKey)
-	if err == nil && len(b) == sessionstore.SecretSize {
-		return b, nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("redis: loading the session secret from storage: %v", err)
-	}
-	b = make([]byte, sessionstore.SecretSize)
-	_, _ = rand.Read(b)
-	if err := st.Store(c, secretStorageKey, b); err != nil {
-		return nil, fmt.Errorf("redis: keeping the session secret in storage: %v", err)
+	b, err := sessionstore.StoredSecret(ctx, ctx.Storage())
+	if err != nil {
+		return nil, fmt.Errorf("redis: %v", err)
 	}
 	return b, nil
 }
