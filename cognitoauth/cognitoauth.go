@@ -406,7 +406,7 @@ func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	if !present {
 		return m.reject(w, r, errNoToken)
 	}
-	id, aerr := m.authenticate(tok)
+	id, aerr := m.authenticateTraced(r.Context(), tok)
 	if aerr != nil {
 		return m.reject(w, r, aerr)
 	}
@@ -441,19 +441,27 @@ func (m *CognitoAuth) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 // authenticate returns the identity for a token, from the verified-token
 // cache when possible.
 func (m *CognitoAuth) authenticate(tok string) (*Identity, *authError) {
+	id, _, aerr := m.authenticateHit(tok)
+	return id, aerr
+}
+
+// authenticateHit is authenticate, also saying whether the identity came
+// from the cache.
+func (m *CognitoAuth) authenticateHit(tok string) (*Identity, bool, *authError) {
 	now := m.now()
 	if m.cache == nil {
-		return m.verifyTimed(tok, now)
+		id, aerr := m.verifyTimed(tok, now)
+		return id, false, aerr
 	}
 	key := hashToken(tok)
 	if id := m.cache.get(key, now); id != nil {
-		return id, nil
+		return id, true, nil
 	}
 	id, aerr := m.verifyTimed(tok, now)
 	if aerr == nil {
 		m.cache.put(key, id, now)
 	}
-	return id, aerr
+	return id, false, aerr
 }
 
 // isPreflight reports a CORS preflight as the Fetch standard defines it:

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/sharedhttp"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/spans"
 )
 
 // Vending exchanges a verified identity for short-lived AWS credentials
@@ -211,6 +212,8 @@ func (v *Vending) provisionVending(ctx caddy.Context, m *CognitoAuth) error {
 	}
 	// One keep-alive pool for every config's exchanges (internal/sharedhttp).
 	cfg.HTTPClient, v.releaseHTTP = sharedhttp.Client("cognito_auth", cfg.HTTPClient)
+	// A span per exchange call under Caddy's `tracing` (nothing without).
+	cfg.APIOptions = spans.AWS(cfg.APIOptions)
 
 	switch {
 	case v.IdentityPool != nil:
@@ -401,10 +404,16 @@ func (v *Vending) vend(r *http.Request, id *Identity, rawToken string) error {
 	key := v.cacheKey(id)
 	creds, fresh := v.credCache.get(key, v.auth.now(), v.refreshBefore)
 	countCredCacheLookup(creds, fresh)
+	_, span := spans.Start(r.Context(), spanVend)
+	if span != nil {
+		defer span.End()
+		span.SetAttributes(attrMode.String(v.mode.name()), attrCache.String(vendCache(creds, fresh)))
+	}
 	if !fresh {
 		var err error
 		creds, err = v.credCache.fetch(r.Context(), v.ctx, key, creds, v.auth.now, v.timeout,
 			func(ctx context.Context, prev *Credentials) (*Credentials, error) {
+				ctx = withSpan(ctx, span)
 				start := time.Now()
 				out, err := v.mode.exchange(ctx, id, rawToken, prev)
 				observeExchange(v.mode.name(), start, err)
@@ -416,8 +425,14 @@ func (v *Vending) vend(r *http.Request, id *Identity, rawToken string) error {
 			}, isRefusal)
 		if err != nil {
 			aerr := v.failure(err, id)
+			if span != nil {
+				endAuthSpan(span, aerr)
+			}
 			return caddyhttp.Error(aerr.status, aerr)
 		}
+	}
+	if span != nil {
+		endAuthSpan(span, nil)
 	}
 	caddyhttp.SetVar(r.Context(), CredentialsVar, creds)
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
