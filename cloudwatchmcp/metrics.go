@@ -122,10 +122,15 @@ func toolMetrics(tools []server.ServerTool) server.ToolHandlerMiddleware {
 			}
 			// The record the tool (and the audit) note the failure on.
 			ctx, rec := toolkit.WithRecord(ctx)
+			ctx, span := startToolSpan(ctx, req.Params.Name)
 			start := time.Now()
 			res, err := next(ctx, req)
 			o.duration.Observe(time.Since(start).Seconds())
-			if outcome := toolOutcome(res, err); outcome == outcomeOK {
+			outcome := toolOutcome(res, err)
+			if span != nil {
+				endToolSpan(span, outcome, res)
+			}
+			if outcome == outcomeOK {
 				o.ok.Inc()
 			} else {
 				o.countFailure(outcome, rec.FailureOf(err).Kind)

@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxBodyBytes caps a POSTed JSON-RPC message. Tool arguments are small; a
@@ -82,6 +83,10 @@ func (h *Handler) serveMCP(w http.ResponseWriter, r *http.Request) error {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		msg = peekMessage(body)
+		var span trace.Span
+		if r, span = startMessageSpan(r, msg); span != nil {
+			defer span.End()
+		}
 	}
 
 	if h.sessions != nil && (r.Method == http.MethodPost || r.Method == http.MethodGet || r.Method == http.MethodDelete) {
@@ -220,6 +225,8 @@ type peekedMessage struct {
 	cursor      bool   // params.cursor given
 	toolName    string // params.name (tools/call)
 	arguments   json.RawMessage
+	traceparent json.RawMessage // params._meta.traceparent (SEP-414), raw
+	tracestate  json.RawMessage
 }
 
 // isResponse reports whether the message answers a request of the server
@@ -258,7 +265,8 @@ func peekMessage(body []byte) peekedMessage {
 		}
 	}
 	return peekedMessage{ok: true, id: m.ID, method: m.Method, metaVersion: metaProtocolVersion(m.Params.Meta), cursor: m.Params.Cursor != nil,
-		toolName: m.Params.Name, arguments: m.Params.Arguments}
+		toolName: m.Params.Name, arguments: m.Params.Arguments,
+		traceparent: m.Params.Meta["traceparent"], tracestate: m.Params.Meta["tracestate"]}
 }
 
 // metaProtocolVersion reads params._meta's protocol version under its exact

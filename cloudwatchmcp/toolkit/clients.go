@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/buildinfo"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/sharedhttp"
+	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/spans"
 )
 
 // version is this module's version from the build information
@@ -52,6 +53,8 @@ func NewClients(base aws.Config, max int) *Clients {
 		awsmiddleware.AddUserAgentKeyValue("caddy-cloudwatch-mcp", Version),
 		// Every attempt's request id goes to the calling tool's audit entry.
 		addRequestIDRecorder)
+	// A span per AWS operation under Caddy's `tracing` (nothing without).
+	base.APIOptions = spans.AWS(base.APIOptions)
 	if max <= 0 {
 		max = 1024
 	}
