@@ -69,9 +69,11 @@ func (cannedAWS) Do(r *http.Request) (*http.Response, error) {
 
 func logsClient(instrument bool) *cloudwatchlogs.Client {
 	cfg := aws.Config{
-		Region:      "eu-west-1",
-		HTTPClient:  cannedAWS{},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil }),
+		Region:     "eu-west-1",
+		HTTPClient: cannedAWS{},
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil
+		}),
 	}
 	if instrument {
 		cfg.APIOptions = AWS(cfg.APIOptions)
