@@ -79,7 +79,7 @@ func (au *auditor) middleware(next server.ToolHandlerFunc) server.ToolHandlerFun
 			au.write(ctx, auditEntry{
 				tool: req.Params.Name, session: session, args: req.GetArguments(),
 				start: start, duration: au.now().Sub(start), outcome: outcome,
-				resultBytes: resultSize(res), requestIDs: ids, requests: n, denied: denied, failure: f,
+				resultBytes: resultSize(res), images: images(res), requestIDs: ids, requests: n, denied: denied, failure: f,
 				throttling: rec.Throttling(),
 			})
 		}()
@@ -111,6 +111,7 @@ type auditEntry struct {
 	duration    time.Duration
 	outcome     string
 	resultBytes int
+	images      [2]int // how many images the result carries, and their bytes
 	requestIDs  []string
 	requests    int
 	denied      *toolkit.Denial
@@ -141,6 +142,10 @@ func (au *auditor) write(ctx context.Context, e auditEntry) {
 		zap.Int("aws_requests", e.requests),
 		zap.Float64("duration", e.duration.Seconds()),
 		zap.Int("result_bytes", e.resultBytes),
+	}
+	if e.images[0] > 0 {
+		// That an image went back and how big, never the image.
+		fields = append(fields, zap.Int("images", e.images[0]), zap.Int("image_bytes", e.images[1]))
 	}
 	// AWS throttled the call and it waited instead of failing, or it
 	// waited for the account's Logs Insights polling budget.
@@ -181,6 +186,11 @@ func auditIdentity(ctx context.Context) (sub, username, clientID, issuer string)
 		issuer, _ = repl.GetString("http.auth.user.issuer")
 	}
 	return sub, username, clientID, issuer
+}
+
+func images(res *mcp.CallToolResult) [2]int {
+	n, size := toolkit.ImageStats(res)
+	return [2]int{n, size}
 }
 
 // resultSize is the size of what the tool returned: its text content plus

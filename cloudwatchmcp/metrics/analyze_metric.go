@@ -14,7 +14,10 @@ import (
 )
 
 func init() {
-	toolkit.Register(toolkit.Tool{Group: "metrics", Tool: analyzeMetricTool, Handler: handleAnalyzeMetric})
+	// The shape has nothing to trim: it tells the cap where the `truncated`
+	// note goes when it drops the chart.
+	toolkit.Register(toolkit.Tool{Group: "metrics", Tool: analyzeMetricTool, Handler: handleAnalyzeMetric,
+		Result: &toolkit.ResultShape{Root: "result", Hint: toolkit.Hint("")}})
 }
 
 var analyzeMetricTool = mcp.NewTool("analyze_metric",
@@ -70,33 +73,54 @@ func handleAnalyzeMetric(ctx context.Context, e *toolkit.Env, req mcp.CallToolRe
 	if err != nil {
 		return toolkit.ErrorResult(ctx, err), nil
 	}
+	chart, err := a.Bool("chart", false)
+	if err != nil {
+		return toolkit.ErrorResult(ctx, err), nil
+	}
 	ns, metric, dims, stat, region, profile := t.namespace, t.metric, t.dims, t.stat, t.region, t.profile
 	cl, err := e.CloudWatchClient(ctx, region, profile)
 	if err != nil {
 		return toolkit.ErrorResult(ctx, err), nil
 	}
-	res, _, err := analyzeMetric(ctx, e, cl, ns, metric, dims, stat)
+	mr := analysisRequest(e, ns, metric, dims, stat)
+	out, _, err := analyzeMetric(ctx, cl, mr, ns, metric, dims, stat)
 	if err != nil {
 		return toolkit.ErrorResult(ctx, err), nil
 	}
-	return metricsWrapped(res), nil
+	res := metricsWrapped(out)
+	if chart {
+		// The analyzed window, drawn at a period a chart can show.
+		q := *mr.queries[0].MetricStat
+		mr.period = chartPeriod(mr.start, mr.end)
+		q.Period = aws.Int32(mr.period)
+		mr.queries[0].MetricStat = &q
+		addChart(ctx, cl, res, mr, chartOptions{width: defaultChartWidth, height: defaultChartHeight})
+	}
+	return res, nil
 }
 
-// analyzeMetric fetches the last two weeks at one-minute resolution with
-// the caller's client and statistic, and analyzes the first series.
-func analyzeMetric(ctx context.Context, e *toolkit.Env, cl *cloudwatch.Client, ns, metric string, dims []metricDimension, statistic string) (*analyzeMetricResult, metricAnalysis, error) {
+// analysisRequest is the query behind analyze_metric: the last two weeks
+// at one-minute resolution with the caller's statistic.
+func analysisRequest(e *toolkit.Env, ns, metric string, dims []metricDimension, statistic string) *metricRequest {
 	end := e.Now().UTC()
 	start := end.Add(-analysisWindowMinutes * time.Minute)
-	q := types.MetricDataQuery{
+	period := periodFor(start, end, analysisWindowMinutes)
+	return &metricRequest{start: start, end: end, period: period, queries: []types.MetricDataQuery{{
 		Id: aws.String("m1"),
 		MetricStat: &types.MetricStat{
 			Metric: &types.Metric{Namespace: aws.String(ns), MetricName: aws.String(metric), Dimensions: sdkDimensions(dims)},
-			Period: aws.Int32(periodFor(start, end, analysisWindowMinutes)),
+			Period: aws.Int32(period),
 			Stat:   aws.String(cloudWatchStat(statistic)),
 		},
 		ReturnData: aws.Bool(true),
-	}
-	resp, err := fetchMetricData(ctx, cl, []types.MetricDataQuery{q}, start, end)
+	}}}
+}
+
+// analyzeMetric fetches mr (analysisRequest) with the caller's client and
+// analyzes the first series.
+func analyzeMetric(ctx context.Context, cl *cloudwatch.Client, mr *metricRequest, ns, metric string, dims []metricDimension, statistic string) (*analyzeMetricResult, metricAnalysis, error) {
+	start, end := mr.start, mr.end
+	resp, err := fetchMetricData(ctx, cl, mr.queries, start, end)
 	if err != nil {
 		return nil, metricAnalysis{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -50,43 +51,70 @@ type metricDataQueryInput struct {
 }
 
 func handleGetMetricData(ctx context.Context, e *toolkit.Env, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	resp, err := getMetricData(ctx, e, toolkit.ArgsOf(req))
+	a := toolkit.ArgsOf(req)
+	chart, err := a.Bool("chart", false)
 	if err != nil {
 		return toolkit.ErrorResult(ctx, err), nil
 	}
-	return toolkit.JSONResult(resp), nil
+	mr, err := getMetricDataRequest(e, a)
+	if err != nil {
+		return toolkit.ErrorResult(ctx, err), nil
+	}
+	cl, err := e.CloudWatchClient(ctx, mr.region, mr.profile)
+	if err != nil {
+		return toolkit.ErrorResult(ctx, err), nil
+	}
+	resp, err := fetchMetricData(ctx, cl, mr.queries, mr.start, mr.end)
+	if err != nil {
+		return toolkit.ErrorResult(ctx, err), nil
+	}
+	res := toolkit.JSONResult(resp)
+	if chart {
+		addChart(ctx, cl, res, mr, chartOptions{width: defaultChartWidth, height: defaultChartHeight})
+	}
+	return res, nil
 }
 
-func getMetricData(ctx context.Context, e *toolkit.Env, a toolkit.Args) (*getMetricDataResponse, error) {
+// metricRequest is one GetMetricData request of a tool: what it asks, and
+// what its chart draws.
+type metricRequest struct {
+	queries         []types.MetricDataQuery
+	start, end      time.Time
+	period          int32
+	region, profile string
+}
+
+// getMetricDataRequest reads get_metric_data's arguments.
+func getMetricDataRequest(e *toolkit.Env, a toolkit.Args) (*metricRequest, error) {
 	target, err := a.Int("target_datapoints", 60)
 	if err != nil {
 		return nil, err
 	}
-	start, end, period, err := metricWindow(e, a, target)
-	if err != nil {
+	mr := &metricRequest{}
+	if mr.start, mr.end, mr.period, err = metricWindow(e, a, target); err != nil {
 		return nil, err
 	}
+	if mr.queries, err = metricQueriesArgs(a, mr.period); err != nil {
+		return nil, err
+	}
+	if mr.region, err = a.Str("region", ""); err != nil {
+		return nil, err
+	}
+	mr.profile, err = a.Str("profile_name", "")
+	return mr, err
+}
+
+// metricQueriesArgs builds the GetMetricData queries from the `queries`
+// parameter or, without it, from the single-metric parameters.
+func metricQueriesArgs(a toolkit.Args, period int32) ([]types.MetricDataQuery, error) {
 	var queries []metricDataQueryInput
 	if err := a.Object("queries", &queries); err != nil {
 		return nil, err
 	}
-	var mdq []types.MetricDataQuery
 	if len(queries) > 0 {
-		if mdq, err = buildQueriesBatch(queries, period); err != nil {
-			return nil, err
-		}
-	} else {
-		if mdq, err = buildSingleQuery(a, period); err != nil {
-			return nil, err
-		}
+		return buildQueriesBatch(queries, period)
 	}
-	region, _ := a.Str("region", "")
-	profile, _ := a.Str("profile_name", "")
-	cl, err := e.CloudWatchClient(ctx, region, profile)
-	if err != nil {
-		return nil, err
-	}
-	return fetchMetricData(ctx, cl, mdq, start, end)
+	return buildSingleQuery(a, period)
 }
 
 // buildQueriesBatch converts the `queries` parameter. Period precedence:

@@ -112,7 +112,7 @@ func handleGetRecommendedMetricAlarms(ctx context.Context, e *toolkit.Env, req m
 	if err != nil {
 		return toolkit.ErrorResult(ctx, err), nil
 	}
-	_, an, err := analyzeMetric(ctx, e, cl, ns, metric, dims, stat)
+	_, an, err := analyzeMetric(ctx, cl, analysisRequest(e, ns, metric, dims, stat), ns, metric, dims, stat)
 	if err != nil {
 		return toolkit.ErrorResult(ctx, err), nil
 	}

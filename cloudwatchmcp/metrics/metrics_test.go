@@ -373,10 +373,12 @@ func TestMetricToolsRegisteredWithSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"get_metric_data":               {"namespace", "metric_name", "start_time", "dimensions", "end_time", "statistic", "target_datapoints", "group_by_dimension", "schema_dimension_keys", "limit", "sort_order", "order_by_statistic", "region", "profile_name", "queries"},
+		"get_metric_data":               {"namespace", "metric_name", "start_time", "dimensions", "end_time", "statistic", "target_datapoints", "group_by_dimension", "schema_dimension_keys", "limit", "sort_order", "order_by_statistic", "region", "profile_name", "queries", "chart"},
 		"get_metric_metadata":           {"namespace", "metric_name"},
 		"get_recommended_metric_alarms": {"namespace", "metric_name", "dimensions", "region", "profile_name", "statistic"},
-		"analyze_metric":                {"namespace", "metric_name", "dimensions", "region", "profile_name", "statistic"},
+		"analyze_metric":                {"namespace", "metric_name", "dimensions", "region", "profile_name", "statistic", "chart"},
+		"get_metric_image": {"namespace", "metric_name", "start_time", "dimensions", "end_time", "statistic", "group_by_dimension", "schema_dimension_keys", "limit", "sort_order", "order_by_statistic",
+			"queries", "expression", "label", "period", "title", "width", "height", "annotations", "widget", "region", "profile_name"},
 	}
 	seen := 0
 	for _, st := range tools {
@@ -412,8 +414,8 @@ func TestMetricToolsRegisteredWithSchemas(t *testing.T) {
 			t.Errorf("%s must be marked read-only", st.Tool.Name)
 		}
 	}
-	if seen != 4 {
-		t.Fatalf("found %d of the 4 metrics tools", seen)
+	if seen != 5 {
+		t.Fatalf("found %d of the 5 metrics tools", seen)
 	}
 }
 

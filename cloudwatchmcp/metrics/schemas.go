@@ -23,21 +23,24 @@ const regionProfileProps = `"region":{"anyOf":[{"type":"string"},{"type":"null"}
 const nsMetricRequiredProps = `"namespace":{"type":"string","title":"Namespace","description":"The metric namespace, e.g. AWS/EC2"},` +
 	`"metric_name":{"type":"string","title":"Metric Name","description":"The metric name, e.g. CPUUtilization"}`
 
-var getMetricDataInputSchema = `{"type":"object","properties":{` +
-	`"namespace":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Namespace","description":"The metric namespace, e.g. AWS/EC2. Required unless queries is given."},` +
+// metricSelectionProps are the parameters that say which metrics
+// get_metric_data reads and get_metric_image draws, up to statistic.
+const metricSelectionProps = `"namespace":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Namespace","description":"The metric namespace, e.g. AWS/EC2. Required unless queries is given."},` +
 	`"metric_name":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Metric Name","description":"The metric name, e.g. CPUUtilization. Required unless queries is given."},` +
 	`"start_time":{"anyOf":[{"type":"string","format":"date-time"},{"type":"null"}],"default":null,"title":"Start Time","description":"ISO 8601 start time (e.g. 2025-01-31T12:00:00Z; a time without a zone is UTC). Defaults to three hours before end_time."},` +
 	`"dimensions":{"type":"array","items":` + dimensionSchema + `,"default":[],"title":"Dimensions"},` +
 	`"end_time":{"anyOf":[{"type":"string","format":"date-time"},{"type":"null"}],"default":null,"title":"End Time","description":"ISO 8601 end time; defaults to now (UTC)."},` +
-	`"statistic":` + statisticEnumSchema + `,` +
-	`"target_datapoints":{"type":"integer","default":60,"minimum":1,"title":"Target Datapoints","description":"About how many datapoints to return; the period is max(60, window/target_datapoints) rounded up to a whole minute."},` +
-	`"group_by_dimension":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Group By Dimension","description":"Metrics Insights: dimension to group by. Must be one of schema_dimension_keys."},` +
+	`"statistic":` + statisticEnumSchema + `,`
+
+// metricInsightsProps build a Metrics Insights query (buildSingleQuery).
+const metricInsightsProps = `"group_by_dimension":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Group By Dimension","description":"Metrics Insights: dimension to group by. Must be one of schema_dimension_keys."},` +
 	`"schema_dimension_keys":{"type":"array","items":{"type":"string"},"default":[],"title":"Schema Dimension Keys","description":"Metrics Insights: the exact dimension keys of the metrics to query (SCHEMA(namespace, keys...))."},` +
 	`"limit":{"anyOf":[{"type":"integer"},{"type":"null"}],"default":null,"title":"Limit","description":"Metrics Insights: maximum number of time series (LIMIT, 1-500)."},` +
 	`"sort_order":{"anyOf":[{"type":"string","enum":["ASC","DESC"]},{"type":"null"}],"default":null,"title":"Sort Order","description":"Metrics Insights: ASC or DESC; requires order_by_statistic."},` +
-	`"order_by_statistic":{"anyOf":[{"type":"string","enum":["AVG","COUNT","MAX","MIN","SUM"]},{"type":"null"}],"default":null,"title":"Order By Statistic","description":"Metrics Insights: function for ORDER BY, e.g. MAX."},` +
-	regionProfileProps + `,` +
-	`"queries":{"anyOf":[{"type":"array","items":{"type":"object","title":"MetricDataQueryInput","properties":{` +
+	`"order_by_statistic":{"anyOf":[{"type":"string","enum":["AVG","COUNT","MAX","MIN","SUM"]},{"type":"null"}],"default":null,"title":"Order By Statistic","description":"Metrics Insights: function for ORDER BY, e.g. MAX."},`
+
+// metricQueriesProp is the advanced `queries` parameter.
+const metricQueriesProp = `"queries":{"anyOf":[{"type":"array","items":{"type":"object","title":"MetricDataQueryInput","properties":{` +
 	`"id":{"type":"string","description":"Unique query id starting with a lowercase letter, e.g. m1"},` +
 	`"metric_stat":{"anyOf":[{"type":"object","title":"MetricStatInput","properties":{` +
 	`"namespace":{"type":"string"},"metric_name":{"type":"string"},"dimensions":{"type":"array","items":` + dimensionSchema + `,"default":[]},` +
@@ -47,8 +50,11 @@ var getMetricDataInputSchema = `{"type":"object","properties":{` +
 	`"label":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null},` +
 	`"return_data":{"type":"boolean","default":true},` +
 	`"period":{"anyOf":[{"type":"integer"},{"type":"null"}],"default":null}},"required":["id"]}},{"type":"null"}],"default":null,"title":"Queries",` +
-	`"description":"Advanced: several metric_stat/expression queries in one call (percentiles, metric math, multiple metrics). When set, namespace, metric_name, dimensions and statistic are ignored."}` +
-	`}}`
+	`"description":"Advanced: several metric_stat/expression queries in one call (percentiles, metric math, multiple metrics). When set, namespace, metric_name, dimensions and statistic are ignored."}`
+
+var getMetricDataInputSchema = `{"type":"object","properties":{` + metricSelectionProps +
+	`"target_datapoints":{"type":"integer","default":60,"minimum":1,"title":"Target Datapoints","description":"About how many datapoints to return; the period is max(60, window/target_datapoints) rounded up to a whole minute."},` +
+	metricInsightsProps + regionProfileProps + `,` + metricQueriesProp + `,` + chartProp + `}}`
 
 var getMetricDataOutputSchema = `{"type":"object","title":"GetMetricDataResponse","properties":{` +
 	`"metricDataResults":{"type":"array","items":{"type":"object","title":"MetricDataResult","properties":{` +
@@ -90,7 +96,7 @@ querying or alarming on it. No AWS call is made. Returns null when the metric is
 
 var analyzeMetricInputSchema = `{"type":"object","properties":{` + nsMetricRequiredProps + `,` +
 	`"dimensions":{"type":"array","items":` + dimensionSchema + `,"default":[],"title":"Dimensions","description":"Dimensions that identify the metric, e.g. [{\"name\":\"InstanceId\",\"value\":\"i-0123\"}]"},` +
-	regionProfileProps + `,"statistic":` + statisticEnumSchema + `},"required":["namespace","metric_name"]}`
+	regionProfileProps + `,"statistic":` + statisticEnumSchema + `,` + chartProp + `},"required":["namespace","metric_name"]}`
 
 func wrappedObjectOutputSchema(title string) string {
 	return `{"type":"object","title":"` + title + `","properties":{"result":{"type":"object","additionalProperties":true,"title":"Result"}},"required":["result"]}`

@@ -71,17 +71,40 @@ func truncateMiddleware(limit int, logger *zap.Logger, shapes map[string]*Result
 				return res, err
 			}
 			shape, ok := shapes[req.Params.Name]
-			if !ok {
+			// Images go first (images.go); the items then share what is left.
+			res, images, imageBytes, err := dropImages(res, limit)
+			if err != nil {
+				logger.Warn("cannot measure tool result", zap.String("tool", req.Params.Name), zap.Error(err))
 				return res, nil
 			}
-			out, dropped, err := shape.Limit(res, limit)
-			if err != nil {
-				// Not fatal: the untrimmed answer is still correct.
-				logger.Warn("cannot truncate tool result", zap.String("tool", req.Params.Name), zap.Error(err))
-				return res, nil
+			hint := ""
+			if images > 0 {
+				hint = imageHint(images, imageBytes, limit)
+				logger.Debug("images dropped from tool result", zap.String("tool", req.Params.Name), zap.Int("images", images), zap.Int("max_result_bytes", limit))
+			}
+			out, dropped := res, 0
+			if ok {
+				if out, dropped, err = shape.Limit(res, limit-len(hint)); err != nil {
+					// Not fatal: the untrimmed answer is still correct.
+					logger.Warn("cannot truncate tool result", zap.String("tool", req.Params.Name), zap.Error(err))
+					out = res
+				}
 			}
 			if dropped > 0 {
 				logger.Debug("tool result truncated", zap.String("tool", req.Params.Name), zap.Int("dropped", dropped), zap.Int("max_result_bytes", limit))
+			}
+			if images > 0 {
+				root := ""
+				if ok {
+					root = shape.Root
+				}
+				noted, err := noteDroppedImages(out, root, images, hint)
+				if err != nil {
+					// The result without its image is still whole.
+					logger.Warn("cannot note dropped images", zap.String("tool", req.Params.Name), zap.Error(err))
+					return out, nil
+				}
+				out = noted
 			}
 			return out, nil
 		}
