@@ -14,7 +14,7 @@ var chartSizeProps = `"width":{"type":"integer","default":` + strconv.Itoa(defau
 var getMetricImageInputSchema = `{"type":"object","properties":{` + metricSelectionProps + metricInsightsProps + metricQueriesProp + `,` +
 	`"expression":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Expression","description":"One expression to draw instead of a metric: a Metrics Insights query (SELECT AVG(CPUUtilization) FROM SCHEMA(\"AWS/EC2\", InstanceId) GROUP BY InstanceId) or a SEARCH. Metric math over several metrics goes in queries."},` +
 	`"label":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Label","description":"Legend label of the metric or expression."},` +
-	`"period":{"anyOf":[{"type":"integer","minimum":1},{"type":"null"}],"default":null,"title":"Period","description":"Seconds per datapoint (1, 5, 10, 30 or a multiple of 60). Defaults to the smallest of 60, 300, 900, 3600, 21600, 86400 that draws at most about 300 points."},` +
+	`"period":{"anyOf":[{"type":"integer","minimum":1},{"type":"null"}],"default":null,"title":"Period","description":"Seconds per datapoint (1, 5, 10, 30 or a multiple of 60). Defaults to the smallest of 60, 300, 900, 3600, 21600, 86400 that draws at most about 500 points."},` +
 	`"title":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Title","description":"Chart title."},` +
 	chartSizeProps + `,` +
 	`"annotations":{"type":"array","maxItems":` + strconv.Itoa(maxAnnotations) + `,"default":[],"title":"Annotations","description":"Horizontal lines, e.g. an alarm threshold: [{\"value\": 80, \"label\": \"CPU alarm\"}].",` +

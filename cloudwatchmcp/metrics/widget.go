@@ -34,8 +34,8 @@ const (
 	// maxAnnotations bounds the threshold lines of one chart.
 	maxAnnotations = 20
 	// chartTargetDatapoints is about how many points a chart draws when
-	// no period is given: roughly one every two pixels of a default chart.
-	chartTargetDatapoints = 300
+	// no period is given: a point or so per pixel of a default chart.
+	chartTargetDatapoints = 500
 )
 
 // metricWidget is the widget definition, its members in the order the

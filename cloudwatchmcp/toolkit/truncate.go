@@ -60,9 +60,9 @@ func Hint(s string) func(map[string]any) string {
 }
 
 // truncateMiddleware caps every tool result at limit bytes of structured
-// JSON by dropping whole items of the arrays the tool's ResultShape names
-// (shapes, by tool name), so the answer is always valid JSON that still
-// matches the tool's output schema.
+// JSON plus images: images go first (images.go), then whole items of the
+// arrays the tool's ResultShape names (shapes, by tool name), so the
+// answer is always valid JSON that still matches the tool's output schema.
 func truncateMiddleware(limit int, logger *zap.Logger, shapes map[string]*ResultShape) server.ToolHandlerMiddleware {
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
