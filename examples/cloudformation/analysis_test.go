@@ -472,6 +472,7 @@ var resourceScope = map[string]string{
 	"logs:ListAnomalies":              "anomaly-detector",
 	"logs:ListLogAnomalyDetectors":    "anomaly-detector",
 	"cloudwatch:GetMetricData":        "",
+	"cloudwatch:GetMetricWidgetImage": "",
 	"cloudwatch:ListMetrics":          "",
 	"cloudwatch:DescribeAlarms":       "alarm",
 	"cloudwatch:DescribeAlarmHistory": "alarm",

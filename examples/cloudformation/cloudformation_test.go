@@ -311,7 +311,7 @@ func TestAwslabsREADMEMissesThreeActions(t *testing.T) {
 
 // beyondAwslabsActions are called only by the tools awslabs does not have
 // (PARITY.md, "Tools beyond awslabs").
-var beyondAwslabsActions = []string{"logs:FilterLogEvents", "logs:GetLogRecord", "logs:StartLiveTail"}
+var beyondAwslabsActions = []string{"logs:FilterLogEvents", "logs:GetLogRecord", "logs:StartLiveTail", "cloudwatch:GetMetricWidgetImage"}
 
 // publicCognitoIdentityOps need no AWS credentials: the identity pool
 // authorises them by the login token itself.
