@@ -240,6 +240,7 @@ func randomHex(n int) string {
 // seed fills the fake with the demo data set (examples/demo uses the same).
 func seed(f *fakeaws.Fake) {
 	logs := fakeaws.LogsOf(f).SeedDemo()
+	fakeaws.MetricsOf(f).SeedDemo() // get_metric_image draws the demo series
 	logs.SetQueryPlan(fakeaws.QueryPlan{Polls: 2})
 	logs.SetQueryResolver(func(q fakeaws.StartedQuery) (fakeaws.QueryResult, bool) {
 		if !strings.Contains(q.QueryString, "whoami") {

@@ -81,6 +81,28 @@ for (const name of ['alice', 'bob']) {
   });
 }
 
+await check('mcp-sdk alice: get_metric_image arrives as image content (image/png, PNG of the requested size)', async () => {
+  const s = sessions.alice;
+  assert(s, 'no session for alice');
+  const res = await s.client.callTool({ name: 'get_metric_image', arguments: {
+    namespace: 'AWS/EC2', metric_name: 'CPUUtilization',
+    dimensions: [{ name: 'InstanceId', value: 'i-0abc123def4567890' }],
+    width: 400, height: 200, annotations: [{ value: 50, label: 'CPU alarm' }],
+  } }, undefined, { timeout: 20000 });
+  assert(!res.isError, `isError: ${JSON.stringify(res.content).slice(0, 300)}`);
+  const images = res.content.filter((c) => c.type === 'image');
+  assert(images.length === 1, `content types: ${res.content.map((c) => c.type).join(',')}`);
+  assert(images[0].mimeType === 'image/png', `mimeType ${images[0].mimeType}`);
+  const png = Buffer.from(images[0].data, 'base64');
+  assert(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'no PNG signature');
+  // IHDR: width and height, big-endian, right after the signature and chunk header.
+  assert(png.readUInt32BE(16) === 400 && png.readUInt32BE(20) === 200, `PNG is ${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`);
+  assert(res.content.some((c) => c.type === 'text' && c.text.includes('CPUUtilization')), 'no text line saying what the chart shows');
+  assert(res.structuredContent && res.structuredContent.widget && res.structuredContent.widget.metrics, 'no widget in structured content');
+  const calls = await fakeCalls(['GetMetricWidgetImage']);
+  assert(calls.length >= 1 && calls.every((c) => c.signed && c.owner === users.alice.sub), `GetMetricWidgetImage calls: ${JSON.stringify(calls).slice(0, 300)}`);
+});
+
 await check('mcp-sdk: each user gets their own Insights results (run with their own credentials)', async () => {
   const a = results.alice || '', b = results.bob || '';
   assert(a.includes(users.alice.sub) && !a.includes(users.bob.sub), `alice's rows: ${a}`);
