@@ -172,3 +172,30 @@ func TestCapDropsTheImageFirst(t *testing.T) {
 		t.Fatal("a roomy cap dropped the chart")
 	}
 }
+
+// analyze_metric wraps its value ({"result": ...}): the note of a dropped
+// chart goes inside result, and the text stays that value as JSON.
+func TestCapDropsAnalyzeMetricChart(t *testing.T) {
+	te := newMetricsEnv(t)
+	fakeaws.MetricsOf(te.Fake).SeedDemo()
+	args := cpuArgs()
+	args["chart"] = true
+	capped := mcptest.CallServed(t, mcptest.ServedTools(t, te, 4096), mcptest.UserCtx(te.Alice), "analyze_metric", args)
+	var doc struct {
+		Result struct {
+			MetricInfo map[string]any `json:"metric_info"`
+			Truncated  struct {
+				Dropped int
+				Hint    string
+			} `json:"truncated"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(capped.StructuredContent, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var text map[string]any
+	if capped.IsError || wireImages(capped) != 0 || doc.Result.Truncated.Dropped != 1 || doc.Result.MetricInfo == nil ||
+		json.Unmarshal([]byte(capped.Text()), &text) != nil || text["truncated"] == nil || text["metric_info"] == nil {
+		t.Fatalf("capped analyze_metric: %d images, %s / %.300s", wireImages(capped), capped.StructuredContent, capped.Text())
+	}
+}
