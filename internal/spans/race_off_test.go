@@ -1,0 +1,5 @@
+//go:build !race
+
+package spans
+
+const raceAllocs = 0
