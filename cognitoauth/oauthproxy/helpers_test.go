@@ -22,12 +22,14 @@ import (
 )
 
 const (
-	upClient   = "proxy-app-client"
-	upSecret   = "s3cr3t-of-the-upstream-app-0123456789"
-	alice      = "alice"
-	alicePass  = "correct horse battery staple"
-	bob        = "bob"
-	bobPass    = "bob's own very long password"
+	upClient  = "proxy-app-client"
+	upSecret  = "s3cr3t-of-the-upstream-app-0123456789"
+	alice     = "alice"
+	alicePass = "correct horse battery staple"
+	bob       = "bob"
+	bobPass   = "bob's own very long password"
+	// clientCB is a redirect URI, never dialed: the test clients stop at
+	// redirects (CheckRedirect), so nothing listens on this port.
 	clientCB   = "http://127.0.0.1:8765/callback"
 	testScopes = "openid email"
 )

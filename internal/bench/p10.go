@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
-	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/redistest"
 	"github.com/mcpedge/caddy-cloudwatch-mcp/internal/testport"
 )
 
@@ -16,22 +14,15 @@ import (
 // site with in-memory sessions; both sites in one child Caddy, with a
 // redis-server of the run's own on loopback.
 func measureP10(e *benchEnv, cfg config) ([]*result, error) {
-	if _, err := redistest.Binary(); err != nil {
-		if redistest.Required() {
-			return nil, fmt.Errorf("P10: %w", err)
-		}
-		fmt.Fprintf(os.Stderr, "P10 skipped: %v (CI installs it; CI_REQUIRE_REDIS=1 makes this an error)\n", err)
-		return nil, nil
-	}
 	r := &result{
 		id: "P10", measure: "p50 added latency (ms), `tools/call describe_log_groups` with sessions in Redis (`cloudwatch_mcp { redis }`)",
 		baseline: "the same site with in-memory sessions", goal: "≤ 0.3 ms", unit: "ms",
 		ratio: func(s, b float64) float64 { return s - b },
 	}
 	r.pass, r.miss = atMost(0.3, "ms")
-	srv, err := redistest.Start(redistest.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("P10: %w", err)
+	srv, err := startRedis("P10")
+	if srv == nil {
+		return nil, err // skipped (nil error) or failed
 	}
 	defer srv.Close()
 	ports, err := testport.PickN(2)

@@ -24,22 +24,15 @@ const p9Limit = "rate_limit 1000000000 1s"
 // limiter, both served by one child Caddy, with a redis-server of the
 // run's own on loopback.
 func measureP9(e *benchEnv, cfg config) ([]*result, error) {
-	if _, err := redistest.Binary(); err != nil {
-		if redistest.Required() {
-			return nil, fmt.Errorf("P9: %w", err)
-		}
-		fmt.Fprintf(os.Stderr, "P9 skipped: %v (CI installs it; CI_REQUIRE_REDIS=1 makes this an error)\n", err)
-		return nil, nil
-	}
 	r := &result{
 		id: "P9", measure: "rps, rate-limited route (`rate_limit` + `redis`, one user), `cognito_auth` + `respond`",
 		baseline: "the same route with the per-instance limiter (no `redis`)", goal: "≥ 0.85", unit: "req/s",
 		ratio: func(s, b float64) float64 { return s / b },
 	}
 	r.pass, r.miss = atLeast(0.85)
-	srv, err := redistest.Start(redistest.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("P9: %w", err)
+	srv, err := startRedis("P9")
+	if srv == nil {
+		return nil, err // skipped (nil error) or failed
 	}
 	defer srv.Close()
 	ports, err := testport.PickN(2)
